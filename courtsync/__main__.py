@@ -1,0 +1,5 @@
+"""`python -m courtsync` runs the command line."""
+
+from courtsync.cli import main
+
+main()

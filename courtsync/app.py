@@ -1,0 +1,219 @@
+"""Use cases behind the commands: load, ask the pure core, return values. No click here."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from courtsync import conflicts as conflict_rules
+from courtsync import schedule, suggest
+from courtsync.config import Config, load_config
+from courtsync.errors import ConfigError, Located, UsageError
+from courtsync.models import CheckResult, Collaborative, Conflict, Court, Reason, Roster, Session, Worker
+from courtsync.roster import load_roster
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything read from courtsync.toml and the CSV files, plus each collaborative's sessions."""
+
+    config: Config
+    roster: Roster
+    collaboratives: dict[str, Collaborative]
+    courts: dict[str, Court]
+    holidays: schedule.CourtHolidays
+    sessions: dict[str, list[Session]] = field(default_factory=dict)
+
+    def worker(self, worker_id: str) -> Worker:
+        return _lookup(self.roster.workers, worker_id, "worker", "workers.csv")
+
+    def collaborative(self, collaborative_id: str) -> Collaborative:
+        return _lookup(self.collaboratives, collaborative_id, "collaborative", "courtsync.toml")
+
+    def court(self, court_id: str) -> Court:
+        return _lookup(self.courts, court_id, "court", "courtsync.toml")
+
+    def buffer_for(self, court_id: str | None) -> timedelta:
+        court = self.courts.get(court_id) if court_id else None
+        return court.buffer if court and court.buffer is not None else self.config.buffer
+
+
+def _lookup(table: dict[str, T], key: str, what: str, where: str) -> T:
+    if key in table:
+        return table[key]
+    close = difflib.get_close_matches(key, list(table), n=3)
+    hint = f"Did you mean {', '.join(close)}?" if close else f"See the ids in {where}."
+    raise UsageError(f"No {what} with id {key!r}.", hint=hint)
+
+
+def load_context(config_path: str | os.PathLike[str] | None = None) -> Context:
+    """Read and validate the configuration, roster and schedules; raise ConfigError on any fault."""
+    config = load_config(config_path)
+    collaboratives = config.collaboratives()
+    courts = config.courts()
+    roster = load_roster(config.workers_path, config.caseload_path, collaboratives, courts)
+    holidays = schedule.CourtHolidays(config.holidays)
+    sessions: dict[str, list[Session]] = {}
+    for index, collab in enumerate(collaboratives.values()):
+        try:
+            sessions[collab.id] = schedule.sessions(collab, config.tz, holidays)
+        except schedule.ScheduleError as exc:
+            path, line, key = config.locate("collaborative", index, exc.key)
+            raise ConfigError(f"{path}: the schedule of collaborative {collab.id!r} does not fit:",
+                              problems=[Located(exc.message, path=path, line=line, key=key)]) from None
+    return Context(config=config, roster=roster, collaboratives=collaboratives, courts=courts,
+                   holidays=holidays, sessions=sessions)
+
+
+# --- dates --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DatedSession:
+    """A session in a `dates` answer, with the staff it protects where that was asked."""
+
+    session: Session
+    collaborative: Collaborative
+    worker_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DatesResult:
+    title: str
+    first: date | None
+    last: date | None
+    sessions: list[DatedSession]
+    holidays_label: str
+
+
+def protected_dates(ctx: Context, *, worker_id: str | None = None, collaborative_id: str | None = None,
+                    court_id: str | None = None, first: date | None = None,
+                    last: date | None = None) -> DatesResult:
+    """Protected sessions for one worker, one collaborative, the staff before one court, or all."""
+    chosen = [x for x in (worker_id, collaborative_id, court_id) if x]
+    if len(chosen) > 1:
+        raise UsageError("Give at most one of --worker, --collaborative and --court.")
+    if first and last and last < first:
+        raise UsageError(f"--to {last} is before --from {first}.")
+    staff: dict[str, list[str]] = {}
+    if worker_id:
+        worker = ctx.worker(worker_id)
+        ids: Collection[str] = worker.collaboratives
+        title = f"Protected dates of {worker.name} ({worker.id})"
+    elif collaborative_id:
+        ids = [ctx.collaborative(collaborative_id).id]
+        title = f"Protected dates of the {ctx.collaboratives[collaborative_id].name}"
+    elif court_id:
+        court = ctx.court(court_id)
+        for w in ctx.roster.workers_at_court(court.id):
+            for cid in w.collaboratives:
+                staff.setdefault(cid, []).append(w.id)
+        ids = list(staff)
+        title = f"Protected dates of staff appearing before the {court.name}"
+    else:
+        ids = list(ctx.collaboratives)
+        title = "All protected dates"
+    rows = [DatedSession(s, ctx.collaboratives[cid], tuple(sorted(staff.get(cid, ()))))
+            for cid in ids for s in schedule.between(ctx.sessions[cid], first, last)]
+    rows.sort(key=lambda r: (r.session.start, r.collaborative.id))
+    return DatesResult(title=title, first=first, last=last, sessions=rows,
+                       holidays_label=ctx.holidays.label)
+
+
+def dates_ics(ctx: Context, result: DatesResult, as_of: date) -> bytes:
+    from courtsync.notices.ics_out import sessions_ics
+
+    stamp = datetime.combine(as_of, time(), tzinfo=ctx.config.tz)
+    return sessions_ics((r.session for r in result.sessions), ctx.collaboratives, result.title, stamp)
+
+
+# --- check --------------------------------------------------------------------------------------
+
+DEFAULT_SUGGESTIONS = 3
+
+
+def check_date(ctx: Context, worker_id: str, day: date, clock: tuple[time, time] | None = None,
+               suggest_n: int | None = None, court_id: str | None = None) -> CheckResult:
+    """Is `day` (optionally a time on it) free for a hearing for this worker? Why, and what else."""
+    worker = ctx.worker(worker_id)
+    if court_id:
+        ctx.court(court_id)
+    tz = ctx.config.tz
+    buffer = ctx.buffer_for(court_id)
+    own = [s for cid in worker.collaboratives for s in ctx.sessions[cid] if s.active]
+    by_day: dict[date, list[Session]] = {}
+    for s in own:
+        by_day.setdefault(s.day, []).append(s)
+
+    def window(d: date) -> tuple[datetime, datetime]:
+        if clock is None:
+            return (datetime.combine(d, time(), tzinfo=tz),
+                    datetime.combine(d + timedelta(days=1), time(), tzinfo=tz))
+        return datetime.combine(d, clock[0], tzinfo=tz), datetime.combine(d, clock[1], tzinfo=tz)
+
+    def hits(d: date) -> list[tuple[Session, Literal["overlap", "buffer"]]]:
+        start, end = window(d)
+        found = []
+        # A buffer can reach into the neighbouring days only for sessions near midnight.
+        for near in (d - timedelta(days=1), d, d + timedelta(days=1)):
+            for s in by_day.get(near, ()):
+                kind = conflict_rules.classify(s, start, end, buffer)
+                if kind:
+                    found.append((s, kind))
+        return found
+
+    start, end = window(day)
+    found = hits(day)
+    reasons: list[Reason] = []
+    out_conflicts: list[Conflict] = []
+    for s, kind in found:
+        collab = ctx.collaboratives[s.collaborative_id]
+        span = f"{s.start:%H:%M}–{s.end:%H:%M}"
+        if kind == "overlap":
+            text = f"{collab.name} meets {span} on {s.day:%a %Y-%m-%d}: a protected session."
+        else:
+            text = (f"{collab.name} meets {span} on {s.day:%a %Y-%m-%d}; the requested time falls in "
+                    f"the {_minutes(buffer)} travel buffer kept free around it.")
+        reasons.append(Reason(kind, text))
+        out_conflicts.append(Conflict(
+            worker_id=worker.id, worker_name=worker.name, supervisor_id=worker.supervisor_id,
+            collaborative_id=s.collaborative_id, session_start=s.start, session_end=s.end,
+            source="request", event_uid=None, event_start=start, event_end=end, all_day=clock is None,
+            case_number=None, court_id=court_id, kind=kind))
+    if day.weekday() >= 5:
+        reasons.append(Reason("weekend", f"{day:%A %Y-%m-%d} is a weekend day; courts do not sit."))
+    holiday = ctx.holidays(day)
+    if holiday:
+        reasons.append(Reason("holiday", f"{day:%a %Y-%m-%d} is a court holiday: {holiday}."))
+    verdict: Literal["free", "conflict"] = "conflict" if reasons else "free"
+    if verdict == "free":
+        names = ", ".join(worker.collaboratives) or "none"
+        reasons.append(Reason("free", f"No protected session of {worker.id}'s collaboratives ({names}) "
+                                      f"touches this {'day' if clock is None else 'time'}"
+                                      + ("" if clock is None else f" or its {_minutes(buffer)} buffer")
+                                      + f"; not a weekend; not a court holiday ({ctx.holidays.label})."))
+    wanted = suggest_n if suggest_n is not None else (DEFAULT_SUGGESTIONS if verdict == "conflict" else 0)
+    suggestions = suggest.next_free_days(
+        day, wanted, lambda d: ctx.holidays.is_business_day(d) and not hits(d))
+    return CheckResult(worker=worker, day=day, start=start, end=end, whole_day=clock is None,
+                       verdict=verdict, reasons=tuple(reasons), conflicts=tuple(out_conflicts),
+                       suggestions=tuple(suggestions))
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes}-minute" if minutes % 60 else f"{minutes // 60}-hour"
+
+
+# --- init ---------------------------------------------------------------------------------------
+
+def init_example(target: Path, as_of: date, force: bool = False) -> list[Path]:
+    from courtsync.example import write_example
+
+    return write_example(target, as_of, force=force)

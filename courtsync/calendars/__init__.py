@@ -1,0 +1,1 @@
+"""Calendar sources: court feeds, personal calendars, Exchange and Graph mailboxes."""

@@ -1,0 +1,200 @@
+"""The command line: parse, call one function in app.py, print, exit with product.md's codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+
+from courtsync import __version__, app, formats, views
+from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, CourtsyncError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """A CourtsyncError as click shows it: message on stderr, product.md's exit code, no traceback."""
+
+    def __init__(self, error: CourtsyncError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"courtsync: error: {self.format_message()}", err=True)
+
+
+class CourtsyncGroup(click.Group):
+    """Turns every CourtsyncError into a clean message, in this one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CourtsyncError as exc:
+            raise CliError(exc) from None
+
+
+class DateParam(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-06-16", param, ctx)
+
+
+class TimeRangeParam(click.ParamType):
+    name = "HH:MM-HH:MM"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[time, time]:
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        try:
+            a, b = (time.fromisoformat(part.strip()) for part in text.split("-", 1))
+        except ValueError:
+            self.fail(f"{text!r} is not a time range; write it as HH:MM-HH:MM, e.g. 13:30-15:00",
+                      param, ctx)
+        if b <= a:
+            self.fail(f"{text!r} ends before it starts; write HH:MM-HH:MM with the end later", param, ctx)
+        return a, b
+
+
+DATE = DateParam()
+
+
+def config_option(f: F) -> F:
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                        default=None, help="courtsync.toml to use (else $COURTSYNC_CONFIG, "
+                                           "else ./courtsync.toml).")(f)
+
+
+def as_of_option(f: F) -> F:
+    return click.option("--as-of", "as_of", type=DATE, default=None,
+                        help="Treat this date as today (YYYY-MM-DD).")(f)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                        show_default=True, help="table for people; json and csv for programs.")
+
+
+def today(as_of: date | None) -> date:
+    # The only place courtsync reads the clock: everything below takes "today" as an argument.
+    return as_of or date.today()
+
+
+@click.group(cls=CourtsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="courtsync")
+def cli() -> None:
+    """Keep court hearings off the protected Learning Collaborative dates of child-welfare staff."""
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite example files that already exist.")
+@as_of_option
+def init(directory: Path, force: bool, as_of: date | None) -> None:
+    """Write a working example (config, roster, two court feeds) into DIRECTORY."""
+    written = app.init_example(directory, today(as_of), force=force)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"\nNext: cd {directory} && courtsync dates")
+
+
+@cli.command()
+@config_option
+@click.option("--worker", "worker_id", metavar="ID", help="Sessions of this worker's collaboratives.")
+@click.option("--collaborative", "collaborative_id", metavar="ID", help="Sessions of one collaborative.")
+@click.option("--court", "court_id", metavar="ID", help="Sessions of the staff who appear before a court.")
+@click.option("--from", "first", type=DATE, help="First date, inclusive (default: today).")
+@click.option("--to", "last", type=DATE, help="Last date, inclusive (default: no limit).")
+@click.option("--all", "show_all", is_flag=True, help="Include past sessions (ignores the --from default).")
+@format_option("table", "json", "csv", "ics")
+@as_of_option
+def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str | None,
+          court_id: str | None, first: date | None, last: date | None, show_all: bool, fmt: str,
+          as_of: date | None) -> None:
+    """Protected sessions; --format ics writes a calendar to import or subscribe to."""
+    ctx = app.load_context(config_path)
+    if first is None and not show_all:
+        first = today(as_of)
+    result = app.protected_dates(ctx, worker_id=worker_id, collaborative_id=collaborative_id,
+                                 court_id=court_id, first=first, last=last)
+    if fmt == "ics":
+        sys.stdout.buffer.write(app.dates_ics(ctx, result, today(as_of)))
+    elif fmt == "json":
+        click.echo(formats.to_json(views.dates_json(result)))
+    elif fmt == "csv":
+        click.echo(formats.to_csv(views.DATES_COLUMNS, views.dates_rows(result)), nl=False)
+    else:
+        click.echo(result.title + _range_text(result.first, result.last))
+        if not result.sessions:
+            click.echo("No protected sessions in this range.")
+            return
+        rows = [[r[0], r[1], f"{r[2]}–{r[3]}", r[5], r[8]] for r in views.dates_rows(result)]
+        click.echo(formats.to_table(("Date", "Day", "Time", "Collaborative", "Notes"), rows))
+        flagged = sum(1 for r in result.sessions if r.session.holiday and r.session.active)
+        click.echo(f"\n{sum(1 for r in result.sessions if r.session.active)} protected session(s)"
+                   + (f"; {flagged} on a court holiday (kept, flagged: the agency decides)" if flagged else "")
+                   + ".")
+
+
+def _range_text(first: date | None, last: date | None) -> str:
+    if first and last:
+        return f", {first} to {last}"
+    if first:
+        return f", from {first}"
+    if last:
+        return f", until {last}"
+    return ""
+
+
+@cli.command()
+@config_option
+@click.option("--worker", "worker_id", metavar="ID", required=True, help="The worker's id (workers.csv).")
+@click.option("--date", "day", type=DATE, help="The proposed hearing date.")
+@click.option("--time", "clock", type=TimeRangeParam(), help="The proposed hearing time, HH:MM-HH:MM.")
+@click.option("--court", "court_id", metavar="ID", help="The court (its buffer applies).")
+@click.option("--suggest", "suggest_n", type=click.IntRange(0, 60), default=None,
+              help="How many free dates to suggest (default 3 when the date is taken).")
+@format_option("table", "json")
+@as_of_option
+def check(config_path: Path | None, worker_id: str, day: date | None, clock: tuple[time, time] | None,
+          court_id: str | None, suggest_n: int | None, fmt: str, as_of: date | None) -> None:
+    """Is a hearing date free for this worker? Exit 0 free, 1 taken."""
+    if day is None:
+        raise click.UsageError("give --date YYYY-MM-DD (the proposed hearing date); listing a worker's "
+                               "upcoming conflicts needs calendar sources, which are not read yet.")
+    ctx = app.load_context(config_path)
+    result = app.check_date(ctx, worker_id, day, clock, suggest_n, court_id)
+    if fmt == "json":
+        click.echo(formats.to_json(views.check_json(result)))
+    else:
+        when = "whole day" if result.whole_day else f"{result.start:%H:%M}–{result.end:%H:%M}"
+        verdict = click.style("FREE", fg="green", bold=True) if result.verdict == "free" else \
+            click.style("NOT FREE", fg="red", bold=True)
+        click.echo(f"{result.worker.name} ({result.worker.id}) on {result.day:%a %Y-%m-%d}, {when}: {verdict}")
+        for r in result.reasons:
+            mark = "ok" if r.kind == "free" else r.kind
+            click.echo(f"  [{mark}] {r.message}")
+        if result.suggestions:
+            click.echo("Next free dates: " + ", ".join(f"{d:%a %Y-%m-%d}" for d in result.suggestions))
+        elif result.verdict == "conflict" and suggest_n != 0:
+            click.echo("No free business date found in the next year.")
+    click.get_current_context().exit(EXIT_CONFLICTS if result.verdict == "conflict" else EXIT_OK)
+
+
+def main() -> None:
+    cli(prog_name="courtsync")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

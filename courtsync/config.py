@@ -1,0 +1,492 @@
+"""courtsync.toml: find it, read it, validate it (unknown keys are errors), say where it is wrong."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from courtsync.errors import ConfigError, Located
+from courtsync.models import Collaborative, Court, Move, Rule
+
+CONFIG_ENV = "COURTSYNC_CONFIG"
+CONFIG_NAME = "courtsync.toml"
+
+_DURATION = re.compile(r"(\d+)\s*(d|h|m|min|s)", re.I)
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\".]+(\.[^@\s<>\".]+)+$")
+_HOLIDAY_CODE = re.compile(r"^([A-Z]{2,3})(?:-([A-Z0-9]{1,4}))?$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """'60m', '1h', '1h30m', '2d', '0' -> timedelta; anything else is a clear error."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if text == "0":
+            return timedelta(0)
+        parts = _DURATION.findall(text)
+        if parts and "".join(n + u for n, u in parts).lower() == text.lower():
+            unit = {"d": "days", "h": "hours", "m": "minutes", "min": "minutes", "s": "seconds"}
+            total = timedelta(0)
+            for number, u in parts:
+                total += timedelta(**{unit[u.lower()]: int(number)})
+            return total
+    raise ValueError(f'expected a duration such as "60m", "1h" or "1h30m", got {value!r}')
+
+
+def _parse_date(value: object) -> date:
+    if isinstance(value, datetime):
+        raise ValueError(f"expected a date such as 2027-04-21, got a date and time {value.isoformat()}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date such as 2027-04-21, got {value!r}")
+
+
+def _parse_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"expected a time of day such as 09:00:00, got {value!r}")
+
+
+def _parse_id(value: object) -> str:
+    if isinstance(value, str) and _ID.match(value):
+        return value
+    raise ValueError(f"expected an id of letters, digits, '-', '_' or '.' (at most 64), got {value!r}")
+
+
+def _parse_email(value: object) -> str:
+    if isinstance(value, str) and _EMAIL.match(value.strip()):
+        return value.strip()
+    raise ValueError(f"expected an email address such as clerk@example.org, got {value!r}")
+
+
+def _parse_holidays(value: object) -> str | list[date] | bool:
+    if value is False:
+        return False
+    if isinstance(value, str):
+        _check_holiday_code(value.strip())
+        return value.strip()
+    if isinstance(value, list):
+        return [_parse_date(v) for v in value]
+    raise ValueError(f'expected a country and subdivision such as "US-IL", a list of dates, or false; '
+                     f"got {value!r}")
+
+
+DateValue = Annotated[date, BeforeValidator(_parse_date)]
+TimeValue = Annotated[time, BeforeValidator(_parse_time)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Id = Annotated[str, BeforeValidator(_parse_id)]
+Email = Annotated[str, BeforeValidator(_parse_email)]
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MoveConfig(_Strict):
+    from_: DateValue = Field(alias="from")
+    to: DateValue
+
+
+class CollaborativeConfig(_Strict):
+    id: Id
+    name: str = Field(min_length=1)
+    kind: Literal["regional", "training-center", "affinity-group"]
+    region: str | None = None
+    location: str | None = None
+    first_session: DateValue | None = None
+    every: int = Field(default=1, ge=1, le=24)
+    until: DateValue | None = None
+    count: int | None = Field(default=None, ge=1, le=1000)
+    dates: list[DateValue] | None = None
+    start: TimeValue
+    end: TimeValue
+    cancelled: list[DateValue] = []
+    added: list[DateValue] = []
+    moved: list[MoveConfig] = []
+
+    @model_validator(mode="after")
+    def _schedule_is_complete(self) -> CollaborativeConfig:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.dates is not None:
+            if self.first_session is not None:
+                raise ValueError("give either first_session (a rule) or dates (a list), not both")
+            if self.until is not None or self.count is not None or "every" in self.model_fields_set:
+                raise ValueError("every, until and count belong to a rule; remove them when using dates")
+            return self
+        if self.first_session is None:
+            raise ValueError("add first_session = YYYY-MM-DD (with every and until or count), "
+                             "or dates = [YYYY-MM-DD, ...]")
+        if (self.until is None) == (self.count is None):
+            raise ValueError("give exactly one of until = YYYY-MM-DD or count = N to end the rule")
+        if self.until is not None and self.until < self.first_session:
+            raise ValueError(f"until ({self.until}) is before first_session ({self.first_session})")
+        return self
+
+    def to_model(self) -> Collaborative:
+        rule = None
+        if self.first_session is not None:
+            rule = Rule(first=self.first_session, every=self.every, until=self.until, count=self.count)
+        return Collaborative(
+            id=self.id, name=self.name, kind=self.kind, start=self.start, end=self.end,
+            region=self.region, location=self.location, rule=rule, dates=tuple(self.dates or ()),
+            cancelled=tuple(self.cancelled), added=tuple(self.added),
+            moved=tuple(Move(m.from_, m.to) for m in self.moved))
+
+
+class CourtConfig(_Strict):
+    id: Id
+    name: str = Field(min_length=1)
+    address: list[str] = []
+    addressee: str = "Presiding Judge"
+    email: Email | None = None
+    feeds: list[str] = []
+    case_pattern: str | None = None
+    buffer: Duration | None = None
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> CourtConfig:
+        if self.case_pattern is not None:
+            try:
+                re.compile(self.case_pattern)
+            except re.error as exc:
+                raise ValueError(f"case_pattern is not a valid regular expression: {exc}") from exc
+        return self
+
+    def to_model(self) -> Court:
+        return Court(id=self.id, name=self.name, address=tuple(self.address), addressee=self.addressee,
+                     email=self.email, feeds=tuple(self.feeds), case_pattern=self.case_pattern,
+                     buffer=self.buffer)
+
+
+class RosterConfig(_Strict):
+    workers: str
+    caseload: str | None = None
+
+
+class ExchangeConfig(_Strict):
+    endpoint: str = Field(pattern=r"^https?://")
+    username: str
+    password_env: EnvName
+    auth: Literal["ntlm", "basic", "oauth"] = "ntlm"
+    access: Literal["impersonation", "delegate"] = "impersonation"
+
+
+class GraphConfig(_Strict):
+    tenant_id: str
+    client_id: str
+    client_secret_env: EnvName
+
+
+class SmtpConfig(_Strict):
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password_env: EnvName | None = None
+    sender: str
+
+
+class LiaisonConfig(_Strict):
+    id: Id
+    name: str
+    title: str = "Court Liaison"
+    email: Email
+    phone: str | None = None
+    courts: list[str] = []
+
+
+class Config(_Strict):
+    """The whole of courtsync.toml, validated. `base_dir` resolves the relative paths in it."""
+
+    timezone: str
+    holidays: Annotated[str | list[date] | bool, BeforeValidator(_parse_holidays)]
+    buffer: Duration = timedelta(minutes=60)
+    store: str = "courtsync.db"
+    max_age: Duration = timedelta(hours=1)
+    roster: RosterConfig
+    collaborative: list[CollaborativeConfig] = []
+    court: list[CourtConfig] = []
+    exchange: ExchangeConfig | None = None
+    graph: GraphConfig | None = None
+    smtp: SmtpConfig | None = None
+    liaison: list[LiaisonConfig] = []
+    _base_dir: Path = PrivateAttr(default=Path("."))
+    _path: Path | None = PrivateAttr(default=None)
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone name; use one such as "
+                             "\"America/Chicago\"") from exc
+        return value
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def locate(self, *loc: str | int) -> tuple[Path | None, int | None, str]:
+        """File, line and dotted key of a setting, for errors found after validation."""
+        for cut in range(len(loc), 0, -1):
+            if loc[:cut] in self._lines:
+                return self._path, self._lines[loc[:cut]], _dotted(loc)
+        return self._path, None, _dotted(loc)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, relative to the TOML file's folder."""
+        return (self.base_dir / Path(relative).expanduser()).resolve()
+
+    @property
+    def workers_path(self) -> Path:
+        return self.resolve(self.roster.workers)
+
+    @property
+    def caseload_path(self) -> Path | None:
+        return self.resolve(self.roster.caseload) if self.roster.caseload else None
+
+    @property
+    def store_path(self) -> Path:
+        return self.resolve(self.store)
+
+    def collaboratives(self) -> dict[str, Collaborative]:
+        return {c.id: c.to_model() for c in self.collaborative}
+
+    def courts(self) -> dict[str, Court]:
+        return {c.id: c.to_model() for c in self.court}
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], base_dir: Path, path: Path | None = None,
+                     text: str | None = None) -> Config:
+        """Validate parsed TOML. Pure: `text` is only used to find the line of a bad key."""
+        try:
+            config = cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(
+                f"{path or 'configuration'} is not valid ({exc.error_count()} "
+                f"problem{'s' if exc.error_count() != 1 else ''}):",
+                problems=_explain(exc, path, text or ""),
+                hint="Fix the keys named above; product.md and the README's config reference list "
+                     "every key.") from None
+        problems = _cross_check(config, key_lines(text or ""), path)
+        if problems:
+            raise ConfigError(f"{path or 'configuration'} is not consistent:", problems=problems,
+                              hint="Every id must be unique, and every id named must exist.")
+        config._base_dir = base_dir
+        config._path = path
+        config._lines = key_lines(text or "")
+        return config
+
+
+def _cross_check(config: Config, lines: dict[tuple[str | int, ...], int],
+                 path: Path | None) -> list[Located]:
+    """Ids unique within their kind; ids named elsewhere exist."""
+    out: list[Located] = []
+    for table, items in (("collaborative", config.collaborative), ("court", config.court),
+                         ("liaison", config.liaison)):
+        seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item.id in seen:
+                out.append(Located(f"id {item.id!r} is already used by {table}[{seen[item.id]}]; "
+                                   "give each a unique id", path=path,
+                                   line=lines.get((table, index, "id")), key=f"{table}[{index}].id"))
+            seen.setdefault(item.id, index)
+    courts = {c.id for c in config.court}
+    for index, li in enumerate(config.liaison):
+        for cid in li.courts:
+            if cid not in courts:
+                out.append(Located(f"court {cid!r} is not a [[court]] id (known: "
+                                   f"{', '.join(sorted(courts)) or 'none'})", path=path,
+                                   line=lines.get(("liaison", index, "courts")),
+                                   key=f"liaison[{index}].courts"))
+    return out
+
+
+def _check_holiday_code(code: str) -> None:
+    m = _HOLIDAY_CODE.match(code)
+    if not m:
+        raise ValueError(f'holidays = {code!r}: expected a country and subdivision such as "US-IL", '
+                         "a list of dates, or false")
+    import holidays as holidays_lib  # only needed when a country code is configured
+
+    country, subdiv = m.group(1), m.group(2)
+    supported = holidays_lib.list_supported_countries()
+    if country not in supported:
+        raise ValueError(f"holidays = {code!r}: {country!r} is not a country the holidays package knows")
+    if subdiv and subdiv not in supported[country]:
+        raise ValueError(f"holidays = {code!r}: {subdiv!r} is not a subdivision of {country} "
+                         f"(for example {', '.join(supported[country][:5])})")
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """--config, else $COURTSYNC_CONFIG, else ./courtsync.toml."""
+    if explicit:
+        chosen, how = Path(explicit), "--config"
+    elif os.environ.get(CONFIG_ENV):
+        chosen, how = Path(os.environ[CONFIG_ENV]), f"${CONFIG_ENV}"
+    else:
+        chosen, how = Path(CONFIG_NAME), "the current folder"
+    if not chosen.is_file():
+        raise ConfigError(
+            f"No configuration at {chosen} (from {how}).",
+            hint="Pass --config PATH, set COURTSYNC_CONFIG, or run `courtsync init DIR` to write an "
+                 "example and run commands from DIR.")
+    return chosen
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    """Find courtsync.toml, read it and validate it."""
+    path = find_config_path(explicit)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(m.group(1)) if m else None
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(f"{path} is not valid TOML:",
+                          problems=[Located(reason, path=path, line=line)],
+                          hint="Check quotes, brackets and `key = value` on that line.") from None
+    return Config.from_mapping(data, base_dir=path.resolve().parent, path=path, text=text)
+
+
+# --- where a bad key sits in the file ---------------------------------------------------------
+
+_TABLE_ARRAY = re.compile(r"^\[\[\s*([^\]]+?)\s*\]\]")
+_TABLE = re.compile(r"^\[\s*([^\]]+?)\s*\]")
+_KEY = re.compile(r"""^("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
+
+
+def key_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """Map each key path, e.g. ('collaborative', 0, 'until'), to its line number in the TOML text."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    counters: dict[str, int] = {}
+    current: tuple[str | int, ...] = ()
+    for number, raw in enumerate(text.splitlines(), 1):
+        s = raw.strip()
+        if not s or s.startswith("#"):
+            continue
+        if m := _TABLE_ARRAY.match(s):
+            name = m.group(1)
+            index = counters.get(name, 0)
+            counters[name] = index + 1
+            current = (*name.split("."), index)
+            lines[current] = number
+        elif m := _TABLE.match(s):
+            current = tuple(m.group(1).split("."))
+            lines[current] = number
+        elif m := _KEY.match(s):
+            key = m.group(1).strip("\"'")
+            lines.setdefault((*current, *key.split(".")), number)
+    return lines
+
+
+def _explain(exc: ValidationError, path: Path | None, text: str) -> list[Located]:
+    lines = key_lines(text)
+    out: list[Located] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        line = None
+        for cut in range(len(loc), 0, -1):
+            if loc[:cut] in lines:
+                line = lines[loc[:cut]]
+                break
+        key = _dotted(loc)
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            valid = _valid_keys(loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+            message = "unknown key; remove it" + (f" (did you mean {close[0]!r}?)" if close else
+                                                  f" (valid keys here: {', '.join(valid)})")
+        elif err["type"] == "missing":
+            message = f"required key is missing; add `{loc[-1]} = ...`"
+            where = loc[:-1]
+            line = lines.get(where, line) if where else line
+        elif err["type"] == "literal_error":
+            message = f"{message}, got {err.get('input')!r}"
+        out.append(Located(message, path=path, line=line, key=key or None))
+    return out
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        elif item in ("function-after", "function-before") or str(item).startswith(("list[", "literal[")):
+            continue
+        else:
+            parts.append("from" if item == "from_" else str(item))
+    return ".".join(parts)
+
+
+def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: Any = Config
+    for item in loc:
+        if isinstance(item, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(item)
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+    fields = getattr(model, "model_fields", {})
+    return sorted((f.alias or name) for name, f in fields.items())
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) is not None:
+        for arg in get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None

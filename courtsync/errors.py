@@ -1,0 +1,83 @@
+"""The error tree: every mistake a user can fix, with the exit code product.md promises.
+
+    CourtsyncError            the user can fix this (exit 2 unless a subclass says otherwise)
+    ├── ConfigError           courtsync.toml is wrong: file, line, key
+    │   └── RosterError       workers.csv / caseload.csv is wrong: file, line, column
+    ├── UsageError            a command-line value is wrong (unknown worker, bad date)
+    └── SourceError           a calendar source could not be read (exit 3)
+
+Anything else that escapes is a bug in courtsync and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_CONFLICTS = 1
+EXIT_USAGE = 2
+EXIT_SOURCE = 3
+
+
+@dataclass(frozen=True)
+class Located:
+    """One thing wrong at one place: `file:line key: message` (any part may be missing)."""
+
+    message: str
+    path: Path | None = None
+    line: int | None = None
+    key: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = str(self.path)
+            if self.line is not None:
+                where += f":{self.line}"
+        if self.key:
+            where = f"{where} {self.key}" if where else self.key
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass
+class CourtsyncError(Exception):
+    """Root of the tree: the user can fix this. `problems` lists each place at fault."""
+
+    message: str
+    problems: list[Located] = field(default_factory=list)
+    hint: str | None = None
+    exit_code: int = EXIT_USAGE
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        lines.extend(f"  {p}" for p in self.problems)
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+
+
+@dataclass
+class ConfigError(CourtsyncError):
+    """courtsync.toml (or a file it names) is missing or wrong."""
+
+
+@dataclass
+class RosterError(ConfigError):
+    """A row or column of workers.csv or caseload.csv is wrong."""
+
+
+@dataclass
+class UsageError(CourtsyncError):
+    """A command-line value is wrong: an unknown id, an impossible date or time."""
+
+
+@dataclass
+class SourceError(CourtsyncError):
+    """A calendar source could not be read, so an answer may be incomplete."""
+
+    exit_code: int = EXIT_SOURCE
+

@@ -1,0 +1,174 @@
+"""`courtsync init`: write a working example whose dates start just after the day it is written."""
+
+from __future__ import annotations
+
+import calendar
+import importlib.resources
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import jinja2
+
+from courtsync import schedule
+from courtsync.config import load_config
+from courtsync.errors import UsageError
+from courtsync.models import Session
+
+FILES = ("courtsync.toml", "workers.csv", "caseload.csv", "feeds/cook-cpd.ics", "feeds/will-juvenile.ics")
+
+
+def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    """The n-th (1..4, or -1 for last) given weekday of a month."""
+    days = [d for d in calendar.Calendar().itermonthdates(year, month)
+            if d.month == month and d.weekday() == weekday]
+    return days[n - 1] if n > 0 else days[-1]
+
+
+def _month(base: date, ahead: int) -> tuple[int, int]:
+    index = base.year * 12 + base.month - 1 + ahead
+    return index // 12, index % 12 + 1
+
+
+def _env() -> jinja2.Environment:
+    root = importlib.resources.files("courtsync.templates") / "example"
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(root)), undefined=jinja2.StrictUndefined,
+                              autoescape=False, keep_trailing_newline=True)
+
+
+def _toml_context(as_of: date) -> dict[str, str]:
+    tue, wed, thu, mon = 1, 2, 3, 0
+    y, m = _month(as_of, 1)
+    regional = nth_weekday(y, m, tue, 2)
+    north = nth_weekday(y, m, wed, 3)
+    south = nth_weekday(y, m, thu, 3)
+    uy, um = _month(as_of, 18)
+    north_until = date(uy, um, calendar.monthrange(uy, um)[1])
+    north_dates = [nth_weekday(*_month(as_of, 1 + 2 * i), wed, 3) for i in range(4)]
+    moved_from = north_dates[3]
+    # Casimir Pulaski Day (first Monday of March) is an Illinois court holiday: the affinity
+    # group meets on it anyway, so every output shows the holiday flag.
+    march_year = as_of.year + (1 if as_of.month >= 3 else 0)
+    pulaski = nth_weekday(march_year, 3, mon, 1)
+    kinship = sorted({nth_weekday(*_month(as_of, k), 4, 2) for k in (1, 3, 5)} | {pulaski})
+    return {
+        "as_of": as_of.isoformat(),
+        "regional_first": regional.isoformat(), "regional_ordinal": "2nd Tuesday",
+        "north_first": north.isoformat(), "north_ordinal": "3rd Wednesday",
+        "north_until": north_until.isoformat(),
+        "north_cancelled": north_dates[2].isoformat(),
+        "north_added": nth_weekday(*_month(as_of, 4), wed, 1).isoformat(),
+        "north_moved_from": moved_from.isoformat(),
+        "north_moved_to": (moved_from + timedelta(days=7)).isoformat(),
+        "south_first": south.isoformat(), "south_ordinal": "3rd Thursday",
+        "kinship_dates": ", ".join(d.isoformat() for d in kinship),
+        "kinship_holiday_note": f"{pulaski} is Casimir Pulaski Day, a court holiday: flagged, not moved",
+    }
+
+
+@dataclass
+class Hearing:
+    uid: str
+    start: str
+    end: str
+    summary: str
+    location: str
+    status: str = "CONFIRMED"
+    transp: str = "OPAQUE"
+    all_day: bool = False
+    rrule: str | None = None
+    description: str | None = None
+    attendees: list[dict[str, str]] = field(default_factory=list)
+
+
+def _stamp(d: date, clock: time) -> str:
+    return datetime.combine(d, clock).strftime("%Y%m%dT%H%M%S")
+
+
+def _business_days(start: date, busy: set[date], holidays: schedule.CourtHolidays, n: int) -> list[date]:
+    out, d = [], start
+    while len(out) < n:
+        d += timedelta(days=1)
+        if holidays.is_business_day(d) and d not in busy:
+            out.append(d)
+    return out
+
+
+def _hearings(sessions: dict[str, list[Session]], holidays: schedule.CourtHolidays,
+              as_of: date) -> tuple[list[Hearing], list[Hearing]]:
+    """Court hearings that exercise every rule: overlaps, buffers, cancellations, recurrence."""
+    active = {cid: [s for s in ss if s.active] for cid, ss in sessions.items()}
+    north, south, regional = active["cook-north"], active["cook-south"], active["cook-regional"]
+    kinship = [s for s in active["kinship-affinity"] if not s.holiday]
+    busy = {s.day for ss in active.values() for s in ss}
+    free = _business_days(as_of + timedelta(days=7), busy, holidays, 12)
+    room = "2245 W. Ogden Ave., Courtroom {}"
+    def h(uid: str, d: date, a: time, b: time, case: str, what: str, court_room: str, **kw: object) -> Hearing:
+        return Hearing(uid=uid, start=_stamp(d, a), end=_stamp(d, b), summary=f"{case} {what}",
+                       location=court_room, **kw)  # type: ignore[arg-type]
+
+    cook = [
+        h("cpd-1001", north[0].day, time(10), time(11), "2026-JA-001187", "Permanency Hearing", room.format(3)),
+        h("cpd-1002", north[0].day, time(17), time(17, 30), "2025-JA-004410", "Status Hearing",
+          room.format(5)),
+        h("cpd-1003", north[1].day, time(9, 30), time(10, 30), "2026-JA-000391", "Adjudicatory Hearing",
+          room.format(3), status="CANCELLED"),
+        h("cpd-1004", south[0].day, time(13, 30), time(14, 30), "2026-JA-002014", "Dispositional Hearing",
+          room.format(1), transp="TRANSPARENT"),
+        h("cpd-1005", regional[0].day, time(11), time(11, 45), "Staffing:", "agency attorney conference",
+          room.format(2), attendees=[{"name": "Marcus Bell", "email": "marcus.bell@agency.example"}]),
+        h("cpd-1006", free[0], time(9, 30), time(10, 30), "2026-JA-001203", "Permanency Hearing", room.format(3)),
+        h("cpd-1007", free[1], time(13, 30), time(14), "2026-JA-000812", "Status Hearing", room.format(4)),
+        h("cpd-1008", free[2], time(10), time(12), "2025-JA-004777", "Adjudicatory Hearing", room.format(1)),
+        h("cpd-1009", free[3], time(9), time(9, 45), "2026-JA-001630", "Temporary Custody Hearing",
+          room.format(6)),
+        h("cpd-1010", regional[0].day - timedelta(days=regional[0].day.weekday()), time(14), time(14, 30),
+          "2026-JA-001455", "Status Call", room.format(5), rrule="FREQ=WEEKLY;BYDAY=TU;COUNT=8"),
+        h("cpd-1011", north[1].day, time(15, 30), time(16, 30), "2026-JD-002256", "Detention Review",
+          room.format(2)),
+    ]
+    closed = free[5]
+    cook.append(Hearing(uid="cpd-1012", start=closed.strftime("%Y%m%d"),
+                        end=(closed + timedelta(days=1)).strftime("%Y%m%d"), all_day=True,
+                        summary="Courtroom 4 closed: judicial training", location=room.format(4)))
+    jol = "100 W. Jefferson St., Joliet, Courtroom 405"
+    will = [
+        h("will-2001", south[1].day, time(10), time(11), "26JA0412", "Permanency Review", jol),
+        h("will-2002", kinship[0].day if kinship else free[6], time(13, 30), time(14), "26JA0433",
+          "Status Hearing", jol),
+        h("will-2003", free[7], time(9), time(10), "25JA1187", "Adjudication", jol),
+        h("will-2004", free[8], time(11), time(11, 30), "26JA0158", "Status Hearing", jol),
+        h("will-2005", south[0].day, time(16, 30), time(17), "26JA0519", "Case Management Conference", jol),
+    ]
+    return cook, will
+
+
+def write_example(target: Path, as_of: date, force: bool = False) -> list[Path]:
+    """Write the example into `target`; refuse to overwrite an existing one unless `force`."""
+    existing = [target / f for f in FILES if (target / f).exists()]
+    if existing and not force:
+        raise UsageError(f"{existing[0]} already exists.",
+                         hint="Choose an empty folder, or pass --force to overwrite the example files.")
+    env = _env()
+    (target / "feeds").mkdir(parents=True, exist_ok=True)
+    written = []
+    toml = env.get_template("courtsync.toml.j2").render(**_toml_context(as_of))
+    (target / "courtsync.toml").write_text(toml, encoding="utf-8")
+    written.append(target / "courtsync.toml")
+    for name in ("workers.csv", "caseload.csv"):
+        (target / name).write_text(env.get_template(name).render(), encoding="utf-8")
+        written.append(target / name)
+    config = load_config(target / "courtsync.toml")
+    holidays = schedule.CourtHolidays(config.holidays)
+    sessions = {c.id: schedule.sessions(c, config.tz, holidays) for c in config.collaboratives().values()}
+    cook, will = _hearings(sessions, holidays, as_of)
+    stamp = datetime.combine(as_of, time(6)).strftime("%Y%m%dT%H%M%SZ")
+    feed = env.get_template("feed.ics.j2")
+    for name, cal_name, tzid, vtz, hearings in (
+            ("cook-cpd.ics", "Cook County CPD hearings", "America/Chicago", True, cook),
+            ("will-juvenile.ics", "Will County Juvenile hearings", "Central Standard Time", False, will)):
+        text = feed.render(calendar_name=cal_name, tzid=tzid, vtimezone=vtz, hearings=hearings, stamp=stamp)
+        path = target / "feeds" / name
+        path.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+        written.append(path)
+    return written

@@ -1,0 +1,185 @@
+"""Frozen values that flow between the layers: staff, collaboratives, sessions, conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from typing import Literal
+
+CollaborativeKind = Literal["regional", "training-center", "affinity-group"]
+SessionStatus = Literal["scheduled", "cancelled"]
+SessionOrigin = Literal["rule", "dates", "added", "moved"]
+ConflictKind = Literal["overlap", "buffer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One session moved from one date to another."""
+
+    from_date: date
+    to_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """The ordinal-weekday rule: `first` fixes weekday and ordinal; repeats every `every` months."""
+
+    first: date
+    every: int = 1
+    until: date | None = None
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Collaborative:
+    """A Learning Collaborative (regional, training center or affinity group) and its schedule."""
+
+    id: str
+    name: str
+    kind: CollaborativeKind
+    start: time
+    end: time
+    region: str | None = None
+    location: str | None = None
+    rule: Rule | None = None
+    dates: tuple[date, ...] = ()
+    cancelled: tuple[date, ...] = ()
+    added: tuple[date, ...] = ()
+    moved: tuple[Move, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Court:
+    """A court whose calendar courtsync reads and to which liaisons write."""
+
+    id: str
+    name: str
+    address: tuple[str, ...] = ()
+    addressee: str = "Presiding Judge"
+    email: str | None = None
+    feeds: tuple[str, ...] = ()
+    case_pattern: str | None = None
+    buffer: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One protected session of one collaborative, in the agency's zone.
+
+    `uid` is stable across runs and across a move (it names the rule date), so calendars
+    that imported it update it instead of adding a copy.
+    """
+
+    collaborative_id: str
+    uid: str
+    day: date
+    start: datetime
+    end: datetime
+    status: SessionStatus = "scheduled"
+    origin: SessionOrigin = "rule"
+    moved_from: date | None = None
+    holiday: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "scheduled"
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """One row of workers.csv: caseworker, supervisor or administrator."""
+
+    id: str
+    name: str
+    email: str
+    role: str
+    office: str
+    supervisor_id: str | None
+    collaboratives: tuple[str, ...]
+    calendar: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAssignment:
+    """One row of caseload.csv: a case, the worker who carries it, the court that hears it."""
+
+    case_number: str
+    worker_id: str
+    court_id: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Everyone in workers.csv, and caseload.csv if given."""
+
+    workers: Mapping[str, Worker]
+    caseload: tuple[CaseAssignment, ...] = ()
+
+    @cached_property
+    def by_email(self) -> Mapping[str, Worker]:
+        return {w.email.lower(): w for w in self.workers.values()}
+
+    def reports_of(self, supervisor_id: str) -> list[Worker]:
+        return [w for w in self.workers.values() if w.supervisor_id == supervisor_id]
+
+    def workers_at_court(self, court_id: str) -> list[Worker]:
+        ids = {c.worker_id for c in self.caseload if c.court_id == court_id}
+        return [w for w in self.workers.values() if w.id in ids]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something courtsync could not read: which source, where in it, and why."""
+
+    source: str
+    location: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A busy item (or a requested hearing slot) that collides with a protected session."""
+
+    worker_id: str
+    worker_name: str
+    supervisor_id: str | None
+    collaborative_id: str
+    session_start: datetime
+    session_end: datetime
+    source: str
+    event_uid: str | None
+    event_start: datetime
+    event_end: datetime | None
+    all_day: bool
+    case_number: str | None
+    court_id: str | None
+    kind: ConflictKind
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One line of explanation for a verdict; `kind` is machine-readable."""
+
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The answer to `courtsync check --date`: free or not, why, and what else would do."""
+
+    worker: Worker
+    day: date
+    start: datetime
+    end: datetime
+    whole_day: bool
+    verdict: Literal["free", "conflict"]
+    reasons: tuple[Reason, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    suggestions: tuple[date, ...] = ()
+    makeups: tuple[Session, ...] = ()
+    problems: tuple[Problem, ...] = field(default_factory=tuple)

@@ -1,0 +1,1 @@
+"""What courtsync writes for people: calendars of protected dates, letters, digests, mail."""

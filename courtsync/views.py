@@ -1,0 +1,74 @@
+"""Results -> the JSON shapes and table rows promised in product.md (no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from courtsync.app import DatedSession, DatesResult
+from courtsync.models import CheckResult, Conflict
+
+DATES_COLUMNS = ("date", "day", "start", "end", "collaborative_id", "collaborative_name", "kind", "status",
+                 "note", "location", "uid", "worker_ids")
+
+
+def session_notes(row: DatedSession) -> str:
+    s = row.session
+    notes = []
+    if not s.active:
+        notes.append("CANCELLED")
+    if s.moved_from:
+        notes.append(f"moved from {s.moved_from}")
+    if s.origin == "added":
+        notes.append("added date")
+    if s.holiday:
+        notes.append(f"COURT HOLIDAY: {s.holiday}")
+    return "; ".join(notes)
+
+
+def dated_session(row: DatedSession) -> dict[str, Any]:
+    s, c = row.session, row.collaborative
+    return {
+        "collaborative_id": c.id, "collaborative_name": c.name, "kind": c.kind, "region": c.region,
+        "date": s.day, "start": s.start, "end": s.end, "status": s.status, "origin": s.origin,
+        "moved_from": s.moved_from, "holiday": s.holiday, "location": c.location, "uid": s.uid,
+        "worker_ids": list(row.worker_ids),
+    }
+
+
+def dates_json(result: DatesResult) -> dict[str, Any]:
+    return {"title": result.title, "range": {"from": result.first, "to": result.last},
+            "holidays": result.holidays_label, "sessions": [dated_session(r) for r in result.sessions]}
+
+
+def dates_rows(result: DatesResult) -> list[list[Any]]:
+    return [[r.session.day.isoformat(), f"{r.session.day:%a}", f"{r.session.start:%H:%M}",
+             f"{r.session.end:%H:%M}", r.collaborative.id, r.collaborative.name, r.collaborative.kind,
+             r.session.status, session_notes(r), r.collaborative.location or "", r.session.uid,
+             ";".join(r.worker_ids)] for r in result.sessions]
+
+
+CONFLICT_COLUMNS = ("worker_id", "worker_name", "supervisor_id", "collaborative_id", "session_start",
+                    "session_end", "source", "event_uid", "event_start", "event_end", "all_day",
+                    "case_number", "court_id", "kind")
+
+
+def conflict(c: Conflict) -> dict[str, Any]:
+    return {name: getattr(c, name) for name in CONFLICT_COLUMNS}
+
+
+def check_json(result: CheckResult) -> dict[str, Any]:
+    return {
+        "range": {"from": result.day, "to": result.day},
+        "worker_id": result.worker.id,
+        "worker_name": result.worker.name,
+        "date": result.day,
+        "requested": {"start": result.start, "end": result.end, "whole_day": result.whole_day},
+        "verdict": result.verdict,
+        "reasons": [{"kind": r.kind, "message": r.message} for r in result.reasons],
+        "conflicts": [conflict(c) for c in result.conflicts],
+        "suggestions": list(result.suggestions),
+        "makeups": [],
+        "sources": [],
+        "problems": [{"source": p.source, "location": p.location, "reason": p.reason}
+                     for p in result.problems],
+    }
