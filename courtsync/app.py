@@ -3,21 +3,62 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
+import importlib.util
+import json
 import os
-from collections.abc import Collection
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo
 
+from courtsync import __version__, schedule, suggest
 from courtsync import conflicts as conflict_rules
-from courtsync import schedule, suggest
+from courtsync import roster as roster_mod
 from courtsync.config import Config, load_config
 from courtsync.errors import ConfigError, Located, UsageError
-from courtsync.models import CheckResult, Collaborative, Conflict, Court, Reason, Roster, Session, Worker
-from courtsync.roster import load_roster
+from courtsync.models import (
+    CaseAssignment,
+    CheckResult,
+    Collaborative,
+    Conflict,
+    Court,
+    Reason,
+    Roster,
+    Session,
+    Worker,
+)
+from courtsync.store import Store
 
 T = TypeVar("T")
+# Raise whenever the layout of a cached value changes, so no run decodes an older layout.
+CACHE_FORMAT = 2
+
+
+class Sessions(Mapping[str, list[Session]]):
+    """Each collaborative's sessions, computed when first asked for (a check needs only a few)."""
+
+    def __init__(self, collaboratives: Mapping[str, Collaborative], tz: ZoneInfo,
+                 holidays: schedule.CourtHolidays) -> None:
+        self._collaboratives = collaboratives
+        self._tz = tz
+        self._holidays = holidays
+        self._done: dict[str, list[Session]] = {}
+
+    def __getitem__(self, collaborative_id: str) -> list[Session]:
+        if collaborative_id not in self._done:
+            collab = self._collaboratives[collaborative_id]
+            self._done[collaborative_id] = schedule.sessions(collab, self._tz, self._holidays)
+        return self._done[collaborative_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._collaboratives)
+
+    def __len__(self) -> int:
+        return len(self._collaboratives)
 
 
 @dataclass(frozen=True)
@@ -29,7 +70,8 @@ class Context:
     collaboratives: dict[str, Collaborative]
     courts: dict[str, Court]
     holidays: schedule.CourtHolidays
-    sessions: dict[str, list[Session]] = field(default_factory=dict)
+    sessions: Mapping[str, list[Session]]
+    store: Store
 
     def worker(self, worker_id: str) -> Worker:
         return _lookup(self.roster.workers, worker_id, "worker", "workers.csv")
@@ -45,7 +87,7 @@ class Context:
         return court.buffer if court and court.buffer is not None else self.config.buffer
 
 
-def _lookup(table: dict[str, T], key: str, what: str, where: str) -> T:
+def _lookup(table: Mapping[str, T], key: str, what: str, where: str) -> T:
     if key in table:
         return table[key]
     close = difflib.get_close_matches(key, list(table), n=3)
@@ -53,23 +95,89 @@ def _lookup(table: dict[str, T], key: str, what: str, where: str) -> T:
     raise UsageError(f"No {what} with id {key!r}.", hint=hint)
 
 
-def load_context(config_path: str | os.PathLike[str] | None = None) -> Context:
-    """Read and validate the configuration, roster and schedules; raise ConfigError on any fault."""
+def _signature(*paths: Path | None) -> str:
+    """Changes whenever one of the files does (size, mtime or inode), and with courtsync's version."""
+    parts = [__version__, str(CACHE_FORMAT), sys.version]
+    for path in paths:
+        if path is None:
+            parts.append("-")
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            parts.append(f"{path}:missing")
+            continue
+        parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _court_holidays(config: Config, store: Store, today: date) -> schedule.CourtHolidays:
+    """Court holidays; the package's answers for the years around today are cached in the store."""
+    if not isinstance(config.holidays, str):
+        return schedule.CourtHolidays(config.holidays)
+    span = (today.year - 1, today.year + 4)
+    spec = importlib.util.find_spec("holidays")
+    origin = Path(spec.origin) if spec and spec.origin else None
+    key = f"{config.holidays}:{span}:{_signature(origin)}"
+    blob = store.cached("holidays", key)
+    if blob is not None:
+        known = {date.fromisoformat(d): n for d, n in json.loads(blob).items()}
+    else:
+        try:
+            known = schedule.CourtHolidays(config.holidays).table(*span)
+        except ValueError as exc:
+            path, line, dotted = config.locate("holidays")
+            raise ConfigError(f"{path} is not valid:", problems=[Located(str(exc), path, line, dotted)],
+                              hint='Use a country and subdivision code such as "US-IL", a list of '
+                                   "dates, or false.") from None
+        store.remember("holidays", key, json.dumps({d.isoformat(): n for d, n in known.items()}).encode())
+    return schedule.CourtHolidays(config.holidays, known=known, span=span)
+
+
+def _roster(config: Config, store: Store) -> Roster:
+    """The validated roster; re-read from CSV only when a file or the config's ids changed."""
+    ids = ",".join(sorted(c.id for c in config.collaborative)) + "|" + ",".join(sorted(c.id for c in config.court))
+    key = _signature(config.workers_path, config.caseload_path) + hashlib.sha256(ids.encode()).hexdigest()
+    blob = store.cached("roster", key)
+    if blob is not None:
+        def caseload() -> tuple[CaseAssignment, ...]:
+            data = store.cached("caseload", key)
+            if data is None:  # another run replaced the cache meanwhile: read the file again
+                return _roster(config, store).caseload
+            return roster_mod.caseload_from_bytes(data)
+        return Roster(workers=roster_mod.workers_from_bytes(blob), load_caseload=caseload)
+    roster = roster_mod.load_roster(config.workers_path, config.caseload_path,
+                                    {c.id for c in config.collaborative}, {c.id for c in config.court})
+    store.remember("caseload", key, roster_mod.caseload_to_bytes(roster))
+    store.remember("roster", key, roster_mod.workers_to_bytes(roster))
+    return roster
+
+
+def load_context(config_path: str | os.PathLike[str] | None, today: date) -> Context:
+    """Read and validate the configuration, roster and schedules; raise ConfigError on any fault.
+
+    `today` places the window of court holidays that is cached.
+    """
     config = load_config(config_path)
+    store = Store(config.store_path)
     collaboratives = config.collaboratives()
     courts = config.courts()
-    roster = load_roster(config.workers_path, config.caseload_path, collaboratives, courts)
-    holidays = schedule.CourtHolidays(config.holidays)
-    sessions: dict[str, list[Session]] = {}
-    for index, collab in enumerate(collaboratives.values()):
-        try:
-            sessions[collab.id] = schedule.sessions(collab, config.tz, holidays)
-        except schedule.ScheduleError as exc:
-            path, line, key = config.locate("collaborative", index, exc.key)
-            raise ConfigError(f"{path}: the schedule of collaborative {collab.id!r} does not fit:",
-                              problems=[Located(exc.message, path=path, line=line, key=key)]) from None
+    holidays = _court_holidays(config, store, today)
+    roster = _roster(config, store)
+    sessions = Sessions(collaboratives, config.tz, holidays)
+    # Every schedule is checked once per version of the config; later runs compute only what they use.
+    key = _signature(config.path) + holidays.label
+    if store.cached("schedules-valid", key) is None:
+        for index, collab in enumerate(collaboratives.values()):
+            try:
+                sessions[collab.id]
+            except schedule.ScheduleError as exc:
+                path, line, dotted = config.locate("collaborative", index, exc.key)
+                raise ConfigError(f"{path}: the schedule of collaborative {collab.id!r} does not fit:",
+                                  problems=[Located(exc.message, path=path, line=line, key=dotted)]) from None
+        store.remember("schedules-valid", key, b"1")
     return Context(config=config, roster=roster, collaboratives=collaboratives, courts=courts,
-                   holidays=holidays, sessions=sessions)
+                   holidays=holidays, sessions=sessions, store=store)
 
 
 # --- dates --------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, time
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -21,7 +21,11 @@ class CliError(click.ClickException):
 
     def __init__(self, error: CourtsyncError) -> None:
         super().__init__(str(error))
-        self.exit_code = error.exit_code
+        self.code = error.exit_code
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]  # click reads this when it exits
+        return self.code
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"courtsync: error: {self.format_message()}", err=True)
@@ -37,7 +41,7 @@ class CourtsyncGroup(click.Group):
             raise CliError(exc) from None
 
 
-class DateParam(click.ParamType):
+class DateParam(click.ParamType):  # type: ignore[type-arg]
     name = "DATE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
@@ -49,7 +53,7 @@ class DateParam(click.ParamType):
             self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-06-16", param, ctx)
 
 
-class TimeRangeParam(click.ParamType):
+class TimeRangeParam(click.ParamType):  # type: ignore[type-arg]
     name = "HH:MM-HH:MM"
 
     def convert(self, value: Any, param: click.Parameter | None,
@@ -123,7 +127,7 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
           court_id: str | None, first: date | None, last: date | None, show_all: bool, fmt: str,
           as_of: date | None) -> None:
     """Protected sessions; --format ics writes a calendar to import or subscribe to."""
-    ctx = app.load_context(config_path)
+    ctx = app.load_context(config_path, today(as_of))
     if first is None and not show_all:
         first = today(as_of)
     result = app.protected_dates(ctx, worker_id=worker_id, collaborative_id=collaborative_id,
@@ -173,7 +177,7 @@ def check(config_path: Path | None, worker_id: str, day: date | None, clock: tup
     if day is None:
         raise click.UsageError("give --date YYYY-MM-DD (the proposed hearing date); listing a worker's "
                                "upcoming conflicts needs calendar sources, which are not read yet.")
-    ctx = app.load_context(config_path)
+    ctx = app.load_context(config_path, today(as_of))
     result = app.check_date(ctx, worker_id, day, clock, suggest_n, court_id)
     if fmt == "json":
         click.echo(formats.to_json(views.check_json(result)))

@@ -6,7 +6,7 @@ import difflib
 import os
 import re
 import tomllib
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,90 +23,11 @@ from pydantic import (
 )
 
 from courtsync.errors import ConfigError, Located
+from courtsync.fields import DateValue, Duration, Email, EnvName, Id, TimeValue, parse_holidays
 from courtsync.models import Collaborative, Court, Move, Rule
 
 CONFIG_ENV = "COURTSYNC_CONFIG"
 CONFIG_NAME = "courtsync.toml"
-
-_DURATION = re.compile(r"(\d+)\s*(d|h|m|min|s)", re.I)
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\".]+(\.[^@\s<>\".]+)+$")
-_HOLIDAY_CODE = re.compile(r"^([A-Z]{2,3})(?:-([A-Z0-9]{1,4}))?$")
-
-
-def parse_duration(value: object) -> timedelta:
-    """'60m', '1h', '1h30m', '2d', '0' -> timedelta; anything else is a clear error."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        if text == "0":
-            return timedelta(0)
-        parts = _DURATION.findall(text)
-        if parts and "".join(n + u for n, u in parts).lower() == text.lower():
-            unit = {"d": "days", "h": "hours", "m": "minutes", "min": "minutes", "s": "seconds"}
-            total = timedelta(0)
-            for number, u in parts:
-                total += timedelta(**{unit[u.lower()]: int(number)})
-            return total
-    raise ValueError(f'expected a duration such as "60m", "1h" or "1h30m", got {value!r}')
-
-
-def _parse_date(value: object) -> date:
-    if isinstance(value, datetime):
-        raise ValueError(f"expected a date such as 2027-04-21, got a date and time {value.isoformat()}")
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"expected a date such as 2027-04-21, got {value!r}")
-
-
-def _parse_time(value: object) -> time:
-    if isinstance(value, time):
-        return value
-    if isinstance(value, str):
-        try:
-            return time.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"expected a time of day such as 09:00:00, got {value!r}")
-
-
-def _parse_id(value: object) -> str:
-    if isinstance(value, str) and _ID.match(value):
-        return value
-    raise ValueError(f"expected an id of letters, digits, '-', '_' or '.' (at most 64), got {value!r}")
-
-
-def _parse_email(value: object) -> str:
-    if isinstance(value, str) and _EMAIL.match(value.strip()):
-        return value.strip()
-    raise ValueError(f"expected an email address such as clerk@example.org, got {value!r}")
-
-
-def _parse_holidays(value: object) -> str | list[date] | bool:
-    if value is False:
-        return False
-    if isinstance(value, str):
-        _check_holiday_code(value.strip())
-        return value.strip()
-    if isinstance(value, list):
-        return [_parse_date(v) for v in value]
-    raise ValueError(f'expected a country and subdivision such as "US-IL", a list of dates, or false; '
-                     f"got {value!r}")
-
-
-DateValue = Annotated[date, BeforeValidator(_parse_date)]
-TimeValue = Annotated[time, BeforeValidator(_parse_time)]
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Id = Annotated[str, BeforeValidator(_parse_id)]
-Email = Annotated[str, BeforeValidator(_parse_email)]
-EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -174,14 +95,16 @@ class CourtConfig(_Strict):
     case_pattern: str | None = None
     buffer: Duration | None = None
 
-    @model_validator(mode="after")
-    def _pattern_compiles(self) -> CourtConfig:
-        if self.case_pattern is not None:
+    @field_validator("case_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
             try:
-                re.compile(self.case_pattern)
+                re.compile(value)
             except re.error as exc:
-                raise ValueError(f"case_pattern is not a valid regular expression: {exc}") from exc
-        return self
+                raise ValueError(f"not a valid regular expression: {exc}; write it in single quotes, "
+                                 "e.g. '\\d{4}-J[AD]-\\d{3,6}'") from exc
+        return value
 
     def to_model(self) -> Court:
         return Court(id=self.id, name=self.name, address=tuple(self.address), addressee=self.addressee,
@@ -230,7 +153,7 @@ class Config(_Strict):
     """The whole of courtsync.toml, validated. `base_dir` resolves the relative paths in it."""
 
     timezone: str
-    holidays: Annotated[str | list[date] | bool, BeforeValidator(_parse_holidays)]
+    holidays: Annotated[str | list[date] | bool, BeforeValidator(parse_holidays)]
     buffer: Duration = timedelta(minutes=60)
     store: str = "courtsync.db"
     max_age: Duration = timedelta(hours=1)
@@ -243,7 +166,7 @@ class Config(_Strict):
     liaison: list[LiaisonConfig] = []
     _base_dir: Path = PrivateAttr(default=Path("."))
     _path: Path | None = PrivateAttr(default=None)
-    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+    _text: str = PrivateAttr(default="")
 
     @field_validator("timezone")
     @classmethod
@@ -265,9 +188,10 @@ class Config(_Strict):
 
     def locate(self, *loc: str | int) -> tuple[Path | None, int | None, str]:
         """File, line and dotted key of a setting, for errors found after validation."""
+        lines = key_lines(self._text)  # only on the error path: a large config takes ~10 ms
         for cut in range(len(loc), 0, -1):
-            if loc[:cut] in self._lines:
-                return self._path, self._lines[loc[:cut]], _dotted(loc)
+            if loc[:cut] in lines:
+                return self._path, lines[loc[:cut]], _dotted(loc)
         return self._path, None, _dotted(loc)
 
     @property
@@ -309,54 +233,36 @@ class Config(_Strict):
                 problems=_explain(exc, path, text or ""),
                 hint="Fix the keys named above; product.md and the README's config reference list "
                      "every key.") from None
-        problems = _cross_check(config, key_lines(text or ""), path)
+        config._base_dir = base_dir
+        config._path = path
+        config._text = text or ""
+        problems = [Located(message, *config.locate(*loc)) for loc, message in _cross_check(config)]
         if problems:
             raise ConfigError(f"{path or 'configuration'} is not consistent:", problems=problems,
                               hint="Every id must be unique, and every id named must exist.")
-        config._base_dir = base_dir
-        config._path = path
-        config._lines = key_lines(text or "")
         return config
 
 
-def _cross_check(config: Config, lines: dict[tuple[str | int, ...], int],
-                 path: Path | None) -> list[Located]:
-    """Ids unique within their kind; ids named elsewhere exist."""
-    out: list[Located] = []
-    for table, items in (("collaborative", config.collaborative), ("court", config.court),
-                         ("liaison", config.liaison)):
+def _cross_check(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
+    """Ids unique within their kind; ids named elsewhere exist. (where, message) pairs."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    tables: tuple[tuple[str, list[str]], ...] = (
+        ("collaborative", [c.id for c in config.collaborative]), ("court", [c.id for c in config.court]),
+        ("liaison", [x.id for x in config.liaison]))
+    for table, ids in tables:
         seen: dict[str, int] = {}
-        for index, item in enumerate(items):
-            if item.id in seen:
-                out.append(Located(f"id {item.id!r} is already used by {table}[{seen[item.id]}]; "
-                                   "give each a unique id", path=path,
-                                   line=lines.get((table, index, "id")), key=f"{table}[{index}].id"))
-            seen.setdefault(item.id, index)
+        for index, item_id in enumerate(ids):
+            if item_id in seen:
+                out.append(((table, index, "id"), f"id {item_id!r} is already used by {table}[{seen[item_id]}]; "
+                                                  "give each a unique id"))
+            seen.setdefault(item_id, index)
     courts = {c.id for c in config.court}
     for index, li in enumerate(config.liaison):
         for cid in li.courts:
             if cid not in courts:
-                out.append(Located(f"court {cid!r} is not a [[court]] id (known: "
-                                   f"{', '.join(sorted(courts)) or 'none'})", path=path,
-                                   line=lines.get(("liaison", index, "courts")),
-                                   key=f"liaison[{index}].courts"))
+                out.append((("liaison", index, "courts"), f"court {cid!r} is not a [[court]] id (known: "
+                                                          f"{', '.join(sorted(courts)) or 'none'})"))
     return out
-
-
-def _check_holiday_code(code: str) -> None:
-    m = _HOLIDAY_CODE.match(code)
-    if not m:
-        raise ValueError(f'holidays = {code!r}: expected a country and subdivision such as "US-IL", '
-                         "a list of dates, or false")
-    import holidays as holidays_lib  # only needed when a country code is configured
-
-    country, subdiv = m.group(1), m.group(2)
-    supported = holidays_lib.list_supported_countries()
-    if country not in supported:
-        raise ValueError(f"holidays = {code!r}: {country!r} is not a country the holidays package knows")
-    if subdiv and subdiv not in supported[country]:
-        raise ValueError(f"holidays = {code!r}: {subdiv!r} is not a subdivision of {country} "
-                         f"(for example {', '.join(supported[country][:5])})")
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:

@@ -86,7 +86,8 @@ def _stamp(d: date, clock: time) -> str:
 
 
 def _business_days(start: date, busy: set[date], holidays: schedule.CourtHolidays, n: int) -> list[date]:
-    out, d = [], start
+    out: list[date] = []
+    d = start
     while len(out) < n:
         d += timedelta(days=1)
         if holidays.is_business_day(d) and d not in busy:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
-from typing import Literal
+from typing import Literal, NamedTuple
 
 CollaborativeKind = Literal["regional", "training-center", "affinity-group"]
 SessionStatus = Literal["scheduled", "cancelled"]
@@ -87,9 +87,8 @@ class Session:
         return self.status == "scheduled"
 
 
-@dataclass(frozen=True, slots=True)
-class Worker:
-    """One row of workers.csv: caseworker, supervisor or administrator."""
+class Worker(NamedTuple):
+    """One row of workers.csv: caseworker, supervisor or administrator (a tuple: cheap by the 10,000)."""
 
     id: str
     name: str
@@ -102,8 +101,7 @@ class Worker:
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class CaseAssignment:
+class CaseAssignment(NamedTuple):
     """One row of caseload.csv: a case, the worker who carries it, the court that hears it."""
 
     case_number: str
@@ -114,10 +112,14 @@ class CaseAssignment:
 
 @dataclass(frozen=True)
 class Roster:
-    """Everyone in workers.csv, and caseload.csv if given."""
+    """Everyone in workers.csv, and caseload.csv if given (built on first use when `load_caseload`)."""
 
     workers: Mapping[str, Worker]
-    caseload: tuple[CaseAssignment, ...] = ()
+    load_caseload: Callable[[], tuple[CaseAssignment, ...]] = tuple
+
+    @cached_property
+    def caseload(self) -> tuple[CaseAssignment, ...]:
+        return self.load_caseload()
 
     @cached_property
     def by_email(self) -> Mapping[str, Worker]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import FR, MO, MONTHLY, SA, SU, TH, TU, WE, rrule
@@ -118,29 +119,69 @@ def between(items: Iterable[Session], first: date | None, last: date | None) -> 
 
 
 class CourtHolidays:
-    """Court holidays from the `holidays` package ("US-IL"), an explicit list, or none."""
+    """Court holidays from the `holidays` package ("US-IL"), an explicit list, or none.
 
-    def __init__(self, setting: str | list[date] | bool) -> None:
+    `known` may carry the package's answers for the years in `span`, computed earlier, so that
+    the package (slow to import) is loaded only for a date outside them.
+    """
+
+    def __init__(self, setting: str | list[date] | bool, known: Mapping[date, str] | None = None,
+                 span: tuple[int, int] | None = None) -> None:
         self._fixed: dict[date, str] = {}
-        self._lib: object | None = None
+        self._code: str | None = None
+        self._lib: Any = None
+        self._known = dict(known or {})
+        self._span = span if known is not None else None
         self.label = "none"
         if isinstance(setting, str):
-            import holidays as holidays_lib
-
-            country, _, subdiv = setting.partition("-")
-            self._lib = holidays_lib.country_holidays(country, subdiv=subdiv or None)
+            self._code = setting
             self.label = setting
         elif isinstance(setting, list):
             self._fixed = {d: "Court holiday" for d in setting}
             self.label = "the configured list"
 
+    def _library(self) -> Any:
+        if self._lib is None:
+            import holidays as holidays_lib
+
+            country, _, subdiv = (self._code or "").partition("-")
+            try:
+                self._lib = holidays_lib.country_holidays(country, subdiv=subdiv or None)
+            except NotImplementedError:
+                raise ValueError(self._unknown_code_message(holidays_lib)) from None
+        return self._lib
+
+    def table(self, first_year: int, last_year: int) -> dict[date, str]:
+        """Every holiday in the years given, names joined where two fall on one day."""
+        if self._code is None:
+            return {d: n for d, n in self._fixed.items() if first_year <= d.year <= last_year}
+        import holidays as holidays_lib
+
+        country, _, subdiv = self._code.partition("-")
+        try:
+            lib = holidays_lib.country_holidays(country, subdiv=subdiv or None,
+                                                years=range(first_year, last_year + 1))
+        except NotImplementedError:
+            raise ValueError(self._unknown_code_message(holidays_lib)) from None
+        return {d: str(n) for d, n in lib.items()}
+
+    def _unknown_code_message(self, holidays_lib: Any) -> str:
+        country, _, subdiv = (self._code or "").partition("-")
+        try:
+            known = holidays_lib.country_holidays(country).subdivisions
+        except NotImplementedError:
+            return (f"{self._code!r}: {country!r} is not a country the holidays package knows; use an "
+                    "ISO code such as \"US-IL\"")
+        return (f"{self._code!r}: {subdiv!r} is not a subdivision of {country} (for example "
+                f"{', '.join(sorted(known)[:6])})")
+
     def __call__(self, day: date) -> str | None:
-        if day in self._fixed:
-            return self._fixed[day]
-        if self._lib is not None:
-            name = self._lib.get(day)  # type: ignore[attr-defined]
-            return str(name) if name else None
-        return None
+        if self._code is None:
+            return self._fixed.get(day)
+        if self._span is not None and self._span[0] <= day.year <= self._span[1]:
+            return self._known.get(day)
+        name = self._library().get(day)
+        return str(name) if name else None
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() < 5 and self(day) is None

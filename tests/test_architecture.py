@@ -1,0 +1,122 @@
+"""Imports flow one way (house-style.md): the pure core touches no I/O, click stays in cli.py."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "courtsync"
+
+# module -> courtsync modules it may import (prefix match), and third-party roots it may import.
+PURE = ("schedule", "ownership", "conflicts", "suggest", "digest")
+RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "errors": ((), ()),
+    "models": ((), ()),
+    "fields": ((), ("pydantic", "holidays")),
+    "config": (("errors", "models", "fields"), ("pydantic",)),
+    "roster": (("errors", "models", "fields"), ()),
+    **{name: (("models", "errors"), ("dateutil", "holidays")) for name in PURE},
+    "calendars": (("models", "errors", "calendars.base"),
+                  ("icalendar", "recurring_ical_events", "requests", "x_wr_timezone")),
+    "store": (("models", "errors"), ()),
+    "notices": (("models", "errors"), ("jinja2", "icalendar")),
+    "formats": ((), ()),
+    "views": (("app", "models"), ()),
+    "example": (("schedule", "config", "errors", "models"), ("jinja2",)),
+    "app": (("*",), ()),
+    "sync": (("*",), ()),
+    "__init__": ((), ()),
+    "cli": (("app", "config", "models", "errors", "formats", "views", "__version__"), ("click", "rich")),
+}
+LAZY_ONLY = {"exchangelib": "calendars.ews", "msal": "calendars.graph", "weasyprint": "notices.pdf"}
+STDLIB = {"__future__", "abc", "calendar", "collections", "contextlib", "csv", "dataclasses", "datetime",
+          "difflib", "enum", "functools", "hashlib", "importlib", "io", "itertools", "json", "logging",
+          "math", "os", "pathlib", "re", "shutil", "smtplib", "sqlite3", "sys", "threading", "time",
+          "tomllib", "typing", "uuid", "zoneinfo", "email", "concurrent", "urllib", "socket", "ssl",
+          "tempfile", "textwrap", "html", "heapq", "bisect", "string", "operator", "warnings", "marshal"}
+
+
+def modules() -> list[tuple[str, Path]]:
+    return [(".".join(p.relative_to(PACKAGE).with_suffix("").parts), p) for p in PACKAGE.rglob("*.py")]
+
+
+def rule_for(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    for key in (name, name.split(".")[0]):
+        if key in RULES:
+            return RULES[key]
+    raise AssertionError(f"courtsync.{name} has no row in the import table; add one")
+
+
+def imports(path: Path) -> list[tuple[str, bool]]:
+    """(module, at_top_level) for each import."""
+    tree = ast.parse(path.read_text())
+    top = set(map(id, tree.body))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(a.name, id(node) in top) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module == "courtsync":
+            out += [(f"courtsync.{a.name}", id(node) in top) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append((node.module, id(node) in top))
+    return out
+
+
+def test_every_import_follows_the_table() -> None:
+    bad = []
+    for name, path in modules():
+        if name.endswith("__init__") and name != "__init__":
+            continue
+        if name == "__main__":
+            continue
+        own, third = rule_for(name)
+        for module, _ in imports(path):
+            root = module.split(".")[0]
+            if root == "courtsync":
+                target = module.removeprefix("courtsync").lstrip(".") or "__init__"
+                if "*" in own or target == name or any(target == o or target.startswith(o + ".")
+                                                       for o in own):
+                    continue
+                if name.startswith("calendars.") and target.startswith("calendars."):
+                    continue
+                if name.startswith("notices.") and target.startswith("notices."):
+                    continue
+                bad.append(f"courtsync.{name} imports courtsync.{target}")
+            elif root in STDLIB or root in third or root in LAZY_ONLY:
+                continue
+            else:
+                bad.append(f"courtsync.{name} imports {module}")
+    assert bad == []
+
+
+def test_heavy_libraries_load_only_where_used() -> None:
+    bad = []
+    for name, path in modules():
+        for module, top_level in imports(path):
+            root = module.split(".")[0]
+            if root in LAZY_ONLY and (name != LAZY_ONLY[root] or top_level):
+                bad.append(f"courtsync.{name} imports {root}" + (" at module level" if top_level else ""))
+    assert bad == []
+
+
+def test_only_cli_imports_click() -> None:
+    users = [name for name, path in modules() for module, _ in imports(path) if module.split(".")[0] == "click"]
+    assert users == ["cli"]
+
+
+def test_pure_core_reads_no_clock_or_files() -> None:
+    for name in PURE:
+        path = PACKAGE / f"{name}.py"
+        if not path.exists():
+            continue
+        text = path.read_text()
+        for needle in ("date.today(", "datetime.now(", "open(", ".read_text(", ".read_bytes(", "requests."):
+            assert needle not in text, f"courtsync.{name} uses {needle}"
+
+
+def test_modules_are_small_and_say_their_job() -> None:
+    for name, path in modules():
+        text = path.read_text()
+        assert len(text.splitlines()) <= 450, f"courtsync.{name} is over 450 lines; split it"
+        doc = ast.get_docstring(ast.parse(text))
+        assert doc, f"courtsync.{name} has no module docstring"
