@@ -3,7 +3,8 @@
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages(include=["courtsync", "courtsync.*"]) + ["courtsync.templates"],
-    package_dir={"courtsync.templates": "templates"},
-    package_data={"courtsync.templates": ["*.j2", "example/*", "example/feeds/*"]},
+    packages=find_packages(include=["courtsync", "courtsync.*"])
+    + ["courtsync.templates", "courtsync.templates.example"],
+    package_dir={"courtsync.templates": "templates", "courtsync.templates.example": "templates/example"},
+    package_data={"courtsync.templates": ["*.j2"], "courtsync.templates.example": ["*.j2", "*.csv"]},
 )

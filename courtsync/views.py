@@ -67,7 +67,8 @@ def check_json(result: CheckResult) -> dict[str, Any]:
         "reasons": [{"kind": r.kind, "message": r.message} for r in result.reasons],
         "conflicts": [conflict(c) for c in result.conflicts],
         "suggestions": list(result.suggestions),
-        "makeups": [],
+        "makeups": [{"collaborative_id": m.collaborative_id, "date": m.day, "start": m.start, "end": m.end,
+                     "holiday": m.holiday} for m in result.makeups],
         "sources": [],
         "problems": [{"source": p.source, "location": p.location, "reason": p.reason}
                      for p in result.problems],

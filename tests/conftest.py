@@ -79,8 +79,8 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         path = FIXTURES / "golden" / name
         if request.config.getoption("--update-golden") or not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8", newline="")
+            path.write_bytes(text.encode("utf-8"))
             if not request.config.getoption("--update-golden"):
                 pytest.fail(f"golden file {path} was missing and has been written; check it and rerun")
-        assert text == path.read_text(encoding="utf-8", newline=""), f"differs from {path}"
+        assert text == path.read_bytes().decode("utf-8"), f"differs from {path}"
     return check

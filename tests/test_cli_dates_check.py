@@ -217,3 +217,9 @@ def test_example_check_conflict_and_free(example_dir: Path, run: Runner) -> None
                              "--format", "json").stdout)["sessions"][0]
     taken = run("check", "--config", toml, "--worker", "w01", "--date", session["date"], "--as-of", AS_OF)
     assert taken.exit_code == 1
+
+
+def test_dates_ics_golden(config_dir: Path, run: Runner, golden: Callable[[str, str], None]) -> None:
+    result = run("dates", *cfg(config_dir), "--worker", "w1", "--from", "2027-02-01", "--to", "2027-08-31",
+                 "--format", "ics", "--as-of", "2027-01-01")
+    golden("dates-w1.ics", result.stdout_bytes.decode())
