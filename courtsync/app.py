@@ -72,6 +72,7 @@ class Context:
     holidays: schedule.CourtHolidays
     sessions: Mapping[str, list[Session]]
     store: Store
+    roster_key: str = ""
 
     def worker(self, worker_id: str) -> Worker:
         return _lookup(self.roster.workers, worker_id, "worker", "workers.csv")
@@ -134,23 +135,26 @@ def _court_holidays(config: Config, store: Store, today: date) -> schedule.Court
     return schedule.CourtHolidays(config.holidays, known=known, span=span)
 
 
-def _roster(config: Config, store: Store) -> Roster:
-    """The validated roster; re-read from CSV only when a file or the config's ids changed."""
+def _roster(config: Config, store: Store) -> tuple[Roster, str]:
+    """The validated roster and its signature; re-read from CSV only when a file or the config's ids changed."""
     ids = ",".join(sorted(c.id for c in config.collaborative)) + "|" + ",".join(sorted(c.id for c in config.court))
     key = _signature(config.workers_path, config.caseload_path) + hashlib.sha256(ids.encode()).hexdigest()
     blob = store.cached("roster", key)
     if blob is not None:
         def caseload() -> tuple[CaseAssignment, ...]:
             data = store.cached("caseload", key)
-            if data is None:  # another run replaced the cache meanwhile: read the file again
-                return _roster(config, store).caseload
-            return roster_mod.caseload_from_bytes(data)
-        return Roster(workers=roster_mod.workers_from_bytes(blob), load_caseload=caseload)
+            if data is not None:
+                return roster_mod.caseload_from_bytes(data)
+            # Another run replaced the cache meanwhile: read the file again (never the cache).
+            path = config.caseload_path
+            return roster_mod.load_caseload(path, workers, {c.id for c in config.court}) if path else ()
+        workers = roster_mod.workers_from_bytes(blob)
+        return Roster(workers=workers, load_caseload=caseload), key
     roster = roster_mod.load_roster(config.workers_path, config.caseload_path,
                                     {c.id for c in config.collaborative}, {c.id for c in config.court})
     store.remember("caseload", key, roster_mod.caseload_to_bytes(roster))
     store.remember("roster", key, roster_mod.workers_to_bytes(roster))
-    return roster
+    return roster, key
 
 
 def load_context(config_path: str | os.PathLike[str] | None, today: date) -> Context:
@@ -163,7 +167,7 @@ def load_context(config_path: str | os.PathLike[str] | None, today: date) -> Con
     collaboratives = config.collaboratives()
     courts = config.courts()
     holidays = _court_holidays(config, store, today)
-    roster = _roster(config, store)
+    roster, roster_key = _roster(config, store)
     sessions = Sessions(collaboratives, config.tz, holidays)
     # Every schedule is checked once per version of the config; later runs compute only what they use.
     key = _signature(config.path) + holidays.label
@@ -177,7 +181,7 @@ def load_context(config_path: str | os.PathLike[str] | None, today: date) -> Con
                                   problems=[Located(exc.message, path=path, line=line, key=dotted)]) from None
         store.remember("schedules-valid", key, b"1")
     return Context(config=config, roster=roster, collaboratives=collaboratives, courts=courts,
-                   holidays=holidays, sessions=sessions, store=store)
+                   holidays=holidays, sessions=sessions, store=store, roster_key=roster_key)
 
 
 # --- dates --------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time as time_module
 from collections.abc import Callable
 from datetime import date, time
 from pathlib import Path
@@ -10,8 +11,10 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from courtsync import __version__, app, formats, views
-from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, CourtsyncError
+from courtsync import __version__, app, busy, formats, views
+from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError
+from courtsync.models import Problem
+from courtsync.sync import SyncReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -194,6 +197,117 @@ def check(config_path: Path | None, worker_id: str, day: date | None, clock: tup
         elif result.verdict == "conflict" and suggest_n != 0:
             click.echo("No free business date found in the next year.")
     click.get_current_context().exit(EXIT_CONFLICTS if result.verdict == "conflict" else EXIT_OK)
+
+
+def offline_option(f: F) -> F:
+    return click.option("--offline", is_flag=True,
+                        help="Use what the store holds; do not re-read sources older than max_age.")(f)
+
+
+def now() -> float:
+    return time_module.time()
+
+
+def _print_sources(view: busy.CalendarView) -> None:
+    bad = [s for s in view.sources if s.status != "ok"]
+    if not view.sources:
+        click.echo("No calendar sources configured.")
+        return
+    for s in bad:
+        label = click.style(s.status.upper(), fg="red" if s.status == "error" else "yellow", bold=True)
+        click.echo(f"{label} {s.id}: {s.error}", err=True)
+    if bad:
+        click.echo(f"courtsync: warning: {len(bad)} of {len(view.sources)} source(s) not read now: "
+                   "the answer may be incomplete (exit 3).", err=True)
+
+
+def _print_problems(problems: list[Problem], limit: int = 50) -> None:
+    if not problems:
+        return
+    click.echo(f"\n{len(problems)} item(s) could not be read as written:")
+    for p in problems[:limit]:
+        click.echo(f"  {p.location}: {p.reason}")
+    if len(problems) > limit:
+        click.echo(f"  ... and {len(problems) - limit} more (use --format json for all)")
+
+
+@cli.command("sync")
+@config_option
+@click.option("--source", "source_id", metavar="ID", help="Read only this source (a court id, cook-cpd#2, "
+                                                          "calendar:WORKER).")
+@as_of_option
+def sync_command(config_path: Path | None, source_id: str | None, as_of: date | None) -> None:
+    """Read court feeds and personal calendars into the local store. Exit 3 if any source failed."""
+    ctx = app.load_context(config_path, today(as_of))
+    sources = busy.select_sources(ctx, source_id)
+    if not sources:
+        click.echo("No calendar sources configured: add feeds to a [[court]] or a calendar column to workers.csv.")
+        return
+    width = max(len(s.id) for s in sources)
+
+    def line(r: SyncReport) -> None:
+        if r.outcome == "failed":
+            status = click.style("FAILED", fg="red", bold=True)
+            kept = f"; keeping the last good copy ({r.events} items)" if r.events else "; nothing stored yet"
+            click.echo(f"{r.source:<{width}}  {status}  {r.error}{kept}")
+        else:
+            detail = (f"{r.events} items, {r.reread} of {r.groups} events re-read" if r.outcome == "read"
+                      else f"{r.events} items, unchanged")
+            extra = f", {r.problems} problem(s)" if r.problems else ""
+            click.echo(f"{r.source:<{width}}  {r.outcome:<9}  {detail}{extra}  ({r.seconds:.2f} s, "
+                       f"{r.round_trips} request(s))  {r.label}")
+
+    reports = busy.run_sync(ctx, source_id, today(as_of), now, line)
+    failed = [r for r in reports if r.outcome == "failed"]
+    total = sum(r.seconds for r in reports)
+    click.echo(f"\n{len(reports) - len(failed)} of {len(reports)} source(s) read in {total:.2f} s, "
+               f"{sum(r.round_trips for r in reports)} request(s)"
+               + (f"; {len(failed)} failed" if failed else "") + ".")
+    if failed:
+        click.get_current_context().exit(EXIT_SOURCE)
+
+
+@cli.command("events")
+@config_option
+@click.option("--source", "source_id", metavar="ID", help="Only this source.")
+@click.option("--worker", "worker_id", metavar="ID", help="Only items that belong to this worker.")
+@click.option("--from", "first", type=DATE, help="First date, inclusive (default: today).")
+@click.option("--to", "last", type=DATE, help="Last date, inclusive (default: no limit).")
+@click.option("--all", "show_all", is_flag=True, help="Include past items (ignores the --from default).")
+@offline_option
+@format_option("table", "json", "csv")
+@as_of_option
+def events_command(config_path: Path | None, source_id: str | None, worker_id: str | None, first: date | None,
+                   last: date | None, show_all: bool, offline: bool, fmt: str, as_of: date | None) -> None:
+    """The calendar items exactly as courtsync understood them, and what it could not read."""
+    ctx = app.load_context(config_path, today(as_of))
+    if first is None and not show_all:
+        first = today(as_of)
+    result = busy.events(ctx, today(as_of), now, offline, source_id, worker_id, first, last)
+    if fmt == "json":
+        click.echo(formats.to_json(views.events_json(result)))
+    elif fmt == "csv":
+        click.echo(formats.to_csv(views.EVENT_COLUMNS, views.events_rows(result)), nl=False)
+    else:
+        rows = [[f"{i.start:%Y-%m-%d}" if i.all_day else f"{i.start:%Y-%m-%d %H:%M}",
+                 "all day" if i.all_day else (f"{i.end:%H:%M}" if i.end else "(no end)"),
+                 i.source, "busy" if i.busy else "free", ",".join(i.case_numbers) or "-",
+                 ",".join(i.worker_ids) or "-", _short(i.summary, 40), ", ".join(i.flags)]
+                for i in result.items]
+        click.echo(f"{len(result.items)} item(s) from {len(result.view.sources)} source(s)"
+                   + _range_text(result.first, result.last))
+        if rows:
+            click.echo(formats.to_table(("Start", "End", "Source", "Busy", "Case", "Workers", "Summary", "Notes"),
+                                        rows))
+        _print_problems(result.view.problems)
+    _print_sources(result.view)
+    if result.view.incomplete:
+        click.get_current_context().exit(EXIT_SOURCE)
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def main() -> None:

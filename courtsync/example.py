@@ -123,7 +123,7 @@ def _hearings(sessions: dict[str, list[Session]], holidays: schedule.CourtHolida
         h("cpd-1008", free[2], time(10), time(12), "2025-JA-004777", "Adjudicatory Hearing", room.format(1)),
         h("cpd-1009", free[3], time(9), time(9, 45), "2026-JA-001630", "Temporary Custody Hearing",
           room.format(6)),
-        h("cpd-1010", regional[0].day - timedelta(days=regional[0].day.weekday()), time(14), time(14, 30),
+        h("cpd-1010", regional[0].day - timedelta(days=7), time(14), time(14, 30),
           "2026-JA-001455", "Status Call", room.format(5), rrule="FREQ=WEEKLY;BYDAY=TU;COUNT=8"),
         h("cpd-1011", north[1].day, time(15, 30), time(16, 30), "2026-JD-002256", "Detention Review",
           room.format(2)),

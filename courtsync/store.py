@@ -1,21 +1,74 @@
-"""The local SQLite store: derived caches now; calendar snapshots and notice records build on it."""
+"""The local SQLite store: each source's last good snapshot and sync state, items indexed by time and
+worker, problems, and derived caches."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from courtsync.errors import ConfigError
+from courtsync.models import BusyItem, Problem
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS cache (
-    key   TEXT PRIMARY KEY,   -- what was derived, and from which inputs (a signature)
-    kind  TEXT NOT NULL,      -- one row per kind is kept: a new signature replaces the old row
+CREATE TABLE IF NOT EXISTS derived (
+    kind  TEXT PRIMARY KEY,   -- what was derived; one row per kind: a new signature replaces the old row
+    key   TEXT NOT NULL,      -- from which inputs (a signature)
     value BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sources (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT NOT NULL,
+    synced_at REAL,            -- last good read (epoch seconds); NULL if never read
+    attempted_at REAL, error TEXT,   -- last attempt, and why it failed (NULL when it worked)
+    validators TEXT NOT NULL DEFAULT '{}', window TEXT NOT NULL DEFAULT '',
+    events INTEGER NOT NULL DEFAULT 0, round_trips INTEGER NOT NULL DEFAULT 0, owners_key TEXT
+);
+CREATE TABLE IF NOT EXISTS groups (
+    source TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL, grp TEXT NOT NULL, uid TEXT NOT NULL, instance TEXT NOT NULL,
+    start REAL NOT NULL, end REAL, all_day INTEGER NOT NULL, status TEXT NOT NULL, busy INTEGER NOT NULL,
+    summary TEXT NOT NULL, location TEXT NOT NULL, case_numbers TEXT NOT NULL, attendees TEXT NOT NULL,
+    line INTEGER NOT NULL, flags TEXT NOT NULL, private INTEGER NOT NULL, worker_ids TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS items_by_group ON items (source, grp);
+CREATE INDEX IF NOT EXISTS items_by_start ON items (start);
+CREATE TABLE IF NOT EXISTS item_workers (
+    worker TEXT NOT NULL, start REAL NOT NULL, item INTEGER NOT NULL, PRIMARY KEY (worker, start, item)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS item_workers_by_item ON item_workers (item);
+CREATE TABLE IF NOT EXISTS problems (source TEXT NOT NULL, grp TEXT NOT NULL, location TEXT NOT NULL,
+                                     reason TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS problems_by_group ON problems (source, grp);
 """
+
+Owners = Callable[[BusyItem], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    id: str
+    kind: str
+    label: str
+    synced_at: float | None
+    attempted_at: float | None
+    error: str | None
+    validators: dict[str, str]
+    window: str
+    events: int
+    round_trips: int
+    owners_key: str | None
 
 
 class Store:
-    """One SQLite file. Opened on first use; a store that cannot be written only loses its caches."""
+    """One SQLite file, opened on first use. Caches are best effort; calendar data is not."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -25,15 +78,33 @@ class Store:
         if self._db is None:
             db = sqlite3.connect(self.path, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
             self._db = db
         return self._db
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"Cannot open the store {self.path}: {exc}.",
+                              hint="Check `store` in courtsync.toml and that its folder exists and is writable.") \
+                from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        with db:
+            yield db
+
+    # --- caches ---------------------------------------------------------------------------------
+
     def cached(self, kind: str, key: str) -> bytes | None:
         """The value stored under `key`, or None (also when the store cannot be opened)."""
         try:
-            row = self._connect().execute("SELECT value FROM cache WHERE key = ? AND kind = ?",
-                                          (key, kind)).fetchone()
+            row = self._connect().execute("SELECT value FROM derived WHERE kind = ? AND key = ?",
+                                          (kind, key)).fetchone()
         except sqlite3.Error:
             return None
         return bytes(row[0]) if row else None
@@ -42,13 +113,152 @@ class Store:
         """Keep `value` under `key`, replacing whatever this kind held before. Best effort."""
         try:
             with self._connect() as db:
-                db.execute("DELETE FROM cache WHERE kind = ?", (kind,))
-                db.execute("INSERT OR REPLACE INTO cache (key, kind, value) VALUES (?, ?, ?)",
-                           (key, kind, value))
+                db.execute("INSERT OR REPLACE INTO derived (kind, key, value) VALUES (?, ?, ?)", (kind, key, value))
         except sqlite3.Error:
             return
+
+    # --- sources --------------------------------------------------------------------------------
+
+    def sources(self) -> dict[str, SourceRow]:
+        rows = self.db.execute("SELECT id, kind, label, synced_at, attempted_at, error, validators, window, events,"
+                               " round_trips, owners_key FROM sources").fetchall()
+        return {r[0]: SourceRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10])
+                for r in rows}
+
+    def group_hashes(self, source: str) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, hash FROM groups WHERE source = ?", (source,)).fetchall())
+
+    def record_failure(self, source: str, kind: str, label: str, error: str, now: float) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO sources (id, kind, label, attempted_at, error) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
+                       "attempted_at=excluded.attempted_at, error=excluded.error", (source, kind, label, now, error))
+
+    def record_unchanged(self, source: str, now: float, round_trips: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE sources SET synced_at = ?, attempted_at = ?, error = NULL, round_trips = ? "
+                       "WHERE id = ?", (now, now, round_trips, source))
+
+    def apply(self, source: str, kind: str, label: str, groups: dict[str, Any], file_problems: list[Problem],
+              validators: dict[str, str], window: str, now: float, round_trips: int, owners: Owners,
+              owners_key: str) -> tuple[int, int]:
+        """Replace what changed in one source, in one transaction. Returns (groups re-read, items now)."""
+        with self.transaction() as db:
+            old = dict(db.execute("SELECT key, hash FROM groups WHERE source = ?", (source,)).fetchall())
+            changed = [k for k, g in groups.items() if g.items is not None]
+            gone = [k for k in old if k not in groups]
+            for key in [*changed, *gone]:
+                if key in old:
+                    self._drop_group(db, source, key)
+            db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
+            db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
+                           [(source, p.location, p.reason) for p in file_problems])
+            for key in changed:
+                group = groups[key]
+                db.execute("INSERT OR REPLACE INTO groups VALUES (?, ?, ?)", (source, key, group.hash))
+                self._insert_items(db, source, key, group.items, owners)
+                db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?)",
+                               [(source, key, p.location, p.reason) for p in group.problems or ()])
+            count = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
+            db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, window, "
+                       "events, round_trips, owners_key) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) "
+                       "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
+                       "synced_at=excluded.synced_at, attempted_at=excluded.attempted_at, error=NULL, "
+                       "validators=excluded.validators, window=excluded.window, events=excluded.events, "
+                       "round_trips=excluded.round_trips, owners_key=excluded.owners_key",
+                       (source, kind, label, now, now, json.dumps(validators), window, count, round_trips,
+                        owners_key))
+        return len(changed), count
+
+    def _drop_group(self, db: sqlite3.Connection, source: str, key: str) -> None:
+        ids = [r[0] for r in db.execute("SELECT id FROM items WHERE source = ? AND grp = ?", (source, key))]
+        db.executemany("DELETE FROM item_workers WHERE item = ?", [(i,) for i in ids])
+        db.execute("DELETE FROM items WHERE source = ? AND grp = ?", (source, key))
+        db.execute("DELETE FROM problems WHERE source = ? AND grp = ?", (source, key))
+        db.execute("DELETE FROM groups WHERE source = ? AND key = ?", (source, key))
+
+    def _insert_items(self, db: sqlite3.Connection, source: str, key: str, items: Iterable[BusyItem] | None,
+                      owners: Owners) -> None:
+        links: list[tuple[str, float, int | None]] = []
+        for item in items or ():
+            workers = owners(item)
+            cur = db.execute(
+                "INSERT INTO items (source, grp, uid, instance, start, end, all_day, status, busy, summary, location,"
+                " case_numbers, attendees, line, flags, private, worker_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?, ?, ?, ?)",
+                (source, key, item.uid, item.instance, item.start.timestamp(),
+                 item.end.timestamp() if item.end else None, int(item.all_day), item.status, int(item.busy),
+                 item.summary, item.location, "\n".join(item.case_numbers), "\n".join(item.attendees), item.line,
+                 "\n".join(item.flags), int(item.private), ";".join(workers)))
+            links.extend((w, item.start.timestamp(), cur.lastrowid) for w in workers)
+        db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
+
+    def reassign_owners(self, source: str, owners: Owners, owners_key: str, tz: ZoneInfo) -> None:
+        """The roster changed: match this source's items to workers again, without re-reading it."""
+        with self.transaction() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM items i WHERE i.source = ?", (source,)).fetchall()
+            db.execute("DELETE FROM item_workers WHERE item IN (SELECT id FROM items WHERE source = ?)", (source,))
+            links: list[tuple[str, float, int]] = []
+            updates: list[tuple[str, int]] = []
+            for row in rows:
+                item = _item(row, tz)
+                workers = owners(item)
+                updates.append((";".join(workers), row[0]))
+                links.extend((w, row[5], row[0]) for w in workers)
+            db.executemany("UPDATE items SET worker_ids = ? WHERE id = ?", updates)
+            db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
+            db.execute("UPDATE sources SET owners_key = ? WHERE id = ?", (owners_key, source))
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def items(self, tz: ZoneInfo, sources: Iterable[str], start: datetime | None = None,
+              end: datetime | None = None, worker: str | None = None) -> list[BusyItem]:
+        """Items of these sources that overlap [start, end) (an instant counts when start <= t < end)."""
+        ids = list(sources)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        lo = start.timestamp() if start else float("-inf")
+        hi = end.timestamp() if end else float("inf")
+        if worker is not None:
+            sql = (f"SELECT {_COLUMNS} FROM item_workers w JOIN items i ON i.id = w.item WHERE w.worker = ? "
+                   f"AND w.start < ? AND i.source IN ({marks}) AND coalesce(i.end, i.start + 1e-6) > ? "
+                   "ORDER BY i.start, i.source, i.uid")
+            rows = self.db.execute(sql, (worker, hi, *ids, lo)).fetchall()
+        else:
+            sql = (f"SELECT {_COLUMNS} FROM items i WHERE i.source IN ({marks}) AND i.start < ? "
+                   "AND coalesce(i.end, i.start + 1e-6) > ? ORDER BY i.start, i.source, i.uid")
+            rows = self.db.execute(sql, (*ids, hi, lo)).fetchall()
+        return [_item(r, tz) for r in rows]
+
+    def problems(self, sources: Iterable[str]) -> list[Problem]:
+        ids = list(sources)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT source, location, reason FROM problems WHERE source IN ({marks}) "
+                               "ORDER BY source, grp = '' DESC, rowid", ids).fetchall()
+        return [Problem(*r) for r in rows]
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+_COLUMNS = ("i.id, i.source, i.uid, i.instance, i.all_day, i.start, i.end, i.status, i.busy, i.summary, "
+            "i.location, i.case_numbers, i.attendees, i.line, i.flags, i.private, i.worker_ids")
+
+
+def _split(text: str, sep: str = "\n") -> tuple[str, ...]:
+    return tuple(text.split(sep)) if text else ()
+
+
+def _item(row: tuple[Any, ...], tz: ZoneInfo) -> BusyItem:
+    (_, source, uid, instance, all_day, start, end, status, busy, summary, location, cases, attendees, line,
+     flags, private, workers) = row
+    return BusyItem(source=source, uid=uid, instance=instance, start=datetime.fromtimestamp(start, tz),
+                    end=datetime.fromtimestamp(end, tz) if end is not None else None, all_day=bool(all_day),
+                    status=status, busy=bool(busy), summary=summary, location=location, case_numbers=_split(cases),
+                    attendees=_split(attendees), line=line, flags=_split(flags), worker_ids=_split(workers, ";"),
+                    private=bool(private))

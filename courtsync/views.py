@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from courtsync.app import DatedSession, DatesResult
-from courtsync.models import CheckResult, Conflict
+from courtsync.busy import EventsResult
+from courtsync.models import FLAG_TEXT, BusyItem, CheckResult, Conflict, Problem, SourceInfo
 
 DATES_COLUMNS = ("date", "day", "start", "end", "collaborative_id", "collaborative_name", "kind", "status",
                  "note", "location", "uid", "worker_ids")
@@ -73,3 +74,42 @@ def check_json(result: CheckResult) -> dict[str, Any]:
         "problems": [{"source": p.source, "location": p.location, "reason": p.reason}
                      for p in result.problems],
     }
+
+
+def source_json(s: SourceInfo) -> dict[str, Any]:
+    return {"id": s.id, "kind": s.kind, "status": s.status, "synced_at": s.synced_at, "events": s.events,
+            "error": s.error, "label": s.label}
+
+
+def problem_json(p: Problem) -> dict[str, Any]:
+    return {"source": p.source, "location": p.location, "reason": p.reason}
+
+
+def item_json(item: BusyItem, reasons: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "source": item.source, "uid": item.uid, "instance": item.instance or None,
+        "start": item.start, "end": item.end, "all_day": item.all_day, "status": item.status, "busy": item.busy,
+        "summary": item.summary, "location": item.location,
+        "case_number": item.case_numbers[0] if item.case_numbers else None,
+        "case_numbers": list(item.case_numbers), "worker_ids": list(item.worker_ids),
+        "matched_by": reasons or {}, "line": item.line, "flags": list(item.flags),
+        "why": [FLAG_TEXT.get(f, f) for f in item.flags],
+    }
+
+
+def events_json(result: EventsResult) -> dict[str, Any]:
+    return {
+        "range": {"from": result.first, "to": result.last},
+        "sources": [source_json(s) for s in result.view.sources],
+        "problems": [problem_json(p) for p in result.view.problems],
+        "events": [item_json(i, result.reasons.get((i.source, i.uid, i.instance))) for i in result.items],
+    }
+
+
+EVENT_COLUMNS = ("source", "uid", "instance", "start", "end", "all_day", "status", "busy", "summary", "location",
+                 "case_number", "worker_ids", "line", "flags")
+
+
+def events_rows(result: EventsResult) -> list[list[Any]]:
+    return [[i.source, i.uid, i.instance, i.start, i.end, i.all_day, i.status, i.busy, i.summary, i.location,
+             ";".join(i.case_numbers), ";".join(i.worker_ids), i.line, ";".join(i.flags)] for i in result.items]

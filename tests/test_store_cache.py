@@ -44,3 +44,14 @@ def test_unwritable_store_only_loses_the_cache(config_dir: Path, run: Callable[.
     toml = config_dir / "courtsync.toml"
     toml.write_text(toml.read_text().replace('buffer = "60m"', 'buffer = "60m"\nstore = "no/such/dir/x.db"'))
     assert run("check", "--config", toml, "--worker", "w1", "--date", "2027-04-21").exit_code == 1
+
+
+def test_caseload_cache_is_not_overwritten_by_the_roster_cache(config_dir: Path, run: Callable[..., Run]) -> None:
+    """Bug found in development: both caches shared one key, so the second run lost the caseload
+    (and recursed). `dates --court` reads the caseload from the cache on the second run."""
+    toml = config_dir / "courtsync.toml"
+    args = ("dates", "--config", toml, "--court", "cook-cpd", "--all", "--format", "json")
+    first = json.loads(run(*args).stdout)
+    second = json.loads(run(*args).stdout)
+    assert first == second
+    assert {s["collaborative_id"] for s in second["sessions"]} == {"cook-north", "kinship"}

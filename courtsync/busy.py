@@ -1,0 +1,110 @@
+"""Use cases over calendar data: `sync`, `events`, and the fresh view that every conflict command reads."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from courtsync import sync as sync_mod
+from courtsync.app import Context
+from courtsync.calendars.base import Source, Window
+from courtsync.errors import UsageError
+from courtsync.models import BusyItem, Problem, SourceInfo
+from courtsync.ownership import Matcher
+from courtsync.sync import owners_for
+
+
+@dataclass(frozen=True)
+class CalendarView:
+    """What courtsync knows of the calendars right now: each source's state and the problems found."""
+
+    sources: list[SourceInfo]
+    problems: list[Problem]
+    window: Window
+    synced: list[sync_mod.SyncReport]
+
+    @property
+    def incomplete(self) -> bool:
+        return any(s.status != "ok" for s in self.sources)
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.sources]
+
+
+def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
+    sources = sync_mod.configured_sources(ctx.config, ctx.roster)
+    if source_id is None:
+        return sources
+    chosen = [s for s in sources if s.id == source_id]
+    if not chosen:
+        ids = [s.id for s in sources]
+        close = difflib.get_close_matches(source_id, ids, n=3)
+        raise UsageError(f"No calendar source with id {source_id!r}.",
+                         hint=(f"Did you mean {', '.join(close)}? " if close else "")
+                         + f"Sources: {', '.join(ids) or 'none configured'}.")
+    return chosen
+
+
+def run_sync(ctx: Context, source_id: str | None, today: date, now: Callable[[], float],
+             progress: Callable[[sync_mod.SyncReport], None] | None = None) -> list[sync_mod.SyncReport]:
+    window = sync_mod.window_for(today, ctx.config.tz)
+    return sync_mod.sync_sources(ctx.store, select_sources(ctx, source_id), window, ctx.roster, ctx.roster_key,
+                                 now, progress)
+
+
+def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: bool,
+                  source_id: str | None = None) -> CalendarView:
+    """Sync what is older than max_age (unless offline), then describe every source honestly."""
+    window = sync_mod.window_for(today, ctx.config.tz)
+    sources = select_sources(ctx, source_id)
+    synced: list[sync_mod.SyncReport] = []
+    if not offline:
+        rows = ctx.store.sources()
+        stale = [s for s in sources if sync_mod.needs_sync(rows.get(s.id), now(), ctx.config.max_age, window)]
+        if stale:
+            synced = sync_mod.sync_sources(ctx.store, stale, window, ctx.roster, ctx.roster_key, now)
+    rows = ctx.store.sources()
+    outdated = [s for s in sources if (row := rows.get(s.id)) is not None and row.synced_at is not None
+                and row.owners_key != ctx.roster_key]
+    if outdated:  # the roster changed since these were stored: match their items to workers again
+        matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload)
+        for s in outdated:
+            ctx.store.reassign_owners(s.id, owners_for(matcher, s.owner), ctx.roster_key, ctx.config.tz)
+    infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age) for s in sources]
+    problems = ctx.store.problems(s.id for s in sources)
+    return CalendarView(sources=infos, problems=problems, window=window, synced=synced)
+
+
+@dataclass(frozen=True)
+class EventsResult:
+    first: date | None
+    last: date | None
+    view: CalendarView
+    items: list[BusyItem]
+    reasons: dict[tuple[str, str, str], dict[str, str]]   # (source, uid, instance) -> worker -> why
+
+
+def local_range(first: date | None, last: date | None, tz: object) -> tuple[datetime | None, datetime | None]:
+    """Inclusive local dates -> [start of first day, start of the day after last)."""
+    start = datetime.combine(first, time(), tzinfo=tz) if first else None  # type: ignore[arg-type]
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=tz) if last else None  # type: ignore[arg-type]
+    return start, end
+
+
+def events(ctx: Context, today: date, now: Callable[[], float], offline: bool, source_id: str | None,
+           worker_id: str | None, first: date | None, last: date | None) -> EventsResult:
+    if first and last and last < first:
+        raise UsageError(f"--to {last} is before --from {first}.")
+    if worker_id is not None:
+        ctx.worker(worker_id)
+    view = calendar_view(ctx, today, now, offline, source_id)
+    start, end = local_range(first, last, ctx.config.tz)
+    items = ctx.store.items(ctx.config.tz, view.ids, start, end, worker_id)
+    matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload)
+    owners = {s.id: s.owner for s in select_sources(ctx, source_id)}
+    reasons = {(i.source, i.uid, i.instance): dict(matcher.reasons(i, owners.get(i.source)))
+               for i in items if i.worker_ids}
+    return EventsResult(first=first, last=last, view=view, items=items, reasons=reasons)

@@ -1,0 +1,116 @@
+"""iCalendar feeds over HTTP(S): timeouts, bounded redirects, no downgrade, ETag / Last-Modified, size cap."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+import requests
+
+from courtsync.calendars.base import Snapshot, Window, redact
+from courtsync.calendars.ics import MAX_BYTES, read_ics
+from courtsync.errors import SourceError
+from courtsync.models import SourceKind
+
+TIMEOUT = (10, 60)     # connect, read (seconds)
+MAX_REDIRECTS = 5
+USER_AGENT = "courtsync/0.1 (+calendar sync for child-welfare protected dates)"
+
+
+class HttpSource:
+    """A court's (or a person's) published calendar URL. webcal:// means https://."""
+
+    def __init__(self, id: str, kind: SourceKind, location: str, owner: str | None = None,
+                 case_pattern: str | None = None, session: requests.Session | None = None) -> None:
+        self.id = id
+        self.kind = kind
+        self.owner = owner
+        self.url = re.sub(r"^webcal://", "https://", location.strip(), flags=re.I)
+        self.label = redact(self.url)
+        self.case_pattern = case_pattern
+        self.session = session or requests.Session()
+
+    def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
+        headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
+        if known:
+            if validators.get("etag"):
+                headers["If-None-Match"] = validators["etag"]
+            if validators.get("last_modified"):
+                headers["If-Modified-Since"] = validators["last_modified"]
+        response, trips = self._get(headers)
+        with response:
+            if response.status_code == 304:
+                return Snapshot(groups={}, validators=validators, not_modified=True, round_trips=trips)
+            if response.status_code != 200:
+                raise SourceError(f"{self.label} answered HTTP {response.status_code} {response.reason or ''}"
+                                  .rstrip() + ".", hint=_status_hint(response.status_code))
+            data = self._body(response)
+            fresh = {k: v for k, v in (("etag", response.headers.get("ETag")),
+                                       ("last_modified", response.headers.get("Last-Modified"))) if v}
+        snap = read_ics(data, source=self.id, name=self.label, kind=self.kind, window=window,
+                        case_pattern=self.case_pattern, known=known)
+        snap.validators = fresh
+        snap.round_trips = trips
+        return snap
+
+    def _get(self, headers: dict[str, str]) -> tuple[requests.Response, int]:
+        url, trips = self.url, 0
+        for _ in range(MAX_REDIRECTS + 1):
+            trips += 1
+            try:
+                response = self.session.get(url, headers=headers, timeout=TIMEOUT, allow_redirects=False,
+                                            stream=True)
+            except requests.Timeout:
+                raise SourceError(f"{self.label} did not answer within {TIMEOUT[1]} s.",
+                                  hint="The last good copy is kept; try again later.") from None
+            except requests.ConnectionError as exc:
+                raise SourceError(f"Cannot connect to {self.label} ({_reason(exc)}).",
+                                  hint="Check the address and the network; the last good copy is kept.") from None
+            except requests.RequestException as exc:
+                raise SourceError(f"Cannot read {self.label} ({type(exc).__name__}).") from None
+            if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("Location"):
+                target = urljoin(url, response.headers["Location"])
+                response.close()
+                if url.lower().startswith("https:") and not target.lower().startswith("https:"):
+                    raise SourceError(f"{self.label} redirects to an unencrypted address ({redact(target)}); "
+                                      "refused.", hint="Ask the court for an https:// address.")
+                url = target
+                continue
+            return response, trips
+        raise SourceError(f"{self.label} redirected more than {MAX_REDIRECTS} times.")
+
+    def _body(self, response: requests.Response) -> bytes:
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > MAX_BYTES:
+            raise SourceError(f"{self.label} is {int(declared) // 1_000_000} MB, over the "
+                              f"{MAX_BYTES // 1_000_000} MB limit for a calendar.")
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise SourceError(f"{self.label} sent more than {MAX_BYTES // 1_000_000} MB; refused.")
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise SourceError(f"{self.label}: the download broke off ({type(exc).__name__}); the last good "
+                              "copy is kept.") from None
+        data = b"".join(chunks)
+        if declared and declared.isdigit() and len(data) < int(declared):
+            raise SourceError(f"{self.label}: the download is truncated ({len(data)} of {declared} bytes).")
+        return data
+
+
+def _status_hint(status: int) -> str:
+    if status in (401, 403):
+        return "The feed needs credentials or a new private link; ask the court for the current address."
+    if status == 404:
+        return "The feed address may have changed; check it in courtsync.toml."
+    return "The last good copy is kept; courtsync tries again at the next sync."
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for word in ("Name or service not known", "Connection refused", "timed out", "No route to host"):
+        if word in text:
+            return word.lower()
+    return type(exc).__name__

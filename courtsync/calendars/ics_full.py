@@ -1,0 +1,401 @@
+"""The careful reader: icalendar + recurring-ical-events for series, overrides and anything unusual.
+
+One UID group (a master and its overrides) is read at a time, so one broken event never hides
+its neighbours. Library pitfalls are handled before or after the library runs (libraries.md):
+zones are made unambiguous, bad UNTIL/COUNT fixed or reported, CANCELLED overrides dropped,
+floating times placed in the agency's zone, DURATION kept exact, duplicate UIDs resolved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import recurring_ical_events
+from dateutil.rrule import rrulestr
+from icalendar import Calendar
+
+from courtsync.calendars.ics_events import (
+    UTC,
+    Reader,
+    add_duration,
+    local_midnight,
+    mailto,
+    make_item,
+    resolve_tzid,
+)
+from courtsync.calendars.ics_text import Block, params_of, unescape
+from courtsync.models import BusyItem, Problem
+
+SERIES_CAP = 5000
+_CRITICAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RECURRENCE-ID", "RDATE", "EXDATE"}
+_DENSE = {"SECONDLY", "MINUTELY", "HOURLY"}
+_TZID_PARAM = re.compile(r'(;TZID=)("[^"]*"|[^;:]*)', re.I)
+
+
+def _line_of(block: Block, name: str) -> int:
+    return next((line.number for line in block.lines if line.name == name), block.number)
+
+
+def _rewrite_tzids(block: Block, reader: Reader, renamed: dict[str, str], used: dict[str, str]) -> list[str]:
+    """Known zones (IANA, Windows, vendor-prefixed) become their IANA name; custom VTIMEZONEs a unique id.
+
+    icalendar caches a custom VTIMEZONE by its TZID for the whole process, so two feeds that both
+    define 'Customized Time Zone' differently would otherwise share one definition.
+    """
+    out = []
+    for line in block.lines:
+        if "TZID=" not in line.params.upper():
+            out.append(line.raw)
+            continue
+
+        def swap(m: re.Match[str]) -> str:
+            tzid = m.group(2).strip('"')
+            if tzid in reader.doc.timezones and resolve_tzid(tzid)[0] is None:
+                if tzid not in renamed:
+                    digest = hashlib.sha256(reader.doc.timezones[tzid].encode()).hexdigest()[:12]
+                    renamed[tzid] = f"courtsync-{digest}"
+                    used[renamed[tzid]] = reader.doc.timezones[tzid]
+                return f"{m.group(1)}{renamed[tzid]}"
+            zone, _ = resolve_tzid(tzid)
+            return f"{m.group(1)}{zone}" if zone is not None else m.group(0)
+
+        params = _TZID_PARAM.sub(swap, line.params)
+        out.append(f"{line.name}{params}:{line.value}")
+    return out
+
+
+def _calendar_text(blocks: list[Block], reader: Reader) -> str:
+    renamed: dict[str, str] = {}
+    used: dict[str, str] = {}
+    events = ["\r\n".join(_rewrite_tzids(b, reader, renamed, used)) for b in blocks]
+    zones = []
+    for new_id, text in used.items():
+        zones.append(re.sub(r"(?im)^TZID[^:\r\n]*:.*$", f"TZID:{new_id}", text, count=1))
+    head = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//courtsync//reader//EN"]
+    if reader.doc.x_wr_timezone:
+        head.append(f"X-WR-TIMEZONE:{reader.doc.x_wr_timezone}")
+    return "\r\n".join([*head, *zones, *events, "END:VCALENDAR", ""])
+
+
+def _prevalidate(block: Block, reader: Reader, problems: list[Problem]) -> bool:
+    """Faults the libraries would turn into a lost file or a silent wrong answer."""
+    names = [line.name for line in block.lines]
+    if "DTSTART" not in names:
+        problems.append(reader.problem(block.number, "event has no DTSTART; it cannot be placed in time "
+                                                     "(the rest of the file is still read)"))
+        return False
+    if "DTEND" in names and "DURATION" in names:
+        problems.append(reader.problem(_line_of(block, "DURATION"),
+                                       "event has both DTEND and DURATION; RFC 5545 allows one; event skipped"))
+        return False
+    if names.count("DTSTART") > 1:
+        problems.append(reader.problem(_line_of(block, "DTSTART"), "event has two DTSTART lines; event skipped"))
+        return False
+    return True
+
+
+def _rule_problem(comp: Any, block: Block, reader: Reader, start: date | datetime) -> str | None:
+    """COUNT<=0 or UNTIL before DTSTART mark a deleted series (not busy)."""
+    rule = comp.get("RRULE")
+    if rule is None:
+        return None
+    count = rule.get("COUNT")
+    if count and int(count[0]) <= 0:
+        return f"RRULE COUNT={count[0]}: a series with no occurrences (some tools mark deletion this way); not busy"
+    until = rule.get("UNTIL")
+    if until:
+        u = until[0]
+        first = start.date() if isinstance(start, datetime) else start
+        last = u.date() if isinstance(u, datetime) else u
+        if last < first:
+            return f"RRULE UNTIL {last} is before DTSTART {first}: a series with no occurrences; not busy"
+    return None
+
+
+def _fix_until(comp: Any, start: date | datetime, tz: Any) -> bool:
+    """A DATE or local UNTIL means the end of that day / that wall time in DTSTART's zone."""
+    rule = comp.get("RRULE")
+    if rule is None or not rule.get("UNTIL") or not isinstance(start, datetime):
+        return False
+    until = rule["UNTIL"][0]
+    zone = start.tzinfo or tz
+    if isinstance(until, datetime) and until.tzinfo is not None:
+        return False
+    if isinstance(until, datetime):
+        fixed = until.replace(tzinfo=zone)
+    else:
+        fixed = datetime.combine(until, time(23, 59, 59), tzinfo=zone)
+    rule["UNTIL"] = [fixed.astimezone(UTC)]
+    return True
+
+
+def _extra_dtstart(comp: Any, start: date | datetime) -> bool:
+    rule = comp.get("RRULE")
+    if rule is None or not isinstance(start, datetime):
+        return False
+    try:
+        naive = start.replace(tzinfo=None)
+        text = rule.to_ical().decode()
+        text = re.sub(r"UNTIL=[^;]*;?", "", text).rstrip(";")
+        first = next(iter(rrulestr(f"RRULE:{text};COUNT=1" if "COUNT" not in text else f"RRULE:{text}",
+                                   dtstart=naive)), None)
+    except (ValueError, TypeError, StopIteration):
+        return False
+    return first is not None and first != naive
+
+
+def _pick_versions(items: list[tuple[Block, Any]], reader: Reader,
+                   problems: list[Problem]) -> tuple[list[list[tuple[Block, Any]]], set[int]]:
+    """Duplicate UIDs: the highest SEQUENCE, then the latest DTSTAMP; same SEQUENCE at other times -> keep both."""
+    def rank(entry: tuple[Block, Any]) -> tuple[int, str]:
+        comp = entry[1]
+        stamp = comp.get("DTSTAMP")
+        return int(comp.get("SEQUENCE", 0) or 0), stamp.to_ical().decode() if stamp is not None else ""
+
+    masters = [e for e in items if e[1].get("RECURRENCE-ID") is None]
+    overrides: dict[str, tuple[Block, Any]] = {}
+    for e in items:
+        rid = e[1].get("RECURRENCE-ID")
+        if rid is not None:
+            key = rid.to_ical().decode()
+            if key not in overrides or rank(e) >= rank(overrides[key]):
+                overrides[key] = e
+    if len(masters) <= 1:
+        return [masters + list(overrides.values())], set()
+    top = max(rank(m)[0] for m in masters)
+    best = [m for m in masters if rank(m)[0] == top]
+    starts = {m[1].get("DTSTART").to_ical() for m in best}
+    if len(starts) == 1:
+        keep = max(best, key=rank)
+        return [[keep, *overrides.values()]], set()
+    problems.append(reader.problem(best[1][0].number,
+                                   f"UID {best[0][0].uid!r} appears {len(best)} times with the same SEQUENCE "
+                                   "at different times; all are kept (the library would keep one)"))
+    groups = [[m] for m in best]
+    groups[0].extend(overrides.values())
+    return groups, {id(m[1]) for m in best}
+
+
+def read_group(blocks: list[Block], reader: Reader) -> tuple[list[BusyItem], list[Problem]]:
+    """All VEVENTs sharing one UID -> items and problems, each problem with its line."""
+    problems: list[Problem] = []
+    blocks = [b for b in blocks if _prevalidate(b, reader, problems)]
+    if not blocks:
+        return [], problems
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            cal = Calendar.from_ical(_calendar_text(blocks, reader).encode("utf-8"))
+        except ValueError as exc:
+            for b in blocks:
+                problems.append(reader.problem(b.number, f"cannot be read: {exc}"))
+            return [], problems
+        comps = list(cal.walk("VEVENT"))
+        if len(comps) != len(blocks):
+            for b in blocks:
+                problems.append(reader.problem(b.number, "event could not be parsed; skipped"))
+            return [], problems
+        kept: list[tuple[Block, Any]] = []
+        flags_of: dict[int, list[str]] = {}
+        for block, comp in zip(blocks, comps, strict=True):
+            ok, flags = _check_component(block, comp, reader, problems)
+            if ok:
+                kept.append((block, comp))
+                flags_of[id(comp)] = flags
+        items: list[BusyItem] = []
+        groups, duplicated = _pick_versions(kept, reader, problems)
+        for group in groups:
+            for comp_id in duplicated:
+                flags_of.setdefault(comp_id, []).append("duplicate-uid")
+            items.extend(_expand(group, reader, problems, flags_of))
+    return items, problems
+
+
+def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Problem]) -> tuple[bool, list[str]]:
+    flags: list[str] = []
+    bad = [(p, m) for p, m in comp.errors]
+    for prop, message in bad:
+        line = _line_of(block, prop) if prop else block.number
+        if prop in _CRITICAL:
+            problems.append(reader.problem(line, f"{prop} cannot be read ({message}); event skipped"))
+        else:
+            problems.append(reader.problem(line, f"{prop} cannot be read ({message}); property ignored"))
+            comp.pop(prop, None)
+    if any(p in _CRITICAL for p, _ in bad):
+        return False, flags
+    start = comp.get("DTSTART").dt
+    start_line = next(line for line in block.lines if line.name == "DTSTART")
+    if isinstance(start, datetime) and start.tzinfo is None and "TZID" in params_of(start_line.params):
+        tzid = params_of(start_line.params)["TZID"]
+        problems.append(reader.problem(start_line.number, f"unknown time zone {tzid!r} and no VTIMEZONE for it; "
+                                                          "event skipped (courtsync never guesses a zone)"))
+        return False, flags
+    if "TZID" in params_of(start_line.params) and resolve_tzid(params_of(start_line.params)["TZID"])[1]:
+        flags.append("tzid-guessed")
+    reason = _rule_problem(comp, block, reader, start)
+    if reason:
+        problems.append(reader.problem(_line_of(block, "RRULE"), reason))
+        return False, flags
+    if _fix_until(comp, start, reader.tz):
+        flags.append("until-adjusted")
+    if _extra_dtstart(comp, start):
+        flags.append("extra-dtstart")
+    end_prop = comp.get("DTEND")
+    if end_prop is not None:
+        end = end_prop.dt
+        if isinstance(end, datetime) != isinstance(start, datetime):
+            problems.append(reader.problem(_line_of(block, "DTEND"),
+                                           "DTEND and DTSTART are of different types (date and date-time); event "
+                                           "skipped"))
+            return False, flags
+        if _aware(end, reader) < _aware(start, reader):
+            problems.append(reader.problem(_line_of(block, "DTEND"),
+                                           f"DTEND {end} is before DTSTART {start}; event skipped"))
+            return False, flags
+    return True, flags
+
+
+def _aware(value: date | datetime, reader: Reader) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=reader.tz)
+    return local_midnight(value, reader.tz)
+
+
+def _expand(group: list[tuple[Block, Any]], reader: Reader, problems: list[Problem],
+            flags_of: dict[int, list[str]]) -> list[BusyItem]:
+    master = next(((b, c) for b, c in group if c.get("RECURRENCE-ID") is None), None)
+    recurring = any(c.get("RRULE") or c.get("RDATE") for _, c in group)
+    cal = Calendar()
+    if reader.doc.x_wr_timezone:
+        cal.add("X-WR-TIMEZONE", reader.doc.x_wr_timezone)
+    for _, comp in group:
+        cal.add_component(comp)
+    base_block, base_comp = master or group[0]
+    base_flags = flags_of.get(id(base_comp), [])
+    exact = _exact_duration(base_block)
+    if not recurring:
+        occurrences = [c for _, c in group]
+    else:
+        query = recurring_ical_events.of(cal, skip_bad_series=False, components=["VEVENT"])
+        rule = base_comp.get("RRULE")
+        ws, we = reader.window
+        try:
+            if rule is not None and str(rule.get("FREQ", [""])[0]).upper() in _DENSE:
+                occurrences = []
+                for occ in query.after(ws):
+                    if _aware(occ.start, reader) >= we or len(occurrences) >= SERIES_CAP:
+                        base_flags = [*base_flags, "series-capped"] if len(occurrences) >= SERIES_CAP else base_flags
+                        break
+                    occurrences.append(occ)
+            else:
+                occurrences = list(query.between(ws, we))
+        except Exception as exc:  # the library's own errors vary by version: report, never crash the feed
+            problems.append(reader.problem(base_block.number, f"series cannot be expanded ({type(exc).__name__}: "
+                                                              f"{exc}); skipped"))
+            return []
+    override_ids = {c.get("RECURRENCE-ID").to_ical() for _, c in group if c.get("RECURRENCE-ID") is not None}
+    items = []
+    for occ in occurrences:
+        rid = occ.get("RECURRENCE-ID")
+        is_override = rid is not None and rid.to_ical() in override_ids
+        block = base_block
+        if is_override:
+            block = next((b for b, c in group if c.get("RECURRENCE-ID") is not None
+                          and c.get("RECURRENCE-ID").to_ical() == rid.to_ical()), base_block)
+        flags = base_flags if not is_override else flags_of.get(id(occ), [])
+        if "extra-dtstart" in flags and occ.get("DTSTART").dt != base_comp.get("DTSTART").dt:
+            flags = [f for f in flags if f != "extra-dtstart"]  # only the DTSTART occurrence is extra
+        item = _to_item(occ, block, reader, recurring, None if is_override else exact, flags)
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def _exact_duration(block: Block) -> str | None:
+    line = next((x for x in block.lines if x.name == "DURATION"), None)
+    if line is None:
+        return None
+    text = line.value.strip().upper()
+    return text if "T" in text else None
+
+
+def _to_item(occ: Any, block: Block, reader: Reader, recurring: bool, exact: str | None,
+             flags: list[str]) -> BusyItem | None:
+    flags = list(flags)
+    start = occ.get("DTSTART").dt
+    has_end = "DTEND" in occ or "DURATION" in occ
+    all_day = not isinstance(start, datetime)
+    tz = reader.tz
+    e: datetime | None
+    if all_day:
+        first = start
+        last = occ.get("DTEND").dt if "DTEND" in occ else None
+        if last is None and "DURATION" in occ:
+            last = first + occ.get("DURATION").dt
+        if isinstance(last, datetime):
+            last = last.date()
+        if last is None:
+            last = first + timedelta(days=1)
+        if last == first:
+            last, flags = first + timedelta(days=1), [*flags, "all-day-zero-length"]
+        s, e = local_midnight(first, tz), local_midnight(last, tz)
+    else:
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=_calendar_zone(reader))
+            flags.append("floating")
+        s = start
+        if exact is not None:
+            e = add_duration(start, exact)
+        elif has_end:
+            end = occ.end
+            e = end.replace(tzinfo=_calendar_zone(reader)) if end.tzinfo is None else end
+        else:
+            e = None
+            flags.append("no-end")
+        if e is not None and "X-MICROSOFT-CDO-ALLDAYEVENT" in occ and str(occ["X-MICROSOFT-CDO-ALLDAYEVENT"]).upper() \
+                == "TRUE" and s.time() == time() and e.time() == time() and e > s:
+            s, e, all_day = local_midnight(s.date(), tz), local_midnight(e.date(), tz), True
+            flags.append("outlook-all-day")
+    rid = occ.get("RECURRENCE-ID")
+    instance = ""
+    if recurring and rid is not None:
+        rid_dt = rid.dt
+        instance = (rid_dt.astimezone(UTC).isoformat() if isinstance(rid_dt, datetime) and rid_dt.tzinfo
+                    else rid_dt.isoformat())
+    attendees = [mailto(str(a)) for a in _as_list(occ.get("ATTENDEE"))]
+    if occ.get("ORGANIZER") is not None:
+        attendees.append(mailto(str(occ.get("ORGANIZER"))))
+    return make_item(reader, uid=str(occ.get("UID", block.uid or "")).strip(), instance=instance, start=s, end=e,
+                     all_day=all_day, status=str(occ.get("STATUS", "")), transp=str(occ.get("TRANSP", "")),
+                     busystatus=str(occ.get("X-MICROSOFT-CDO-BUSYSTATUS", "")),
+                     summary=_text(occ.get("SUMMARY")), location=_text(occ.get("LOCATION")),
+                     description=_text(occ.get("DESCRIPTION")), attendees=attendees, line=block.number,
+                     flags=flags, private=str(occ.get("CLASS", "")).upper() in ("PRIVATE", "CONFIDENTIAL"))
+
+
+def _calendar_zone(reader: Reader) -> Any:
+    """Floating times: the calendar's X-WR-TIMEZONE when it names a known zone, else the agency's."""
+    if reader.doc.x_wr_timezone:
+        zone, _ = resolve_tzid(reader.doc.x_wr_timezone)
+        if zone is not None:
+            return zone
+    return reader.tz
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = value[0]
+    return unescape(str(value)) if "\\" in str(value) else str(value).strip()
+

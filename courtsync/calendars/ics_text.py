@@ -1,0 +1,211 @@
+"""iCalendar bytes -> checked structure: decoded, unfolded lines with their line numbers, VEVENT blocks.
+
+Everything that makes a whole file unreadable (HTML, truncation, not iCalendar at all) is found
+here and raised as FeedError, so a broken download never reads as an empty calendar. Anything
+that spoils only one line or one event is left for the event readers to report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from courtsync.models import Problem
+
+
+class FeedError(ValueError):
+    """The whole file cannot be read; the message says why and how to fix it."""
+
+
+@dataclass
+class Line:
+    number: int          # physical line number (1-based) where this logical line starts
+    name: str            # property name, upper-cased ("" for a line without a colon)
+    params: str          # raw parameter text after the name, ';...' (may be "")
+    value: str
+    raw: str             # the whole unfolded line as decoded
+
+
+@dataclass
+class Block:
+    """One VEVENT with everything inside it (VALARMs included), in file order."""
+
+    number: int
+    lines: list[Line]
+    uid: str | None = None
+
+    def text(self) -> str:
+        return "\r\n".join(line.raw for line in self.lines)
+
+    def has(self, *names: str) -> bool:
+        return any(line.name in names for line in self.lines)
+
+
+@dataclass
+class Document:
+    name: str
+    events: list[Block] = field(default_factory=list)
+    timezones: dict[str, str] = field(default_factory=dict)   # TZID -> VTIMEZONE text
+    x_wr_timezone: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    calendars: int = 0
+
+    def context(self) -> str:
+        """What every event's reading depends on besides its own lines."""
+        parts = [self.x_wr_timezone or ""] + [self.timezones[k] for k in sorted(self.timezones)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+_NAME = re.compile(r"^([A-Za-z0-9-]+)")
+
+
+def _split(raw: str) -> tuple[str, str, str] | None:
+    """'NAME;P=1;Q="a:b":value' -> (NAME, ';P=1;Q="a:b"', value); None if there is no colon."""
+    m = _NAME.match(raw)
+    if not m or m.end() >= len(raw) or raw[m.end()] not in ";:":
+        return None
+    if raw[m.end()] == ":":
+        return m.group(1).upper(), "", raw[m.end() + 1:]
+    quoted = False
+    for i in range(m.end(), len(raw)):
+        ch = raw[i]
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            return m.group(1).upper(), raw[m.end():i], raw[i + 1:]
+    return None
+
+
+def decode(data: bytes, name: str, source: str) -> tuple[list[tuple[int, str]], list[Problem]]:
+    """Bytes -> (line number, unfolded text) pairs; folds are undone before decoding (RFC 5545 §3.1)."""
+    problems: list[Problem] = []
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data.decode("utf-16").encode("utf-8")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    logical: list[tuple[int, bytes]] = []
+    for number, physical in enumerate(data.split(b"\n"), 1):
+        if physical[:1] in (b" ", b"\t") and logical:
+            start, text = logical[-1]
+            logical[-1] = (start, text + physical[1:])
+        elif physical.strip():
+            logical.append((number, physical))
+    joined = b"\n".join(text for _, text in logical)
+    try:
+        joined.decode("utf-8")
+        encoding = "utf-8"
+    except UnicodeDecodeError as exc:
+        encoding = "cp1252"
+        bad_line = next((n for n, t in logical if _bad_utf8(t)), 0)
+        problems.append(Problem(source, f"{name}:{bad_line}",
+                                f"not UTF-8 (byte {exc.object[exc.start]:#04x}); read as Windows-1252. "
+                                "Ask the publisher to export UTF-8."))
+    return [(n, t.decode(encoding, errors="replace")) for n, t in logical], problems
+
+
+def _bad_utf8(text: bytes) -> bool:
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def read_document(data: bytes, name: str, source: str) -> Document:
+    """Check the structure and cut the file into VEVENT blocks; FeedError when the file is unusable."""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
+    if not head:
+        raise FeedError(f"{name} is empty: no BEGIN:VCALENDAR (an empty download is never read as "
+                        "'no hearings')")
+    if head.startswith((b"<", b"<!doctype", b"<html")) or b"<html" in head:
+        raise FeedError(f"{name} returned HTML, not a calendar (a login or error page?); check the URL "
+                        "and whether it needs a token")
+    lines, problems = decode(data, name, source)
+    doc = Document(name=name, problems=problems)
+    if not lines or lines[0][1].strip().upper() != "BEGIN:VCALENDAR":
+        raise FeedError(f"{name}:{lines[0][0] if lines else 1}: not an iCalendar file (it must start with "
+                        "BEGIN:VCALENDAR)")
+    stack: list[tuple[str, int]] = []
+    block: Block | None = None
+    tz_lines: list[str] | None = None
+    for number, raw in lines:
+        parts = _split(raw)
+        if parts is None:
+            if block is not None:
+                problems.append(Problem(source, f"{name}:{number}",
+                                        f"not a property line ({raw[:40]!r}); line ignored, the event kept"))
+            else:
+                problems.append(Problem(source, f"{name}:{number}", f"not a property line ({raw[:40]!r}); ignored"))
+            continue
+        pname, params, value = parts
+        line = Line(number, pname, params, value, raw)
+        if pname == "BEGIN":
+            kind = value.strip().upper()
+            if not stack and kind != "VCALENDAR":
+                raise FeedError(f"{name}:{number}: BEGIN:{kind} outside any VCALENDAR")
+            if kind == "VCALENDAR":
+                if stack:
+                    raise FeedError(f"{name}:{number}: BEGIN:VCALENDAR inside another component "
+                                    f"(the {stack[-1][0]} opened on line {stack[-1][1]} never ended)")
+                doc.calendars += 1
+            stack.append((kind, number))
+            if kind == "VEVENT" and len(stack) == 2:
+                block = Block(number=number, lines=[])
+            elif kind == "VTIMEZONE" and len(stack) == 2:
+                tz_lines = []
+        elif pname == "END":
+            kind = value.strip().upper()
+            if not stack or stack[-1][0] != kind:
+                opened = f"{stack[-1][0]} from line {stack[-1][1]}" if stack else "nothing"
+                raise FeedError(f"{name}:{number}: END:{kind} does not close {opened}; the file is damaged "
+                                "or truncated")
+            stack.pop()
+        elif len(stack) == 1 and pname == "X-WR-TIMEZONE":
+            doc.x_wr_timezone = value.strip()
+        if block is not None:
+            block.lines.append(line)
+            if pname == "UID" and len(stack) == 2 and block.uid is None:
+                block.uid = value.strip()
+            if pname == "END" and len(stack) == 1:
+                doc.events.append(block)
+                block = None
+        if tz_lines is not None:
+            tz_lines.append(raw)
+            if pname == "END" and len(stack) == 1:
+                tzid = next((t.split(":", 1)[1].strip() for t in tz_lines if t.upper().startswith("TZID")), "")
+                doc.timezones[tzid] = "\r\n".join(tz_lines)
+                tz_lines = None
+    if stack:
+        kind, number = stack[-1]
+        raise FeedError(f"{name}: truncated: the {kind} opened on line {number} never ends (no END:{kind}); "
+                        "the download was cut off or the file is incomplete")
+    return doc
+
+
+def unescape(value: str) -> str:
+    """TEXT value escapes of RFC 5545 §3.3.11."""
+    if "\\" not in value:
+        return value
+    out, i = [], 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\" and i + 1 < len(value):
+            nxt = value[i + 1]
+            out.append("\n" if nxt in "nN" else nxt)
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def params_of(text: str) -> dict[str, str]:
+    """';TZID="Central Standard Time";VALUE=DATE' -> {'TZID': 'Central Standard Time', 'VALUE': 'DATE'}."""
+    out: dict[str, str] = {}
+    if not text:
+        return out
+    for part in re.findall(r';([^;=]+)=("[^"]*"|[^;]*)', text):
+        out[part[0].strip().upper()] = part[1].strip().strip('"')
+    return out
