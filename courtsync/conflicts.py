@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from courtsync.models import ConflictKind, Session
+
+UTC = timezone.utc
 
 
 def classify(session: Session, start: datetime, end: datetime | None,
@@ -13,9 +15,12 @@ def classify(session: Session, start: datetime, end: datetime | None,
 
     Intervals are half-open. An item with no end is an instant: it conflicts when it lies
     inside [session start, session end), or inside the buffered interval for `buffer`.
-    Aware datetimes compare as instants, so zones and DST need no care here.
+    Everything is compared in UTC: Python compares two datetimes of the *same* zone by wall
+    clock, which is wrong in the repeated hour after DST ends.
     """
-    s_start, s_end = session.start, session.end
+    s_start, s_end = session.start.astimezone(UTC), session.end.astimezone(UTC)
+    start = start.astimezone(UTC)
+    end = end.astimezone(UTC) if end is not None else None
     if end is None:
         if s_start <= start < s_end:
             return "overlap"

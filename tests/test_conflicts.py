@@ -53,3 +53,13 @@ def test_zones_compare_as_instants() -> None:
                     datetime(2027, 6, 16, 15, tzinfo=UTC), HOUR) == "overlap"
     # 21:00 UTC is 16:00 CDT: the first instant after the session.
     assert classify(SESSION, datetime(2027, 6, 16, 21, tzinfo=UTC), None, timedelta(0)) is None
+
+
+def test_repeated_hour_after_dst_ends_compares_as_instants() -> None:
+    """Python compares two datetimes of one zone by wall clock; 01:30 CST (fold=1) is after 01:45 CDT."""
+    night = Session("c", "u", datetime(2027, 11, 7).date(), datetime(2027, 11, 7, 1, 40, tzinfo=CHI),
+                    datetime(2027, 11, 7, 1, 50, tzinfo=CHI))  # 01:40-01:50 CDT, the first pass
+    second_pass = datetime(2027, 11, 7, 1, 30, fold=1, tzinfo=CHI)  # 01:30 CST = 07:30 UTC
+    assert classify(night, second_pass, second_pass + timedelta(minutes=30), timedelta(0)) is None
+    first_pass = datetime(2027, 11, 7, 1, 30, tzinfo=CHI)
+    assert classify(night, first_pass, first_pass + timedelta(minutes=15), timedelta(0)) == "overlap"

@@ -267,6 +267,8 @@ def _aware(value: date | datetime, reader: Reader) -> datetime:
 
 def _expand(group: list[tuple[Block, Any]], reader: Reader, problems: list[Problem],
             flags_of: dict[int, list[str]]) -> list[BusyItem]:
+    if not group:
+        return []
     master = next(((b, c) for b, c in group if c.get("RECURRENCE-ID") is None), None)
     recurring = any(c.get("RRULE") or c.get("RDATE") for _, c in group)
     cal = Calendar()

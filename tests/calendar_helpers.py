@@ -1,0 +1,38 @@
+"""Reading fixture calendars the way sync does, for tests."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from courtsync.calendars.base import Snapshot
+from courtsync.calendars.ics import read_ics
+from courtsync.models import BusyItem, Problem, SourceKind
+from courtsync.sync import window_for
+
+CHICAGO = ZoneInfo("America/Chicago")
+CALENDARS = Path(__file__).resolve().parent.parent / "fixtures" / "calendars"
+WINDOW = window_for(date(2027, 1, 15), CHICAGO)
+CASE = r"\d{4}-J[AD]-\d{3,6}"
+
+
+def read_bytes(data: bytes, name: str = "test.ics", kind: SourceKind = "court",
+               case_pattern: str | None = CASE) -> Snapshot:
+    return read_ics(data, source="src", name=name, kind=kind, window=WINDOW, case_pattern=case_pattern, known={})
+
+
+def read_fixture(relative: str, kind: SourceKind = "court") -> tuple[list[BusyItem], list[Problem]]:
+    path = CALENDARS / relative
+    snap = read_bytes(path.read_bytes(), path.name, kind)
+    items = [i for g in snap.groups.values() for i in (g.items or [])]
+    problems = list(snap.problems) + [p for g in snap.groups.values() for p in (g.problems or [])]
+    items.sort(key=lambda i: (i.start, i.uid))
+    return items, problems
+
+
+def by_uid(items: list[BusyItem]) -> dict[str, list[BusyItem]]:
+    out: dict[str, list[BusyItem]] = {}
+    for item in items:
+        out.setdefault(item.uid, []).append(item)
+    return out
