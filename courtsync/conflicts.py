@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from courtsync.models import ConflictKind, Session
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def classify(session: Session, start: datetime, end: datetime | None,

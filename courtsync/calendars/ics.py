@@ -42,11 +42,18 @@ def read_ics(data: bytes, *, source: str, name: str, kind: SourceKind, window: W
             groups[key] = Group(hash=h)
             continue
         if len(blocks) == 1 and blocks[0].uid:
-            fast = read_plain(blocks[0], reader)
+            try:
+                fast = read_plain(blocks[0], reader)
+            except (ValueError, OverflowError):  # an odd value: the careful reader reports it properly
+                fast = None
             if fast is not None:
                 groups[key] = Group(hash=h, items=fast[0], problems=fast[1])
                 continue
-        items, problems = ics_full.read_group(blocks, reader)
+        try:
+            items, problems = ics_full.read_group(blocks, reader)
+        except Exception as exc:  # a defect of ours or of a library: report it, keep the rest of the file
+            items, problems = [], [reader.problem(blocks[0].number, f"internal error reading this event "
+                                                                    f"({type(exc).__name__}); please report it")]
         for b in blocks:
             if not b.uid:
                 problems.append(reader.problem(b.number, "event has no UID; read anyway, but a change to it "

@@ -89,20 +89,31 @@ def _prevalidate(block: Block, reader: Reader, problems: list[Problem]) -> bool:
                                                      "(the rest of the file is still read)"))
         return False
     if "DTEND" in names and "DURATION" in names:
+        # Read it by DTEND rather than lose it (or, for a moved instance, fall back to the old time).
         problems.append(reader.problem(_line_of(block, "DURATION"),
-                                       "event has both DTEND and DURATION; RFC 5545 allows one; event skipped"))
-        return False
+                                       "event has both DTEND and DURATION (RFC 5545 allows one); DURATION ignored"))
+        block.lines = [line for line in block.lines if line.name != "DURATION"]
     if names.count("DTSTART") > 1:
         problems.append(reader.problem(_line_of(block, "DTSTART"), "event has two DTSTART lines; event skipped"))
         return False
     return True
 
 
+def _rules(comp: Any) -> list[Any]:
+    value = comp.get("RRULE")
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
 def _rule_problem(comp: Any, block: Block, reader: Reader, start: date | datetime) -> str | None:
     """COUNT<=0 or UNTIL before DTSTART mark a deleted series (not busy)."""
-    rule = comp.get("RRULE")
-    if rule is None:
+    rules = _rules(comp)
+    if len(rules) > 1:
+        return None  # several RRULEs (RFC 5545 says SHOULD NOT): expanded together, nothing to check here
+    if not rules:
         return None
+    rule = rules[0]
     count = rule.get("COUNT")
     if count and int(count[0]) <= 0:
         return f"RRULE COUNT={count[0]}: a series with no occurrences (some tools mark deletion this way); not busy"
@@ -118,32 +129,35 @@ def _rule_problem(comp: Any, block: Block, reader: Reader, start: date | datetim
 
 def _fix_until(comp: Any, start: date | datetime, tz: Any) -> bool:
     """A DATE or local UNTIL means the end of that day / that wall time in DTSTART's zone."""
-    rule = comp.get("RRULE")
-    if rule is None or not rule.get("UNTIL") or not isinstance(start, datetime):
-        return False
-    until = rule["UNTIL"][0]
-    zone = start.tzinfo or tz
-    if isinstance(until, datetime) and until.tzinfo is not None:
-        return False
-    if isinstance(until, datetime):
-        fixed = until.replace(tzinfo=zone)
-    else:
-        fixed = datetime.combine(until, time(23, 59, 59), tzinfo=zone)
-    rule["UNTIL"] = [fixed.astimezone(UTC)]
-    return True
+    changed = False
+    for rule in _rules(comp):
+        if not rule.get("UNTIL") or not isinstance(start, datetime):
+            continue
+        until = rule["UNTIL"][0]
+        zone = start.tzinfo or tz
+        if isinstance(until, datetime) and until.tzinfo is not None:
+            continue
+        if isinstance(until, datetime):
+            fixed = until.replace(tzinfo=zone)
+        else:
+            fixed = datetime.combine(until, time(23, 59, 59), tzinfo=zone)
+        rule["UNTIL"] = [fixed.astimezone(UTC)]
+        changed = True
+    return changed
 
 
 def _extra_dtstart(comp: Any, start: date | datetime) -> bool:
-    rule = comp.get("RRULE")
-    if rule is None or not isinstance(start, datetime):
+    rules = _rules(comp)
+    if len(rules) != 1 or not isinstance(start, datetime) or comp.get("RDATE") is not None:
         return False
+    rule = rules[0]
     try:
         naive = start.replace(tzinfo=None)
         text = rule.to_ical().decode()
         text = re.sub(r"UNTIL=[^;]*;?", "", text).rstrip(";")
         first = next(iter(rrulestr(f"RRULE:{text};COUNT=1" if "COUNT" not in text else f"RRULE:{text}",
                                    dtstart=naive)), None)
-    except (ValueError, TypeError, StopIteration):
+    except Exception:  # an unusual rule dateutil cannot read: expansion reports it if it matters
         return False
     return first is not None and first != naive
 
@@ -201,8 +215,9 @@ def read_group(blocks: list[Block], reader: Reader) -> tuple[list[BusyItem], lis
             return [], problems
         kept: list[tuple[Block, Any]] = []
         flags_of: dict[int, list[str]] = {}
+        shifted = any("THISANDFUTURE" in line.params.upper() for b in blocks for line in b.lines)
         for block, comp in zip(blocks, comps, strict=True):
-            ok, flags = _check_component(block, comp, reader, problems)
+            ok, flags = _check_component(block, comp, reader, problems, shifted)
             if ok:
                 kept.append((block, comp))
                 flags_of[id(comp)] = flags
@@ -215,7 +230,8 @@ def read_group(blocks: list[Block], reader: Reader) -> tuple[list[BusyItem], lis
     return items, problems
 
 
-def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Problem]) -> tuple[bool, list[str]]:
+def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Problem],
+                     shifted: bool) -> tuple[bool, list[str]]:
     flags: list[str] = []
     bad = [(p, m) for p, m in comp.errors]
     for prop, message in bad:
@@ -240,7 +256,9 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
     if reason:
         problems.append(reader.problem(_line_of(block, "RRULE"), reason))
         return False, flags
-    if _fix_until(comp, start, reader.tz):
+    # recurring-ical-events shifts UNTIL along with a THISANDFUTURE override; a rewritten UNTIL would then
+    # let one occurrence past the end, so such series keep the library's own reading of UNTIL.
+    if not shifted and _fix_until(comp, start, reader.tz):
         flags.append("until-adjusted")
     if _extra_dtstart(comp, start):
         flags.append("extra-dtstart")
@@ -248,10 +266,16 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
     if end_prop is not None:
         end = end_prop.dt
         if isinstance(end, datetime) != isinstance(start, datetime):
+            # Read it rather than lose a possible conflict: the end becomes the same kind as the start.
+            if isinstance(start, datetime):
+                end = datetime.combine(end, time(), tzinfo=start.tzinfo or reader.tz)
+            else:
+                end = end.date() if end.time() == time() else end.date() + timedelta(days=1)
+            comp.pop("DTEND")
+            comp.add("DTEND", end)
             problems.append(reader.problem(_line_of(block, "DTEND"),
-                                           "DTEND and DTSTART are of different types (date and date-time); event "
-                                           "skipped"))
-            return False, flags
+                                           f"DTEND and DTSTART are of different kinds (date and date-time); read the "
+                                           f"end as {end.isoformat()}"))
         if _aware(end, reader) < _aware(start, reader):
             problems.append(reader.problem(_line_of(block, "DTEND"),
                                            f"DTEND {end} is before DTSTART {start}; event skipped"))
@@ -282,11 +306,10 @@ def _expand(group: list[tuple[Block, Any]], reader: Reader, problems: list[Probl
     if not recurring:
         occurrences = [c for _, c in group]
     else:
-        query = recurring_ical_events.of(cal, skip_bad_series=False, components=["VEVENT"])
-        rule = base_comp.get("RRULE")
         ws, we = reader.window
         try:
-            if rule is not None and str(rule.get("FREQ", [""])[0]).upper() in _DENSE:
+            query = recurring_ical_events.of(cal, skip_bad_series=False, components=["VEVENT"])
+            if any(str(rule.get("FREQ", [""])[0]).upper() in _DENSE for rule in _rules(base_comp)):
                 occurrences = []
                 for occ in query.after(ws):
                     if _aware(occ.start, reader) >= we or len(occurrences) >= SERIES_CAP:

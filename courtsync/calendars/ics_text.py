@@ -157,10 +157,21 @@ def read_document(data: bytes, name: str, source: str) -> Document:
                 tz_lines = []
         elif pname == "END":
             kind = value.strip().upper()
-            if not stack or stack[-1][0] != kind:
-                opened = f"{stack[-1][0]} from line {stack[-1][1]}" if stack else "nothing"
-                raise FeedError(f"{name}:{number}: END:{kind} does not close {opened}; the file is damaged "
-                                "or truncated")
+            open_kinds = [k for k, _ in stack]
+            if kind not in open_kinds:
+                problems.append(Problem(source, f"{name}:{number}", f"END:{kind} closes nothing that is open; "
+                                                                    "line ignored"))
+                continue
+            while stack[-1][0] != kind:
+                # A component left open inside another (END:VTOOD for END:VTODO, say): close it here. A
+                # VEVENT closed this way may be incomplete, so it is dropped rather than guessed at.
+                unclosed, opened_at = stack.pop()
+                problems.append(Problem(source, f"{name}:{opened_at}", f"{unclosed} opened here is never closed"
+                                        + ("; this event is skipped" if unclosed == "VEVENT" else "")))
+                if unclosed == "VEVENT" and len(stack) == 1:
+                    block = None
+                if unclosed == "VTIMEZONE" and len(stack) == 1:
+                    tz_lines = None
             stack.pop()
         elif len(stack) == 1 and pname == "X-WR-TIMEZONE":
             doc.x_wr_timezone = value.strip()
