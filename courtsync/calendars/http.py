@@ -92,7 +92,7 @@ class HttpSource:
                     raise SourceError(f"{self.label} sent more than {MAX_BYTES // 1_000_000} MB; refused.")
                 chunks.append(chunk)
         except requests.RequestException as exc:
-            raise SourceError(f"{self.label}: the download broke off ({type(exc).__name__}); the last good "
+            raise SourceError(f"{self.label}: the download broke off, truncated ({type(exc).__name__}); the last good "
                               "copy is kept.") from None
         data = b"".join(chunks)
         if declared and declared.isdigit() and len(data) < int(declared):

@@ -34,6 +34,12 @@ SERIES_CAP = 5000
 _CRITICAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RECURRENCE-ID", "RDATE", "EXDATE"}
 _DENSE = {"SECONDLY", "MINUTELY", "HOURLY"}
 _TZID_PARAM = re.compile(r'(;TZID=)("[^"]*"|[^;:]*)', re.I)
+_DATE_Z = re.compile(r"^\d{8}Z$")
+_DATE_PROPS = {"DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE"}
+
+
+def _drop_value_param(params: str) -> str:
+    return re.sub(r";VALUE=[^;:]*", "", params, flags=re.I)
 
 
 def _line_of(block: Block, name: str) -> int:
@@ -48,6 +54,10 @@ def _rewrite_tzids(block: Block, reader: Reader, renamed: dict[str, str], used: 
     """
     out = []
     for line in block.lines:
+        if line.name in _DATE_PROPS and _DATE_Z.match(line.value.strip()):
+            # A DATE written with a trailing Z (some exporters): an all-day date (calendar-quirks.md).
+            out.append(f"{line.name};VALUE=DATE{_drop_value_param(line.params)}:{line.value.strip()[:8]}")
+            continue
         if "TZID=" not in line.params.upper():
             out.append(line.raw)
             continue
@@ -252,6 +262,8 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
         return False, flags
     if "TZID" in params_of(start_line.params) and resolve_tzid(params_of(start_line.params)["TZID"])[1]:
         flags.append("tzid-guessed")
+    if _DATE_Z.match(start_line.value.strip()):
+        flags.append("date-with-z")
     reason = _rule_problem(comp, block, reader, start)
     if reason:
         problems.append(reader.problem(_line_of(block, "RRULE"), reason))

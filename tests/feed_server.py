@@ -1,0 +1,83 @@
+"""A real HTTP server on loopback that serves calendar feeds and misbehaves on request."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "text/calendar; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: bool = True              # send an ETag and honour If-None-Match
+    delay: float = 0.0             # seconds before answering
+    truncate_to: int | None = None  # send only this many bytes of a longer declared body
+
+
+class FeedServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                server.requests.append((self.path, dict(self.headers.items())))
+                route = server.routes.get(self.path.split("?")[0])
+                if route is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                if route.delay:
+                    time.sleep(route.delay)
+                tag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
+                if route.etag and self.headers.get("If-None-Match") == tag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                if route.etag:
+                    self.send_header("ETag", tag)
+                for k, v in route.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                body = route.body if route.truncate_to is None else route.body[: route.truncate_to]
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                if route.truncate_to is not None:
+                    self.close_connection = True
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def count(self, path: str) -> int:
+        return sum(1 for p, _ in self.requests if p.split("?")[0] == path)
+
+    def start(self) -> FeedServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
