@@ -90,3 +90,19 @@ def test_generated_plain_events_read_the_same_both_ways(seed: int, kind: str,
     mismatched = [k for k in fast if comparable(fast[k]) != comparable(full.get(k, []))]
     assert not mismatched, (mismatched[:3], [comparable(fast[k]) for k in mismatched[:1]],
                             [comparable(full.get(k, [])) for k in mismatched[:1]])
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_quick_scan_and_full_structure_read_the_same(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The byte-level scan (used for speed) and the line-by-line structure reader agree, problems included."""
+    data = path.read_bytes()
+    quick = read_bytes(data)
+    with monkeypatch.context() as m:
+        m.setattr(ics_module, "scan", lambda *a: None)
+        full = read_bytes(data)
+    assert {k: (comparable(sorted(g.items or [], key=lambda i: i.start.timestamp())),
+                sorted((p.location, p.reason) for p in g.problems or []))
+            for k, g in quick.groups.items()} == \
+        {k: (comparable(sorted(g.items or [], key=lambda i: i.start.timestamp())),
+             sorted((p.location, p.reason) for p in g.problems or []))
+         for k, g in full.groups.items()}

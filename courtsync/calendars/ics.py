@@ -9,7 +9,7 @@ from pathlib import Path
 from courtsync.calendars import ics_full
 from courtsync.calendars.base import Group, Snapshot, Window
 from courtsync.calendars.ics_events import Reader, read_plain
-from courtsync.calendars.ics_text import Block, FeedError, read_document
+from courtsync.calendars.ics_text import Block, Chunk, FeedError, chunk_block, read_document, scan
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
 
@@ -20,50 +20,67 @@ def read_ics(data: bytes, *, source: str, name: str, kind: SourceKind, window: W
              case_pattern: str | None, known: dict[str, str]) -> Snapshot:
     """Bytes of one iCalendar file -> a Snapshot. Raises SourceError if the file is unusable as a whole."""
     try:
-        doc = read_document(data, name, source)
+        quick = scan(data, name, source)
+        doc, chunks = quick if quick is not None else (read_document(data, name, source), [])
     except FeedError as exc:
         raise SourceError(str(exc), hint="courtsync keeps the last good copy of this source until it reads "
                                          "again.") from None
     reader = Reader(source=source, name=name, kind=kind, tz=window.tz, window=(window.start, window.end),
                     case_pattern=re.compile(case_pattern) if case_pattern else None, doc=doc)
-    by_uid: dict[str, list[Block]] = {}
-    for block in doc.events:
-        by_uid.setdefault(block.uid or f"(no UID, line {block.number})", []).append(block)
-    base = "|".join((doc.context(), kind, window.tz.key, case_pattern or "", _READER_VERSION))
+    base = "|".join((doc.context(), kind, window.tz.key, case_pattern or "", _READER_VERSION)).encode()
+    # Group by UID; hash each group's raw text, so an unchanged event is neither decoded nor parsed.
+    raw_groups: dict[str, list[Chunk | Block]] = {}
+    for part in chunks or doc.events:
+        raw_groups.setdefault(part.uid or f"(no UID, line {_line(part)})", []).append(part)
     groups: dict[str, Group] = {}
-    for key, blocks in by_uid.items():
-        digest = hashlib.sha256(base.encode())
-        if any(b.has("RRULE", "RDATE") for b in blocks):
+    for key, parts in raw_groups.items():
+        digest = hashlib.sha256(base)
+        if any(_recurring(p) for p in parts):
             digest.update(window.key().encode())
-        for b in blocks:
-            digest.update(b.text().encode())
+        for p in parts:
+            digest.update(p.raw if isinstance(p, Chunk) else p.text().encode())
         h = digest.hexdigest()
         if known.get(key) == h:
             groups[key] = Group(hash=h)
             continue
-        if len(blocks) == 1 and blocks[0].uid:
-            try:
-                fast = read_plain(blocks[0], reader)
-            except (ValueError, OverflowError):  # an odd value: the careful reader reports it properly
-                fast = None
-            if fast is not None:
-                groups[key] = Group(hash=h, items=fast[0], problems=fast[1])
-                continue
-        try:
-            items, problems = ics_full.read_group(blocks, reader)
-        except Exception as exc:  # a defect of ours or of a library: report it, keep the rest of the file
-            items, problems = [], [reader.problem(blocks[0].number, f"internal error reading this event "
-                                                                    f"({type(exc).__name__}); please report it")]
-        for b in blocks:
-            if not b.uid:
-                problems.append(reader.problem(b.number, "event has no UID; read anyway, but a change to it "
-                                                         "will look like a new event"))
-        groups[key] = Group(hash=h, items=items, problems=problems)
+        blocks = [p if isinstance(p, Block) else chunk_block(p, name, source) for p in parts]
+        groups[key] = _read_group(blocks, reader, h)
+        line_problems = [p for b in blocks for p in b.problems]
+        if line_problems:
+            groups[key].problems = line_problems + (groups[key].problems or [])
     return Snapshot(groups=groups, problems=list(doc.problems))
 
 
+def _line(part: Chunk | Block) -> int:
+    return part.line if isinstance(part, Chunk) else part.number
+
+
+def _recurring(part: Chunk | Block) -> bool:
+    return part.recurring() if isinstance(part, Chunk) else part.has("RRULE", "RDATE")
+
+
+def _read_group(blocks: list[Block], reader: Reader, h: str) -> Group:
+    if len(blocks) == 1 and blocks[0].uid:
+        try:
+            fast = read_plain(blocks[0], reader)
+        except (ValueError, OverflowError):  # an odd value: the careful reader reports it properly
+            fast = None
+        if fast is not None:
+            return Group(hash=h, items=fast[0], problems=fast[1])
+    try:
+        items, problems = ics_full.read_group(blocks, reader)
+    except Exception as exc:  # a defect of ours or of a library: report it, keep the rest of the file
+        items, problems = [], [reader.problem(blocks[0].number, f"internal error reading this event "
+                                                                f"({type(exc).__name__}); please report it")]
+    for b in blocks:
+        if not b.uid:
+            problems.append(reader.problem(b.number, "event has no UID; read anyway, but a change to it "
+                                                     "will look like a new event"))
+    return Group(hash=h, items=items, problems=problems)
+
+
 # Raise when the reading of events changes, so stored groups are read again.
-_READER_VERSION = "3"
+_READER_VERSION = "4"
 
 
 class FileSource:

@@ -34,6 +34,7 @@ class Block:
     number: int
     lines: list[Line]
     uid: str | None = None
+    problems: list[Problem] = field(default_factory=list)   # lines inside it that could not be read
 
     def text(self) -> str:
         return "\r\n".join(line.raw for line in self.lines)
@@ -57,24 +58,15 @@ class Document:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-_NAME = re.compile(r"^([A-Za-z0-9-]+)")
+_LINE = re.compile(r'([A-Za-z0-9-]+)((?:;(?:[^":]|"[^"]*")*)*):(.*)', re.S)
 
 
 def _split(raw: str) -> tuple[str, str, str] | None:
     """'NAME;P=1;Q="a:b":value' -> (NAME, ';P=1;Q="a:b"', value); None if there is no colon."""
-    m = _NAME.match(raw)
-    if not m or m.end() >= len(raw) or raw[m.end()] not in ";:":
+    m = _LINE.match(raw)
+    if m is None:
         return None
-    if raw[m.end()] == ":":
-        return m.group(1).upper(), "", raw[m.end() + 1:]
-    quoted = False
-    for i in range(m.end(), len(raw)):
-        ch = raw[i]
-        if ch == '"':
-            quoted = not quoted
-        elif ch == ":" and not quoted:
-            return m.group(1).upper(), raw[m.end():i], raw[i + 1:]
-    return None
+    return m.group(1).upper(), m.group(2), m.group(3)
 
 
 def decode(data: bytes, name: str, source: str) -> tuple[list[tuple[int, str]], list[Problem]]:
@@ -113,8 +105,7 @@ def _bad_utf8(text: bytes) -> bool:
     return False
 
 
-def read_document(data: bytes, name: str, source: str) -> Document:
-    """Check the structure and cut the file into VEVENT blocks; FeedError when the file is unusable."""
+def check_head(data: bytes, name: str) -> None:
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
     if not head:
         raise FeedError(f"{name} is empty: no BEGIN:VCALENDAR (an empty download is never read as "
@@ -122,6 +113,11 @@ def read_document(data: bytes, name: str, source: str) -> Document:
     if head.startswith((b"<", b"<!doctype", b"<html")) or b"<html" in head:
         raise FeedError(f"{name} returned HTML, not a calendar (a login or error page?); check the URL "
                         "and whether it needs a token")
+
+
+def read_document(data: bytes, name: str, source: str) -> Document:
+    """Check the structure and cut the file into VEVENT blocks; FeedError when the file is unusable."""
+    check_head(data, name)
     lines, problems = decode(data, name, source)
     doc = Document(name=name, problems=problems)
     if not lines or lines[0][1].strip().upper() != "BEGIN:VCALENDAR":
@@ -134,8 +130,8 @@ def read_document(data: bytes, name: str, source: str) -> Document:
         parts = _split(raw)
         if parts is None:
             if block is not None:
-                problems.append(Problem(source, f"{name}:{number}",
-                                        f"not a property line ({raw[:40]!r}); line ignored, the event kept"))
+                block.problems.append(Problem(source, f"{name}:{number}",
+                                              f"not a property line ({raw[:40]!r}); line ignored, the event kept"))
             else:
                 problems.append(Problem(source, f"{name}:{number}", f"not a property line ({raw[:40]!r}); ignored"))
             continue
@@ -220,3 +216,84 @@ def params_of(text: str) -> dict[str, str]:
     for part in re.findall(r';([^;=]+)=("[^"]*"|[^;]*)', text):
         out[part[0].strip().upper()] = part[1].strip().strip('"')
     return out
+
+
+# --- the quick scan: cut a well-formed UTF-8 file into raw VEVENT chunks without reading them --------
+
+_BEGIN = re.compile(rb"^BEGIN:([A-Za-z0-9-]+)[ \t]*\r?$", re.M)
+_END = re.compile(rb"^END:([A-Za-z0-9-]+)[ \t]*\r?$", re.M)
+_EVENT = re.compile(rb"^BEGIN:VEVENT[ \t]*\r?\n.*?^END:VEVENT[ \t]*\r?$", re.M | re.S | re.I)
+_ZONE = re.compile(rb"^BEGIN:VTIMEZONE[ \t]*\r?\n.*?^END:VTIMEZONE[ \t]*\r?$", re.M | re.S | re.I)
+_UID = re.compile(rb"^UID(?:;[^:\r\n]*)?:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.M | re.I)
+_NESTED = re.compile(rb"^BEGIN:(?!VEVENT)[A-Za-z0-9-]+.*?^END:[A-Za-z0-9-]+[ \t]*\r?$", re.M | re.S | re.I)
+_XWR = re.compile(rb"^X-WR-TIMEZONE[^:\r\n]*:([^\r\n]*)", re.M | re.I)
+_FOLD = re.compile(rb"\r?\n[ \t]")
+_KNOWN = {b"VCALENDAR", b"VEVENT", b"VTIMEZONE", b"STANDARD", b"DAYLIGHT", b"VALARM", b"VTODO", b"VJOURNAL",
+          b"VFREEBUSY", b"VAVAILABILITY", b"AVAILABLE", b"VLOCATION", b"VRESOURCE", b"PARTICIPANT"}
+
+
+@dataclass
+class Chunk:
+    """One VEVENT's raw bytes, where it starts, and its UID (None if it has none)."""
+
+    uid: str | None
+    line: int
+    raw: bytes
+
+    def recurring(self) -> bool:
+        upper = self.raw.upper()
+        return b"\nRRULE" in upper or b"\nRDATE" in upper
+
+
+def scan(data: bytes, name: str, source: str) -> tuple[Document, list[Chunk]] | None:
+    """A quick cut of a regular file; None when anything is unusual (the full reader then decides)."""
+    check_head(data, name)
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if re.search(rb"\r(?!\n)", body):
+        return None
+    begins = [m.upper() for m in _BEGIN.findall(body)]
+    ends = [m.upper() for m in _END.findall(body)]
+    if sorted(begins) != sorted(ends) or not set(begins) <= _KNOWN:
+        return None
+    tail = body.rstrip().rsplit(b"\n", 1)[-1].strip().upper()
+    first = body.lstrip().split(b"\n", 1)[0].strip().upper()
+    if tail != b"END:VCALENDAR" or first != b"BEGIN:VCALENDAR":
+        return None
+    doc = Document(name=name, calendars=begins.count(b"VCALENDAR"))
+    xwr = _XWR.search(body)
+    if xwr:
+        doc.x_wr_timezone = xwr.group(1).decode().strip()
+    for zone in _ZONE.finditer(body):
+        text = _FOLD.sub(b"", zone.group(0)).decode().splitlines()
+        tzid = next((t.split(":", 1)[1].strip() for t in text if t.upper().startswith("TZID")), "")
+        doc.timezones[tzid] = "\r\n".join(t for t in text if t.strip())
+    chunks, line, last = [], 1, 0
+    for m in _EVENT.finditer(body):
+        line += body.count(b"\n", last, m.start())
+        last = m.start()
+        raw = m.group(0)
+        own = _NESTED.sub(b"", raw[1:]) if raw.upper().count(b"BEGIN:") > 1 else raw
+        uid = _UID.search(own)
+        chunks.append(Chunk(uid=_FOLD.sub(b"", uid.group(1)).decode().strip() if uid else None, line=line, raw=raw))
+    if len(chunks) != begins.count(b"VEVENT"):
+        return None
+    return doc, chunks
+
+
+def chunk_block(chunk: Chunk, name: str, source: str) -> Block:
+    """Read one chunk's lines (numbered as in the whole file) into a Block."""
+    lines, _ = decode(chunk.raw, name, source)
+    block = Block(number=chunk.line, lines=[], uid=chunk.uid)
+    for number, raw in lines:
+        parts = _split(raw)
+        number += chunk.line - 1
+        if parts is None:
+            block.problems.append(Problem(source, f"{name}:{number}",
+                                          f"not a property line ({raw[:40]!r}); line ignored, the event kept"))
+            continue
+        block.lines.append(Line(number, parts[0], parts[1], parts[2], raw))
+    return block
