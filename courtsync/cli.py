@@ -246,18 +246,24 @@ def sync_command(config_path: Path | None, source_id: str | None, as_of: date | 
     width = max(len(s.id) for s in sources)
 
     def line(r: SyncReport) -> None:
-        if r.outcome == "failed":
-            status = click.style("FAILED", fg="red", bold=True)
-            kept = f"; keeping the last good copy ({r.events} items)" if r.events else "; nothing stored yet"
-            click.echo(f"{r.source:<{width}}  {status}  {r.error}{kept}")
-        else:
-            detail = (f"{r.events} items, {r.reread} of {r.groups} events re-read" if r.outcome == "read"
-                      else f"{r.events} items, unchanged")
-            extra = f", {r.problems} problem(s)" if r.problems else ""
-            click.echo(f"{r.source:<{width}}  {r.outcome:<9}  {detail}{extra}  ({r.seconds:.2f} s, "
-                       f"{r.round_trips} request(s))  {r.label}")
+        click.echo(_report_line(r, width))
 
-    reports = busy.run_sync(ctx, source_id, today(as_of), now, line)
+    if sys.stderr.isatty() and len(sources) > 1:
+        # A live bar on the terminal (stderr), the per-source lines on stdout as usual.
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("syncing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("sync", total=len(sources))
+
+            def step(r: SyncReport) -> None:
+                click.echo(_report_line(r, width))  # rich shows stdout lines above the live bar
+                bar.advance(task)
+
+            reports = busy.run_sync(ctx, source_id, today(as_of), now, step)
+    else:
+        reports = busy.run_sync(ctx, source_id, today(as_of), now, line)
     failed = [r for r in reports if r.outcome == "failed"]
     total = sum(r.seconds for r in reports)
     click.echo(f"\n{len(reports) - len(failed)} of {len(reports)} source(s) read in {total:.2f} s, "
@@ -303,6 +309,17 @@ def events_command(config_path: Path | None, source_id: str | None, worker_id: s
     _print_sources(result.view)
     if result.view.incomplete:
         click.get_current_context().exit(EXIT_SOURCE)
+
+
+def _report_line(r: SyncReport, width: int) -> str:
+    if r.outcome == "failed":
+        kept = f"; keeping the last good copy ({r.events} items)" if r.events else "; nothing stored yet"
+        return f"{r.source:<{width}}  FAILED     {r.error}{kept}"
+    detail = (f"{r.events} items, {r.reread} of {r.groups} events re-read" if r.outcome == "read"
+              else f"{r.events} items, unchanged")
+    extra = f", {r.problems} problem(s)" if r.problems else ""
+    return (f"{r.source:<{width}}  {r.outcome:<9}  {detail}{extra}  ({r.seconds:.2f} s, {r.round_trips} "
+            f"request(s))  {r.label}")
 
 
 def _short(text: str, width: int) -> str:

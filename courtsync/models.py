@@ -213,13 +213,13 @@ FLAG_TEXT = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class BusyItem:
+class BusyItem(NamedTuple):
     """One calendar item (one occurrence of a series) as courtsync understood it.
 
     `end` is None for an instant (a docket entry with no end published). All-day items start and
     end at local midnight in the agency's zone. `flags` name each special reading applied, so a
     user can see why an item counts or does not; `line` is where its VEVENT starts in the file.
+    A tuple, because tens of thousands cross process boundaries during a sync.
     """
 
     source: str

@@ -153,12 +153,11 @@ class Store:
             db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
             db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
                            [(source, p.location, p.reason) for p in file_problems])
-            for key in changed:
-                group = groups[key]
-                db.execute("INSERT OR REPLACE INTO groups VALUES (?, ?, ?)", (source, key, group.hash))
-                self._insert_items(db, source, key, group.items, owners)
-                db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?)",
-                               [(source, key, p.location, p.reason) for p in group.problems or ()])
+            db.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?, ?)",
+                           [(source, key, groups[key].hash) for key in changed])
+            self._insert_items(db, source, [(key, groups[key].items) for key in changed], owners)
+            db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?)",
+                           [(source, key, p.location, p.reason) for key in changed for p in groups[key].problems or ()])
             count = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
             db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, window, "
                        "events, round_trips, owners_key) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) "
@@ -177,20 +176,25 @@ class Store:
         db.execute("DELETE FROM problems WHERE source = ? AND grp = ?", (source, key))
         db.execute("DELETE FROM groups WHERE source = ? AND key = ?", (source, key))
 
-    def _insert_items(self, db: sqlite3.Connection, source: str, key: str, items: Iterable[BusyItem] | None,
-                      owners: Owners) -> None:
-        links: list[tuple[str, float, int | None]] = []
-        for item in items or ():
-            workers = owners(item)
-            cur = db.execute(
-                "INSERT INTO items (source, grp, uid, instance, start, end, all_day, status, busy, summary, location,"
-                " case_numbers, attendees, line, flags, private, worker_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?, ?, ?, ?)",
-                (source, key, item.uid, item.instance, item.start.timestamp(),
-                 item.end.timestamp() if item.end else None, int(item.all_day), item.status, int(item.busy),
-                 item.summary, item.location, "\n".join(item.case_numbers), "\n".join(item.attendees), item.line,
-                 "\n".join(item.flags), int(item.private), ";".join(workers)))
-            links.extend((w, item.start.timestamp(), cur.lastrowid) for w in workers)
+    def _insert_items(self, db: sqlite3.Connection, source: str,
+                      groups: Iterable[tuple[str, Iterable[BusyItem] | None]], owners: Owners) -> None:
+        """Items with ids given here, so rows and their worker links go in as two bulk inserts."""
+        next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]
+        rows: list[tuple[Any, ...]] = []
+        links: list[tuple[str, float, int]] = []
+        for key, items in groups:
+            for item in items or ():
+                workers = owners(item)
+                start = item.start.timestamp()
+                rows.append((next_id, source, key, item.uid, item.instance, start,
+                             item.end.timestamp() if item.end else None, int(item.all_day), item.status, int(item.busy),
+                             item.summary, item.location, "\n".join(item.case_numbers), "\n".join(item.attendees),
+                             item.line, "\n".join(item.flags), int(item.private), ";".join(workers)))
+                links.extend((w, start, next_id) for w in workers)
+                next_id += 1
+        db.executemany("INSERT INTO items (id, source, grp, uid, instance, start, end, all_day, status, busy, summary,"
+                       " location, case_numbers, attendees, line, flags, private, worker_ids) VALUES (?, ?, ?, ?, ?,"
+                       " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
 
     def reassign_owners(self, source: str, owners: Owners, owners_key: str, tz: ZoneInfo) -> None:

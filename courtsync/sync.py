@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time as clock
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from courtsync.calendars.base import Source, Window, source_class, source_type
+from courtsync.calendars.base import Snapshot, Source, Window, source_class, source_type
 from courtsync.config import Config
 from courtsync.errors import CourtsyncError
 from courtsync.models import BusyItem, Roster, SourceInfo
@@ -69,42 +73,74 @@ def _make(type_name: str, sid: str, kind: str, location: str, config: Config, ow
     return source
 
 
+PARALLEL_FROM = 8   # sources; below this a process pool costs more than it saves
+
+
+def _read_one(task: tuple[Source, Window, dict[str, str], dict[str, str]]) -> tuple[Snapshot | None, str | None, float]:
+    source, window, validators, known = task
+    started = clock.perf_counter()
+    try:
+        return source.read(window, validators, known), None, clock.perf_counter() - started
+    except CourtsyncError as exc:
+        return None, exc.message, clock.perf_counter() - started
+
+
+def _reads(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]]) -> Iterator[
+        tuple[Snapshot | None, str | None, float]]:
+    """Read sources, on every core when there are many (results come back in order)."""
+    cores = min(os.cpu_count() or 1, 4)
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    if len(tasks) < PARALLEL_FROM or cores < 2 or not forkable or \
+            not all(getattr(t[0], "parallel_safe", True) for t in tasks):
+        yield from map(_read_one, tasks)
+        return
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork in a process with threads; the workers only parse bytes.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pool = ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("fork"))
+    with pool:
+        yield from pool.map(_read_one, tasks, chunksize=1)
+
+
 def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster: Roster, owners_key: str,
                  now: Callable[[], float] = clock.time,
                  progress: Callable[[SyncReport], None] | None = None) -> list[SyncReport]:
     """Read each source and store what changed. Never raises for a source that cannot be read."""
-    matcher = Matcher(roster.workers.values(), roster.caseload)
+    matcher: Matcher | None = None
     reports = []
     rows = store.sources()
+    tasks = []
     for source in sources:
-        started = clock.perf_counter()
         row = rows.get(source.id)
         same_window = row is not None and row.window == window.key() and row.synced_at is not None
         known = store.group_hashes(source.id) if same_window else {}
         validators = row.validators if (row is not None and same_window) else {}
+        tasks.append((source, window, validators, known))
+    for (source, _, _, known), (snap, error, seconds) in zip(tasks, _reads(tasks), strict=True):
+        started = clock.perf_counter()
+        row = rows.get(source.id)
+        if snap is None:
+            store.record_failure(source.id, source.kind, source.label, error or "unreadable", now())
+            report = SyncReport(source.id, source.label, "failed", row.events if row else 0, 0, 0, 0, seconds, 0,
+                                error)
+            reports.append(report)
+            if progress is not None:
+                progress(report)
+            continue
+        matcher = matcher or Matcher(roster.workers.values(), roster.caseload)
         owners = owners_for(matcher, source.owner)
-        try:
-            snap = source.read(window, validators, known)
-        except CourtsyncError as exc:
-            store.record_failure(source.id, source.kind, source.label, exc.message, now())
-            report = SyncReport(source.id, source.label, "failed", row.events if row else 0, 0, 0, 0,
-                                clock.perf_counter() - started, 0, exc.message)
+        if row is not None and row.owners_key != owners_key and known:
+            store.reassign_owners(source.id, owners, owners_key, window.tz)
+        if snap.not_modified:
+            store.record_unchanged(source.id, now(), snap.round_trips)
+            report = SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, len(known), 0,
+                                seconds + clock.perf_counter() - started, snap.round_trips)
         else:
-            if snap.not_modified:
-                store.record_unchanged(source.id, now(), snap.round_trips)
-                if row is not None and row.owners_key != owners_key:
-                    store.reassign_owners(source.id, owners, owners_key, window.tz)
-                report = SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0,
-                                    len(known), 0, clock.perf_counter() - started, snap.round_trips)
-            else:
-                if row is not None and row.owners_key != owners_key and same_window:
-                    store.reassign_owners(source.id, owners, owners_key, window.tz)
-                reread, count = store.apply(source.id, source.kind, source.label, snap.groups, snap.problems,
-                                            snap.validators, window.key(), now(), snap.round_trips, owners,
-                                            owners_key)
-                problems = len(snap.problems) + sum(len(g.problems or ()) for g in snap.groups.values())
-                report = SyncReport(source.id, source.label, "read", count, reread, len(snap.groups), problems,
-                                    clock.perf_counter() - started, snap.round_trips)
+            reread, count = store.apply(source.id, source.kind, source.label, snap.groups, snap.problems,
+                                        snap.validators, window.key(), now(), snap.round_trips, owners, owners_key)
+            problems = len(snap.problems) + sum(len(g.problems or ()) for g in snap.groups.values())
+            report = SyncReport(source.id, source.label, "read", count, reread, len(snap.groups), problems,
+                                seconds + clock.perf_counter() - started, snap.round_trips)
         reports.append(report)
         if progress is not None:
             progress(report)

@@ -36,7 +36,8 @@ STDLIB = {"__future__", "abc", "calendar", "collections", "contextlib", "csv", "
           "difflib", "enum", "functools", "hashlib", "importlib", "io", "itertools", "json", "logging",
           "math", "os", "pathlib", "re", "shutil", "smtplib", "sqlite3", "sys", "threading", "time",
           "tomllib", "typing", "uuid", "zoneinfo", "email", "concurrent", "urllib", "socket", "ssl",
-          "tempfile", "textwrap", "html", "heapq", "bisect", "string", "operator", "warnings", "marshal"}
+          "tempfile", "textwrap", "html", "heapq", "bisect", "string", "operator", "warnings", "marshal",
+          "multiprocessing"}
 
 
 def modules() -> list[tuple[str, Path]]:

@@ -62,6 +62,7 @@ def readings(data: bytes, kind: str, monkeypatch: pytest.MonkeyPatch, fast: bool
     with monkeypatch.context() as m:
         if not fast:
             m.setattr(ics_module, "read_plain", lambda block, reader: None)
+            m.setattr(ics_module, "read_plain_chunk", lambda raw, number, reader: None)
         snap = read_bytes(data, kind=kind)  # type: ignore[arg-type]
     return {k: sorted(g.items or [], key=lambda i: i.start.timestamp()) for k, g in snap.groups.items()}
 
@@ -106,3 +107,12 @@ def test_quick_scan_and_full_structure_read_the_same(path: Path, monkeypatch: py
         {k: (comparable(sorted(g.items or [], key=lambda i: i.start.timestamp())),
              sorted((p.location, p.reason) for p in g.problems or []))
          for k, g in full.groups.items()}
+
+
+def test_the_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the differential tests above: they only mean something if the fast path really runs."""
+    calls: list[int] = []
+    real = ics_module.read_plain_chunk
+    monkeypatch.setattr(ics_module, "read_plain_chunk", lambda *a: calls.append(1) or real(*a))
+    read_bytes(generated_feed(0))
+    assert len(calls) == 300

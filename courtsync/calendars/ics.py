@@ -6,10 +6,18 @@ import hashlib
 import re
 from pathlib import Path
 
-from courtsync.calendars import ics_full
 from courtsync.calendars.base import Group, Snapshot, Window
-from courtsync.calendars.ics_events import Reader, read_plain
-from courtsync.calendars.ics_text import Block, Chunk, FeedError, chunk_block, read_document, scan
+from courtsync.calendars.ics_events import Reader, read_plain, read_plain_chunk
+from courtsync.calendars.ics_text import (
+    Block,
+    Chunk,
+    FeedError,
+    chunk_block,
+    number_lines,
+    read_document,
+    scan,
+    uid_of,
+)
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
 
@@ -18,45 +26,70 @@ MAX_BYTES = 64 * 1024 * 1024
 
 def read_ics(data: bytes, *, source: str, name: str, kind: SourceKind, window: Window,
              case_pattern: str | None, known: dict[str, str]) -> Snapshot:
-    """Bytes of one iCalendar file -> a Snapshot. Raises SourceError if the file is unusable as a whole."""
+    """Bytes of one iCalendar file -> a Snapshot. Raises SourceError if the file is unusable as a whole.
+
+    Each VEVENT is hashed as raw bytes; `known` (group key -> comma-joined hashes of its VEVENTs, as
+    stored) says which are unchanged, and those are neither decoded nor parsed, their UID not even read.
+    """
     try:
         quick = scan(data, name, source)
-        doc, chunks = quick if quick is not None else (read_document(data, name, source), [])
+        doc, raw_pieces = quick if quick is not None else (read_document(data, name, source), [])
     except FeedError as exc:
         raise SourceError(str(exc), hint="courtsync keeps the last good copy of this source until it reads "
                                          "again.") from None
     reader = Reader(source=source, name=name, kind=kind, tz=window.tz, window=(window.start, window.end),
                     case_pattern=re.compile(case_pattern) if case_pattern else None, doc=doc)
-    base = "|".join((doc.context(), kind, window.tz.key, case_pattern or "", _READER_VERSION)).encode()
-    # Group by UID; hash each group's raw text, so an unchanged event is neither decoded nor parsed.
-    raw_groups: dict[str, list[Chunk | Block]] = {}
-    for part in chunks or doc.events:
-        raw_groups.setdefault(part.uid or f"(no UID, line {_line(part)})", []).append(part)
+    # What a reading depends on besides the event's own text. The expansion window is not in it: a new
+    # window makes sync re-read the whole source (sync.py), so stored hashes only ever meet one window.
+    salt = hashlib.blake2b("|".join((doc.context(), kind, window.tz.key, case_pattern or "",
+                                     _READER_VERSION)).encode(), digest_size=32).digest()
+    owner_of = {h: key for key, joined in known.items() for h in joined.split(",")}
+    parts: dict[str, list[tuple[str, Chunk | Block]]] = {}
+    if quick is not None:
+        for offset, raw in raw_pieces:
+            h = hashlib.blake2b(raw, digest_size=16, key=salt).hexdigest()
+            key = owner_of.get(h)
+            uid = None
+            if key is None:
+                uid = uid_of(raw)
+                key = uid or f"(no UID #{offset})"
+            parts.setdefault(key, []).append((h, Chunk(uid, offset, raw)))
+    else:
+        for block in doc.events:
+            h = hashlib.blake2b(block.text().encode(), digest_size=16, key=salt).hexdigest()
+            parts.setdefault(block.uid or f"(no UID #{block.number})", []).append((h, block))
     groups: dict[str, Group] = {}
-    for key, parts in raw_groups.items():
-        digest = hashlib.sha256(base)
-        if any(_recurring(p) for p in parts):
-            digest.update(window.key().encode())
-        for p in parts:
-            digest.update(p.raw if isinstance(p, Chunk) else p.text().encode())
-        h = digest.hexdigest()
-        if known.get(key) == h:
-            groups[key] = Group(hash=h)
-            continue
-        blocks = [p if isinstance(p, Block) else chunk_block(p, name, source) for p in parts]
-        groups[key] = _read_group(blocks, reader, h)
-        line_problems = [p for b in blocks for p in b.problems]
-        if line_problems:
-            groups[key].problems = line_problems + (groups[key].problems or [])
+    changed: dict[str, tuple[str, list[Chunk | Block]]] = {}
+    for key, members in parts.items():
+        joined = ",".join(sorted(h for h, _ in members))
+        if known.get(key) == joined:
+            groups[key] = Group(hash=joined)
+        else:
+            changed[key] = (joined, [m for _, m in members])
+    chunks = [m for _, group_parts in changed.values() for m in group_parts if isinstance(m, Chunk)]
+    for chunk in chunks:
+        if chunk.uid is None:  # known VEVENT in a changed group: its UID was not needed until now
+            chunk.uid = uid_of(chunk.raw)
+    number_lines(doc, sorted(chunks, key=lambda c: c.offset))
+    for key, (joined, group_parts) in changed.items():
+        groups[key] = _read_parts(group_parts, reader, joined, name, source)
     return Snapshot(groups=groups, problems=list(doc.problems))
 
 
-def _line(part: Chunk | Block) -> int:
-    return part.line if isinstance(part, Chunk) else part.number
-
-
-def _recurring(part: Chunk | Block) -> bool:
-    return part.recurring() if isinstance(part, Chunk) else part.has("RRULE", "RDATE")
+def _read_parts(parts: list[Chunk | Block], reader: Reader, h: str, name: str, source: str) -> Group:
+    if len(parts) == 1 and isinstance(parts[0], Chunk) and parts[0].uid:
+        try:
+            fast = read_plain_chunk(parts[0].raw, parts[0].line, reader)
+        except (ValueError, OverflowError):
+            fast = None
+        if fast is not None:
+            return Group(hash=h, items=fast[0], problems=fast[1])
+    blocks = [p if isinstance(p, Block) else chunk_block(p, name, source) for p in parts]
+    group = _read_group(blocks, reader, h)
+    line_problems = [p for b in blocks for p in b.problems]
+    if line_problems:
+        group.problems = line_problems + (group.problems or [])
+    return group
 
 
 def _read_group(blocks: list[Block], reader: Reader, h: str) -> Group:
@@ -67,6 +100,8 @@ def _read_group(blocks: list[Block], reader: Reader, h: str) -> Group:
             fast = None
         if fast is not None:
             return Group(hash=h, items=fast[0], problems=fast[1])
+    from courtsync.calendars import ics_full  # icalendar and recurring-ical-events load only when needed
+
     try:
         items, problems = ics_full.read_group(blocks, reader)
     except Exception as exc:  # a defect of ours or of a library: report it, keep the rest of the file
@@ -80,7 +115,7 @@ def _read_group(blocks: list[Block], reader: Reader, h: str) -> Group:
 
 
 # Raise when the reading of events changes, so stored groups are read again.
-_READER_VERSION = "4"
+_READER_VERSION = "8"
 
 
 class FileSource:

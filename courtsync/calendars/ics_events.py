@@ -54,6 +54,7 @@ def _zone(name: str) -> ZoneInfo | None:
         return None
 
 
+@lru_cache(maxsize=1024)
 def resolve_tzid(tzid: str) -> tuple[tzinfo | None, bool]:
     """IANA, Windows or '/vendor/Area/City' TZID -> (zone, guessed); (None, False) when unknown."""
     from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
@@ -141,7 +142,7 @@ def mailto(value: str) -> str:
 
 def _value_time(line_params: str, value: str, reader: Reader) -> tuple[date | datetime, list[str]] | None:
     """A DTSTART/DTEND value for the fast path; None when only the full reader can be trusted with it."""
-    params = params_of(line_params)
+    params = _params(line_params)
     value = value.strip()
     if params.get("VALUE", "").upper() == "DATE" or _DATE.match(value):
         m = _DATE.match(value)
@@ -173,26 +174,51 @@ def _value_time(line_params: str, value: str, reader: Reader) -> tuple[date | da
     return naive.replace(tzinfo=reader.tz), ["floating"]
 
 
+@lru_cache(maxsize=4096)
+def _params(text: str) -> dict[str, str]:
+    return params_of(text)
+
+
+_PROPERTY = re.compile(r'^([A-Za-z0-9-]+)((?:;(?:[^":\r\n]|"[^"]*")*)*):([^\r\n]*)', re.M)
+_FOLDED = re.compile(rb"\r?\n[ \t]")
+
+
+def read_plain_chunk(raw: bytes, number: int, reader: Reader) -> tuple[list[BusyItem], list[Problem]] | None:
+    """The fast path straight from a chunk's bytes (UTF-8 checked by the scan); None: read it the slow way."""
+    if b"\n " in raw or b"\n\t" in raw:
+        raw = _FOLDED.sub(b"", raw)
+    text = raw.decode("utf-8")
+    props = _PROPERTY.findall(text)
+    if len(props) != text.count("\n") + 1 - text.count("\n\n") or text.upper().count("BEGIN:") != 1:
+        return None  # a line that is not a property, or a nested component: the careful path reports it
+    return read_plain_props([(n.upper(), p, v) for n, p, v in props[1:-1]], number, reader)
+
+
 def read_plain(block: Block, reader: Reader) -> tuple[list[BusyItem], list[Problem]] | None:
     """The fast path: one non-recurring VEVENT with simple times. None means 'use the full reader'."""
-    props: dict[str, tuple[str, str]] = {}
-    attendees: list[str] = []
+    lines: list[tuple[str, str, str]] = []
     depth = 0
     for line in block.lines[1:-1]:
-        name = line.name
-        if name in ("BEGIN", "END"):
-            depth += 1 if name == "BEGIN" else -1
-            continue
-        if depth:
-            continue  # inside a VALARM
+        if line.name in ("BEGIN", "END"):
+            depth += 1 if line.name == "BEGIN" else -1
+        elif not depth:  # lines inside a VALARM do not describe the event
+            lines.append((line.name, line.params, line.value))
+    return read_plain_props(lines, block.number, reader)
+
+
+def read_plain_props(lines: list[tuple[str, str, str]], number: int,
+                     reader: Reader) -> tuple[list[BusyItem], list[Problem]] | None:
+    props: dict[str, tuple[str, str]] = {}
+    attendees: list[str] = []
+    for name, params, value in lines:
         if name in RECURRENCE_PROPS:
             return None
         if name in ("ATTENDEE", "ORGANIZER"):
-            attendees.append(mailto(line.value))
+            attendees.append(mailto(value))
         elif name in _SINGLE:
             if name in props:
                 return None
-            props[name] = (line.params, line.value)
+            props[name] = (params, value)
     if "DTSTART" not in props or "UID" not in props or ("DTEND" in props and "DURATION" in props):
         return None
     start_read = _value_time(*props["DTSTART"], reader)
@@ -242,7 +268,7 @@ def read_plain(block: Block, reader: Reader) -> tuple[list[BusyItem], list[Probl
         status=get.get("STATUS", "").strip(), transp=get.get("TRANSP", "").strip(),
         busystatus=get.get("X-MICROSOFT-CDO-BUSYSTATUS", "").strip(),
         summary=unescape(get.get("SUMMARY", "")).strip(), location=unescape(get.get("LOCATION", "")).strip(),
-        description=unescape(get.get("DESCRIPTION", "")), attendees=attendees, line=block.number, flags=flags,
+        description=unescape(get.get("DESCRIPTION", "")), attendees=attendees, line=number, flags=flags,
         private=get.get("CLASS", "").strip().upper() in ("PRIVATE", "CONFIDENTIAL"))
     return [item], []
 

@@ -51,6 +51,7 @@ class Document:
     x_wr_timezone: str | None = None
     problems: list[Problem] = field(default_factory=list)
     calendars: int = 0
+    body: bytes = b""    # the raw text, kept by the quick scan to number lines of the events read
 
     def context(self) -> str:
         """What every event's reading depends on besides its own lines."""
@@ -220,9 +221,7 @@ def params_of(text: str) -> dict[str, str]:
 
 # --- the quick scan: cut a well-formed UTF-8 file into raw VEVENT chunks without reading them --------
 
-_BEGIN = re.compile(rb"^BEGIN:([A-Za-z0-9-]+)[ \t]*\r?$", re.M)
-_END = re.compile(rb"^END:([A-Za-z0-9-]+)[ \t]*\r?$", re.M)
-_EVENT = re.compile(rb"^BEGIN:VEVENT[ \t]*\r?\n.*?^END:VEVENT[ \t]*\r?$", re.M | re.S | re.I)
+_COMPONENT = re.compile(rb"^(BEGIN|END):([A-Z0-9-]+)\r?$", re.M)
 _ZONE = re.compile(rb"^BEGIN:VTIMEZONE[ \t]*\r?\n.*?^END:VTIMEZONE[ \t]*\r?$", re.M | re.S | re.I)
 _UID = re.compile(rb"^UID(?:;[^:\r\n]*)?:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.M | re.I)
 _NESTED = re.compile(rb"^BEGIN:(?!VEVENT)[A-Za-z0-9-]+.*?^END:[A-Za-z0-9-]+[ \t]*\r?$", re.M | re.S | re.I)
@@ -232,56 +231,96 @@ _KNOWN = {b"VCALENDAR", b"VEVENT", b"VTIMEZONE", b"STANDARD", b"DAYLIGHT", b"VAL
           b"VFREEBUSY", b"VAVAILABILITY", b"AVAILABLE", b"VLOCATION", b"VRESOURCE", b"PARTICIPANT"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Chunk:
-    """One VEVENT's raw bytes, where it starts, and its UID (None if it has none)."""
+    """One VEVENT's raw bytes, where it starts (byte offset; line once known), and its UID."""
 
     uid: str | None
-    line: int
+    offset: int
     raw: bytes
-
-    def recurring(self) -> bool:
-        upper = self.raw.upper()
-        return b"\nRRULE" in upper or b"\nRDATE" in upper
+    line: int = 0
 
 
-def scan(data: bytes, name: str, source: str) -> tuple[Document, list[Chunk]] | None:
-    """A quick cut of a regular file; None when anything is unusual (the full reader then decides)."""
+def scan(data: bytes, name: str, source: str) -> tuple[Document, list[tuple[int, bytes]]] | None:
+    """A quick cut of a regular file into (offset, raw VEVENT) pieces; None when anything is unusual
+    (the full reader then decides)."""
     check_head(data, name)
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if re.search(rb"\r(?!\n)", body):
-        return None
-    begins = [m.upper() for m in _BEGIN.findall(body)]
-    ends = [m.upper() for m in _END.findall(body)]
-    if sorted(begins) != sorted(ends) or not set(begins) <= _KNOWN:
-        return None
+    if body.count(b"\r") != body.count(b"\r\n"):
+        return None  # lone CR line ends: the full reader normalises them
+    # Every component opened is closed, kind by kind, and all are kinds we know.
+    upper = body.upper()
+    if upper.count(b"\nBEGIN:") != body.count(b"\nBEGIN:") or upper.count(b"\nEND:") != body.count(b"\nEND:"):
+        return None  # lower-case component lines: the full reader handles them
+    opened: dict[bytes, int] = {}
+    closed: dict[bytes, int] = {}
+    for verb, kind in _COMPONENT.findall(body):
+        table = opened if verb == b"BEGIN" else closed
+        table[kind] = table.get(kind, 0) + 1
+    if opened != closed or not set(opened) <= _KNOWN or body.count(b"BEGIN:") != sum(opened.values()):
+        return None  # unbalanced, unknown, or BEGIN: inside a text value
+    begins = [kind for kind in (b"VCALENDAR", b"VEVENT") for _ in range(opened.get(kind, 0))]
     tail = body.rstrip().rsplit(b"\n", 1)[-1].strip().upper()
     first = body.lstrip().split(b"\n", 1)[0].strip().upper()
     if tail != b"END:VCALENDAR" or first != b"BEGIN:VCALENDAR":
         return None
     doc = Document(name=name, calendars=begins.count(b"VCALENDAR"))
-    xwr = _XWR.search(body)
+    xwr = _XWR.search(body) if body.find(b"X-WR-TIMEZONE") != -1 else None
     if xwr:
         doc.x_wr_timezone = xwr.group(1).decode().strip()
-    for zone in _ZONE.finditer(body):
+    for zone in (_ZONE.finditer(body) if body.find(b"BEGIN:VTIMEZONE") != -1 else ()):
         text = _FOLD.sub(b"", zone.group(0)).decode().splitlines()
         tzid = next((t.split(":", 1)[1].strip() for t in text if t.upper().startswith("TZID")), "")
         doc.timezones[tzid] = "\r\n".join(t for t in text if t.strip())
-    chunks, line, last = [], 1, 0
-    for m in _EVENT.finditer(body):
-        line += body.count(b"\n", last, m.start())
-        last = m.start()
-        raw = m.group(0)
-        own = _NESTED.sub(b"", raw[1:]) if raw.upper().count(b"BEGIN:") > 1 else raw
-        uid = _UID.search(own)
-        chunks.append(Chunk(uid=_FOLD.sub(b"", uid.group(1)).decode().strip() if uid else None, line=line, raw=raw))
-    if len(chunks) != begins.count(b"VEVENT"):
+    if body.count(b"\nBEGIN:VEVENT") != begins.count(b"VEVENT"):
+        return None  # lower-case or indented component lines: the full reader handles them
+    pieces: list[tuple[int, bytes]] = []
+    find = body.find
+    at = find(b"\nBEGIN:VEVENT")
+    while at != -1:
+        start = at + 1
+        stop = find(b"\nEND:VEVENT", start)
+        if stop == -1:
+            return None
+        stop = find(b"\n", stop + 1)
+        pieces.append((start, body[start: stop if stop != -1 else len(body)].rstrip(b"\r")))
+        at = find(b"\nBEGIN:VEVENT", stop) if stop != -1 else -1
+    if len(pieces) != begins.count(b"VEVENT"):
         return None
-    return doc, chunks
+    doc.body = body
+    return doc, pieces
+
+
+def uid_of(raw: bytes) -> str | None:
+    """The UID of one raw VEVENT (not of a VALARM inside it); folded values unfolded."""
+    if raw.find(b"BEGIN:", 6) != -1:
+        found = _UID.search(_NESTED.sub(b"", raw[1:]))
+        return _FOLD.sub(b"", found.group(1)).decode().strip() if found else None
+    at = raw.find(b"\nUID")
+    if at == -1 or raw[at + 4:at + 5] not in (b":", b";"):
+        found = _UID.search(raw)   # lower-case name, or a name starting with UID (UID-X): the slow way
+        return _FOLD.sub(b"", found.group(1)).decode().strip() if found else None
+    colon = raw.find(b":", at + 4)
+    end = raw.find(b"\n", at + 4)
+    while end != -1 and raw[end + 1:end + 2] in (b" ", b"\t"):
+        end = raw.find(b"\n", end + 1)
+    value = raw[colon + 1: end if end != -1 else len(raw)]
+    if b"\n" in value:
+        value = _FOLD.sub(b"", value)
+    return value.decode().strip() or None
+
+
+def number_lines(doc: Document, chunks: list[Chunk]) -> None:
+    """Give chunks (in file order) their line numbers: one pass over the bytes before the last of them."""
+    line, last = 1, 0
+    for chunk in chunks:
+        line += doc.body.count(b"\n", last, chunk.offset)
+        last = chunk.offset
+        chunk.line = line
 
 
 def chunk_block(chunk: Chunk, name: str, source: str) -> Block:

@@ -1,0 +1,109 @@
+"""Sync at state scale: cold sync, re-sync after 2% of events changed, an unchanged re-sync, peak memory,
+against parsing and expanding the same feeds with icalendar + recurring-ical-events alone (2 processes).
+
+    python benchmarks/bench_sync.py [--data benchmarks/data/state] [--skip-baseline]
+
+Generates the data set first if it is missing (benchmarks/generate.py). Works on a copy of the feeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+HERE = Path(__file__).resolve().parent
+CHI = ZoneInfo("America/Chicago")
+
+
+def courtsync() -> list[str]:
+    exe = shutil.which("courtsync")
+    return [exe] if exe else [sys.executable, "-m", "courtsync"]
+
+
+def run_sync(folder: Path) -> tuple[float, float]:
+    """Wall seconds and the peak RSS (MB) of one `courtsync sync` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run([*courtsync(), "sync", "--as-of", "2026-11-23"], cwd=folder, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"sync failed:\n{proc.stdout}\n{proc.stderr}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) / 1024
+
+
+def baseline_one(path: str) -> int:
+    import icalendar
+    import recurring_ical_events
+
+    cal = icalendar.Calendar.from_ical(Path(path).read_bytes())
+    window = (datetime(2026, 8, 1, tzinfo=CHI), datetime(2028, 12, 1, tzinfo=CHI))
+    return len(list(recurring_ical_events.of(cal).between(*window)))
+
+
+def baseline(feeds: list[Path]) -> tuple[float, int]:
+    start = time.perf_counter()
+    with multiprocessing.Pool(2) as pool:
+        counts = pool.map(baseline_one, [str(f) for f in feeds], chunksize=5)
+    return time.perf_counter() - start, sum(counts)
+
+
+def change_two_percent(feeds: list[Path], rng: random.Random) -> int:
+    changed = 0
+    for feed in feeds:
+        text = feed.read_bytes().decode()
+        events = [m.start() for m in re.finditer(r"SUMMARY:", text)]
+        picks = set(rng.sample(range(len(events)), max(1, len(events) // 50)))
+        parts, last = [], 0
+        for n, pos in enumerate(events):
+            if n in picks:
+                parts.append(text[last:pos] + "SUMMARY:(rescheduled) ")
+                last = pos + len("SUMMARY:")
+                changed += 1
+        parts.append(text[last:])
+        feed.write_bytes("".join(parts).encode())
+    return changed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE / "data" / "state")
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+    if not (args.data / "feeds").is_dir():
+        subprocess.run([sys.executable, str(HERE / "generate.py"), str(args.data)], check=True)
+    work = HERE / "data" / "sync-run"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(args.data, work, ignore=shutil.ignore_patterns("courtsync.db*"))
+    feeds = sorted((work / "feeds").glob("*.ics"))
+    size = sum(f.stat().st_size for f in feeds) / 1e6
+    events = sum(f.read_bytes().count(b"BEGIN:VEVENT") for f in feeds)
+    print(f"{len(feeds)} feeds, {events} events, {size:.1f} MB")
+
+    cold, cold_mb = run_sync(work)
+    print(f"cold sync:                   {cold:6.2f} s   peak {cold_mb:.0f} MB")
+    unchanged, _ = run_sync(work)
+    print(f"re-sync, nothing changed:    {unchanged:6.2f} s   ({unchanged / cold:.1%} of cold)")
+    changed = change_two_percent(feeds, random.Random(3))
+    resync, resync_mb = run_sync(work)
+    print(f"re-sync, {changed} events (2%) changed: {resync:6.2f} s   ({resync / cold:.1%} of cold), "
+          f"peak {resync_mb:.0f} MB")
+    if not args.skip_baseline:
+        base, occurrences = baseline(feeds)
+        print(f"icalendar + recurring-ical-events alone, 2 processes: {base:6.2f} s ({occurrences} occurrences)")
+        print(f"courtsync cold sync is {base / cold:.1f}x faster")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
