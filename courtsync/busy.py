@@ -13,7 +13,7 @@ from courtsync.calendars.base import Source, Window
 from courtsync.errors import UsageError
 from courtsync.models import BusyItem, Problem, SourceInfo
 from courtsync.ownership import Matcher
-from courtsync.sync import owners_for
+from courtsync.sync import MAILBOX_KINDS, owners_for
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
     if outdated:  # the roster changed since these were stored: match their items to workers again
         matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload)
         for s in outdated:
-            ctx.store.reassign_owners(s.id, owners_for(matcher, s.owner), ctx.roster_key, ctx.config.tz)
+            ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
     infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age) for s in sources]
     problems = ctx.store.problems(s.id for s in sources)
     return CalendarView(sources=infos, problems=problems, window=window, synced=synced)
@@ -104,7 +104,8 @@ def events(ctx: Context, today: date, now: Callable[[], float], offline: bool, s
     start, end = local_range(first, last, ctx.config.tz)
     items = ctx.store.items(ctx.config.tz, view.ids, start, end, worker_id)
     matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload)
-    owners = {s.id: s.owner for s in select_sources(ctx, source_id)}
-    reasons = {(i.source, i.uid, i.instance): dict(matcher.reasons(i, owners.get(i.source)))
-               for i in items if i.worker_ids}
+    sources = {s.id: s for s in select_sources(ctx, source_id)}
+    reasons = {(i.source, i.uid, i.instance): dict(matcher.reasons(i, sources[i.source].owner,
+                                                                   sources[i.source].kind in MAILBOX_KINDS))
+               for i in items if i.worker_ids and i.source in sources}
     return EventsResult(first=first, last=last, view=view, items=items, reasons=reasons)

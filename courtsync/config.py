@@ -118,17 +118,42 @@ class RosterConfig(_Strict):
 
 
 class ExchangeConfig(_Strict):
+    """On-premises Exchange over EWS. Mailboxes: every worker without a `calendar` column."""
+
     endpoint: str = Field(pattern=r"^https?://")
-    username: str
-    password_env: EnvName
+    username: str | None = None
+    password_env: EnvName | None = None
     auth: Literal["ntlm", "basic", "oauth"] = "ntlm"
     access: Literal["impersonation", "delegate"] = "impersonation"
+    mode: Literal["auto", "free-busy", "calendar-view"] = "auto"
+    version: Literal["Exchange2013", "Exchange2016", "Exchange2019"] = "Exchange2016"
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret_env: EnvName | None = None
+    horizon: Duration = timedelta(days=180)
+    max_wait: Duration = timedelta(minutes=5)
+
+    @model_validator(mode="after")
+    def _credentials_named(self) -> ExchangeConfig:
+        if self.auth == "oauth":
+            missing = [k for k in ("tenant_id", "client_id", "client_secret_env") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"auth = \"oauth\" needs {', '.join(missing)}")
+        elif self.username is None or self.password_env is None:
+            raise ValueError(f"auth = \"{self.auth}\" needs username and password_env (the name of the "
+                             "environment variable holding the password)")
+        return self
 
 
 class GraphConfig(_Strict):
+    """Exchange Online over Microsoft Graph (app-only). Mailboxes: every worker without a `calendar` column."""
+
     tenant_id: str
     client_id: str
     client_secret_env: EnvName
+    mode: Literal["auto", "free-busy", "calendar-view"] = "auto"
+    horizon: Duration = timedelta(days=180)
+    max_wait: Duration = timedelta(minutes=5)
 
 
 class SmtpConfig(_Strict):
@@ -177,6 +202,13 @@ class Config(_Strict):
             raise ValueError(f"{value!r} is not an IANA time zone name; use one such as "
                              "\"America/Chicago\"") from exc
         return value
+
+    @model_validator(mode="after")
+    def _one_mail_system(self) -> Config:
+        if self.exchange is not None and self.graph is not None:
+            raise ValueError("configure [exchange] (on-premises) or [graph] (Exchange Online), not both: every "
+                             "worker without a calendar column is read from the one given")
+        return self
 
     @property
     def base_dir(self) -> Path:

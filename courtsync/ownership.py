@@ -18,11 +18,14 @@ class Matcher:
             if c.worker_id not in ids:
                 ids.append(c.worker_id)
 
-    def reasons(self, item: BusyItem, owner: str | None) -> Mapping[str, str]:
-        """worker id -> why the item is theirs, first reason found."""
-        found: dict[str, str] = {}
+    def reasons(self, item: BusyItem, owner: str | None, mailbox: bool = False) -> Mapping[str, str]:
+        """worker id -> why the item is theirs. Everything on a person's own calendar (a calendar file or a
+        mailbox) is theirs alone; attendees and case numbers are matched on court feeds only."""
         if owner is not None:
-            found[owner] = "own calendar"
+            return {owner: "own calendar"}
+        if mailbox:   # a mailbox source names the mailbox each item came from
+            return {wid: "own Outlook calendar" for wid in item.worker_ids}
+        found: dict[str, str] = {}
         for email in item.attendees:
             wid = self.by_email.get(email)
             if wid and wid not in found:
@@ -33,7 +36,7 @@ class Matcher:
                     found[wid] = f"case {case} in caseload.csv"
         return found
 
-    def owners(self, item: BusyItem, owner: str | None) -> tuple[str, ...]:
-        if owner is None and not item.attendees and not item.case_numbers:
+    def owners(self, item: BusyItem, owner: str | None, mailbox: bool = False) -> tuple[str, ...]:
+        if owner is None and not mailbox and not item.attendees and not item.case_numbers:
             return ()
-        return tuple(sorted(self.reasons(item, owner)))
+        return tuple(sorted(self.reasons(item, owner, mailbox)))

@@ -60,6 +60,13 @@ def configured_sources(config: Config, roster: Roster) -> list[Source]:
         if worker.calendar:
             out.append(_make(source_type(worker.calendar), f"calendar:{worker.id}", "personal", worker.calendar,
                              config, worker.id, None))
+    if config.exchange is not None or config.graph is not None:
+        # Everyone whose calendar is not a file or URL of their own is read from the mail system.
+        mailboxes = {w.email: w.id for w in roster.workers.values() if not w.calendar}
+        if config.exchange is not None:
+            out.append(source_class("ews")("exchange", config.exchange, mailboxes))
+        else:
+            out.append(source_class("graph")("graph", config.graph, mailboxes))
     return out
 
 
@@ -128,7 +135,7 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
                 progress(report)
             continue
         matcher = matcher or Matcher(roster.workers.values(), roster.caseload)
-        owners = owners_for(matcher, source.owner)
+        owners = owners_for(matcher, source)
         if row is not None and row.owners_key != owners_key and known:
             store.reassign_owners(source.id, owners, owners_key, window.tz)
         if snap.not_modified:
@@ -147,8 +154,12 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
     return reports
 
 
-def owners_for(matcher: Matcher, owner: str | None) -> Callable[[BusyItem], tuple[str, ...]]:
-    return lambda item: matcher.owners(item, owner)
+MAILBOX_KINDS = ("exchange", "graph")
+
+
+def owners_for(matcher: Matcher, source: Source) -> Callable[[BusyItem], tuple[str, ...]]:
+    owner, mailbox = source.owner, source.kind in MAILBOX_KINDS
+    return lambda item: matcher.owners(item, owner, mailbox)
 
 
 def source_info(source: Source, row: SourceRow | None, now: float, max_age: timedelta) -> SourceInfo:

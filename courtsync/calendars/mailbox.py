@@ -1,0 +1,161 @@
+"""What Exchange (EWS) and Microsoft Graph sources share: mailboxes, windows, throttling, busy rules."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from courtsync.calendars.base import Group, Snapshot, Window
+from courtsync.errors import SourceError
+from courtsync.models import BusyItem, Problem, SourceKind
+
+UTC = UTC
+
+
+@dataclass(frozen=True)
+class MailboxItem:
+    """One calendar item (one occurrence) as a mail system reports it, before courtsync's rules."""
+
+    uid: str
+    start: datetime
+    end: datetime
+    status: str          # free | tentative | busy | oof | workingelsewhere | unknown
+    all_day: bool = False
+    cancelled: bool = False
+    private: bool = False
+    subject: str = ""
+    location: str = ""
+    instance: str = ""
+
+
+@dataclass
+class MailboxResult:
+    """One mailbox's items, or why it could not be read (then `items` is None)."""
+
+    email: str
+    items: list[MailboxItem] | None
+    error: str | None = None
+
+
+def windows(start: datetime, end: datetime, span: timedelta) -> Iterator[tuple[datetime, datetime]]:
+    """[start, end) cut into windows no longer than `span` (a protocol's limit per request)."""
+    at = start
+    while at < end:
+        stop = min(at + span, end)
+        yield at, stop
+        at = stop
+
+
+def batches(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+class Throttle:
+    """Honour a server's back-off, within one bounded total wait for the whole run."""
+
+    def __init__(self, max_wait: timedelta, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.budget = max_wait.total_seconds()
+        self.waited = 0.0
+        self.sleep = sleep
+
+    def wait(self, seconds: float, what: str) -> None:
+        seconds = max(0.0, min(seconds, 300.0))
+        if self.waited + seconds > self.budget:
+            raise SourceError(f"{what} kept asking courtsync to slow down; gave up after {self.waited:.0f} s of "
+                              f"waiting (max_wait).", hint="Try again later, or raise max_wait in courtsync.toml; "
+                                                           "mailboxes not read are reported, never taken as free.")
+        self.sleep(seconds)
+        self.waited += seconds
+
+
+def busy_of(item: MailboxItem) -> tuple[bool, list[str]]:
+    """Own calendar: busy, tentative and out-of-office count; free, working elsewhere and cancelled do not."""
+    if item.cancelled:
+        return False, ["cancelled"]
+    status = item.status.lower()
+    if status == "free":
+        return False, ["free"]
+    if status == "workingelsewhere":
+        return False, ["working-elsewhere"]
+    if status == "tentative":
+        return True, ["tentative"]
+    if status == "oof":
+        return True, ["out-of-office"]
+    if status in ("unknown", "nodata"):
+        return True, ["status-unknown"]
+    return True, []
+
+
+class MailboxSource:
+    """A mail system read for many mailboxes at once; one group of items per worker."""
+
+    parallel_safe = False   # holds sessions and tokens: read in the main process
+    owner = None
+
+    def __init__(self, id: str, kind: SourceKind, label: str, mailboxes: dict[str, str], horizon: timedelta,
+                 max_wait: timedelta, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.id = id
+        self.kind = kind
+        self.label = label
+        self.mailboxes = {email.lower(): wid for email, wid in mailboxes.items()}
+        self.horizon = horizon
+        self.throttle = Throttle(max_wait, sleep)
+        self.round_trips = 0
+
+    def span(self, window: Window) -> tuple[datetime, datetime]:
+        """From the start of this month (the sync window starts 3 months earlier) to `horizon` ahead."""
+        first = window.start.date()
+        index = first.year * 12 + first.month - 1 + 3
+        start = datetime.combine(date(index // 12, index % 12 + 1, 1), datetime.min.time(), tzinfo=window.tz)
+        return start.astimezone(UTC), (start + self.horizon).astimezone(UTC)
+
+    def fetch(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
+        raise NotImplementedError
+
+    def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
+        self.round_trips = 0
+        start, end = self.span(window)
+        groups: dict[str, Group] = {}
+        problems: list[Problem] = []
+        for result in self.fetch(sorted(self.mailboxes), start, end):
+            wid = self.mailboxes.get(result.email.lower())
+            if wid is None:
+                continue
+            if result.items is None:
+                problems.append(Problem(self.id, f"mailbox {result.email} ({wid})",
+                                        f"not read: {result.error}; this worker's Outlook items are not checked"))
+                if wid in known:
+                    groups[wid] = Group(hash=known[wid])   # keep the last good copy of this mailbox
+                continue
+            items = self._items(wid, result.items, window)
+            digest = hashlib.blake2b(repr(sorted(items)).encode(), digest_size=16).hexdigest()
+            groups[wid] = Group(hash=digest) if known.get(wid) == digest else Group(hash=digest, items=items,
+                                                                                     problems=[])
+        return Snapshot(groups=groups, problems=problems, round_trips=self.round_trips)
+
+    def _items(self, wid: str, raw: list[MailboxItem], window: Window) -> list[BusyItem]:
+        out = {}
+        for item in raw:
+            busy, flags = busy_of(item)
+            start, end = item.start, item.end
+            if item.all_day:
+                flags.append("all-day")
+                start = datetime.combine(start.date(), datetime.min.time(), tzinfo=window.tz)
+                end = datetime.combine(max(end.date(), start.date() + timedelta(days=1)), datetime.min.time(),
+                                       tzinfo=window.tz)
+            summary, location = item.subject, item.location
+            if item.private:
+                flags.append("private")
+                summary, location = "(private)", ""
+            busy_item = BusyItem(source=self.id, uid=item.uid, instance=item.instance,
+                                 start=start.astimezone(window.tz), end=end.astimezone(window.tz),
+                                 all_day=item.all_day, status="cancelled" if item.cancelled else item.status.lower(),
+                                 busy=busy, summary=summary, location=location, flags=tuple(flags),
+                                 worker_ids=(wid,), private=item.private)
+            # The same item seen in two request windows is one item.
+            out[(busy_item.uid, busy_item.instance, busy_item.start.timestamp())] = busy_item
+        return list(out.values())
