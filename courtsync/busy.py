@@ -84,7 +84,7 @@ class EventsResult:
     last: date | None
     view: CalendarView
     items: list[BusyItem]
-    reasons: dict[tuple[str, str, str], dict[str, str]]   # (source, uid, instance) -> worker -> why
+    reasons: list[dict[str, str]]   # for each item: worker -> why it is theirs
 
 
 def local_range(first: date | None, last: date | None, tz: object) -> tuple[datetime | None, datetime | None]:
@@ -105,7 +105,7 @@ def events(ctx: Context, today: date, now: Callable[[], float], offline: bool, s
     items = ctx.store.items(ctx.config.tz, view.ids, start, end, worker_id)
     matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload)
     sources = {s.id: s for s in select_sources(ctx, source_id)}
-    reasons = {(i.source, i.uid, i.instance): dict(matcher.reasons(i, sources[i.source].owner,
-                                                                   sources[i.source].kind in MAILBOX_KINDS))
-               for i in items if i.worker_ids and i.source in sources}
+    # The same meeting can sit in two mailboxes under one UID: reasons go item by item.
+    reasons = [dict(matcher.reasons(i, sources[i.source].owner, sources[i.source].kind in MAILBOX_KINDS))
+               if i.worker_ids and i.source in sources else {} for i in items]
     return EventsResult(first=first, last=last, view=view, items=items, reasons=reasons)

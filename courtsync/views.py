@@ -102,7 +102,7 @@ def events_json(result: EventsResult) -> dict[str, Any]:
         "range": {"from": result.first, "to": result.last},
         "sources": [source_json(s) for s in result.view.sources],
         "problems": [problem_json(p) for p in result.view.problems],
-        "events": [item_json(i, result.reasons.get((i.source, i.uid, i.instance))) for i in result.items],
+        "events": [item_json(i, why) for i, why in zip(result.items, result.reasons, strict=True)],
     }
 
 

@@ -119,6 +119,7 @@ class EwsSource(MailboxSource):
             TimeWindow,
             TimeZone,
         )
+        from exchangelib.protocol import Protocol
         from exchangelib.services import GetUserAvailability
 
         config = self._configuration()
@@ -131,13 +132,13 @@ class EwsSource(MailboxSource):
         errors: dict[str, str] = {}
         for batch in batches(emails, FREE_BUSY_MAILBOXES):
             for ws, we in windows(start, end, FREE_BUSY_SPAN):
-                options = FreeBusyViewOptions(time_window=TimeWindow(start=EWSDateTime.from_datetime(ws),
-                                                                     end=EWSDateTime.from_datetime(we)),
+                options = FreeBusyViewOptions(time_window=TimeWindow(start=_ews_time(ws, utc, EWSDateTime),
+                                                                     end=_ews_time(we, utc, EWSDateTime)),
                                               merged_free_busy_interval=30, requested_view="Detailed")
                 data = [MailboxData(email=e, attendee_type="Required", exclude_conflicts=False) for e in batch]
 
                 def ask(data: list[Any] = data, options: Any = options) -> list[Any]:
-                    return list(GetUserAvailability(protocol=config.protocol).call(
+                    return list(GetUserAvailability(protocol=Protocol(config=config)).call(
                         tzinfo=utc, mailbox_data=data, timezone=zone, free_busy_view_options=options))
 
                 for email, view in zip(batch, self._call("free/busy", ask), strict=False):
@@ -159,7 +160,8 @@ class EwsSource(MailboxSource):
                               default_timezone=EWSTimeZone("UTC"))
             items: list[MailboxItem] = []
             for ws, we in windows(start, end, VIEW_SPAN):
-                view = account.calendar.view(start=EWSDateTime.from_datetime(ws), end=EWSDateTime.from_datetime(we),
+                utc = EWSTimeZone("UTC")
+                view = account.calendar.view(start=_ews_time(ws, utc, EWSDateTime), end=_ews_time(we, utc, EWSDateTime),
                                              max_items=VIEW_MAX_ITEMS).only(*VIEW_FIELDS)
                 got: list[Any] = self._call("calendar view", _lister(view))
                 if len(got) >= VIEW_MAX_ITEMS:
@@ -169,6 +171,15 @@ class EwsSource(MailboxSource):
             return MailboxResult(email, items)
         except (ErrorNonExistentMailbox, ErrorImpersonateUserDenied, ErrorAccessDenied) as exc:
             return MailboxResult(email, None, _ews_error(exc))
+
+
+def _plain(value: Any) -> datetime:
+    """An exchangelib EWSDateTime as a plain aware UTC datetime (exchangelib types stay in this module)."""
+    return datetime.fromtimestamp(value.timestamp(), UTC)
+
+
+def _ews_time(value: datetime, utc: Any, cls: Any) -> Any:
+    return cls.from_datetime(value.astimezone(UTC).replace(tzinfo=utc))
 
 
 def _lister(view: Any) -> Callable[[], list[Any]]:
@@ -185,7 +196,7 @@ def _ews_error(exc: Exception) -> str:
 
 def _from_free_busy(event: Any) -> MailboxItem:
     details = event.details
-    start, end = event.start.astimezone(UTC), event.end.astimezone(UTC)
+    start, end = _plain(event.start), _plain(event.end)
     subject = (details.subject or "") if details else ""
     digest = hashlib.blake2b(f"{start}|{end}|{subject}".encode(), digest_size=8).hexdigest()
     return MailboxItem(uid=f"freebusy-{digest}", start=start, end=end, status=event.busy_type or "Busy",
@@ -198,7 +209,7 @@ def _ends_after(item: Any, window_start: datetime) -> bool:
     end = item.end
     if not isinstance(end, datetime):
         return True
-    return bool(end.astimezone(UTC) > window_start)
+    return _plain(end) > window_start
 
 
 def _from_view(item: Any) -> MailboxItem:
@@ -210,7 +221,7 @@ def _from_view(item: Any) -> MailboxItem:
                              tzinfo=UTC)
         all_day = True
     else:
-        s, e, all_day = start.astimezone(UTC), end.astimezone(UTC), bool(item.is_all_day)
+        s, e, all_day = _plain(start), _plain(end), bool(item.is_all_day)
     rid = getattr(item, "recurrence_id", None)
     return MailboxItem(uid=str(item.uid or item.id), instance=rid.isoformat() if isinstance(rid, datetime) else "",
                        start=s, end=e, status=str(item.legacy_free_busy_status or "Busy"), all_day=all_day,

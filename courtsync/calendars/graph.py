@@ -5,6 +5,7 @@ msal is imported here only. Requests go through `requests`, so tests replay Grap
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -154,7 +155,8 @@ def _when(value: dict[str, str]) -> datetime:
 
 def _from_schedule(item: dict[str, Any]) -> MailboxItem:
     start, end = _when(item["start"]), _when(item["end"])
-    return MailboxItem(uid=f"schedule-{start:%Y%m%dT%H%M}-{item.get('subject', '')[:40]}", start=start, end=end,
+    digest = hashlib.blake2b(f"{start}|{end}|{item.get('subject', '')}".encode(), digest_size=8).hexdigest()
+    return MailboxItem(uid=f"schedule-{digest}", start=start, end=end,
                        status=str(item.get("status", "busy")), private=bool(item.get("isPrivate")),
                        subject=str(item.get("subject") or ""), location=str(item.get("location") or ""))
 

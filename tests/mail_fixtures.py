@@ -1,0 +1,191 @@
+"""What each test mailbox holds, and Graph/EWS answers built from it as Microsoft documents them.
+
+Every mailbox's calendar is derived from its address, so a fake server can answer any request for any
+window and a test can state exactly what courtsync must end up with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+UTC = timezone.utc
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT = "66666666-7777-8888-9999-000000000000"
+
+
+@dataclass(frozen=True)
+class Held:
+    """One item a mailbox holds."""
+
+    key: str
+    start: datetime
+    end: datetime
+    status: str          # Graph showAs / EWS BusyType, lower-case
+    subject: str
+    private: bool = False
+    cancelled: bool = False
+    all_day: bool = False
+
+
+def held(email: str, base: datetime) -> list[Held]:
+    """2-5 items per mailbox over the next ~5 months: busy, tentative, free, out of office, private."""
+    seed = int(hashlib.sha256(email.encode()).hexdigest()[:8], 16)
+    out = []
+    kinds = ["busy", "tentative", "free", "oof", "busy"]
+    for n in range(2 + seed % 4):
+        day = base + timedelta(days=(seed >> (n * 3)) % 150 + n)
+        start = day.replace(hour=13 + n % 4, minute=0, second=0, microsecond=0)
+        status = kinds[(seed + n) % len(kinds)]
+        out.append(Held(key=f"{email}-{n}", start=start, end=start + timedelta(minutes=30 * (1 + n % 3)),
+                        status=status, subject=f"Home visit {n}", private=(seed + n) % 7 == 0))
+    return out
+
+
+def expected_busy(emails: list[str], base: datetime, window_end: datetime) -> dict[str, list[tuple[str, str]]]:
+    """mailbox -> [(start UTC, status)] of what courtsync must store as busy."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for email in emails:
+        out[email] = sorted((h.start.isoformat(), h.status) for h in held(email, base)
+                            if h.status not in ("free", "workingelsewhere") and not h.cancelled
+                            and h.start < window_end)
+    return out
+
+
+# --- Microsoft Graph ------------------------------------------------------------------------------
+
+OPENID = {
+    "token_endpoint": f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token",
+    "authorization_endpoint": f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/authorize",
+    "issuer": f"https://login.microsoftonline.com/{TENANT}/v2.0",
+    "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+}
+
+
+def graph_time(dt: datetime) -> dict[str, str]:
+    return {"dateTime": dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
+
+
+def schedule_answer(body: dict[str, Any], base: datetime, unknown: set[str]) -> dict[str, Any]:
+    """A getSchedule response (learn.microsoft.com, calendar-getschedule), scheduleItems in the window."""
+    start = datetime.fromisoformat(body["startTime"]["dateTime"]).replace(tzinfo=UTC)
+    end = datetime.fromisoformat(body["endTime"]["dateTime"]).replace(tzinfo=UTC)
+    value = []
+    for email in body["schedules"]:
+        if email in unknown:
+            value.append({"scheduleId": email, "availabilityView": "",
+                          "error": {"message": f"The specified object was not found in the store., The process "
+                                               f"failed to get the correct properties.", "responseCode":
+                                    "ErrorMailRecipientNotFound"}})
+            continue
+        items = [h for h in held(email, base) if h.start < end and h.end > start]
+        value.append({
+            "scheduleId": email, "availabilityView": "0" * 24,
+            "scheduleItems": [{"isPrivate": h.private, "status": h.status if h.status != "oof" else "oof",
+                               "subject": "" if h.private else h.subject,
+                               "location": "" if h.private else "Client home",
+                               "isMeeting": False, "isRecurring": False, "isException": False,
+                               "isReminderSet": True, "start": graph_time(h.start), "end": graph_time(h.end)}
+                              for h in items],
+            "workingHours": {"daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+                             "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000",
+                             "timeZone": {"name": "Central Standard Time"}}})
+    return {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.scheduleInformation)",
+            "value": value}
+
+
+def graph_event(h: Held) -> dict[str, Any]:
+    return {"@odata.etag": 'W/"DwAAABYAAAA"', "id": "AAMkAG" + hashlib.sha1(h.key.encode()).hexdigest(),
+            "iCalUId": "040000008200E00074C5B7101A82E008" + hashlib.sha1(h.key.encode()).hexdigest().upper(),
+            "subject": h.subject, "isAllDay": h.all_day, "isCancelled": h.cancelled, "showAs": h.status,
+            "sensitivity": "private" if h.private else "normal", "type": "singleInstance",
+            "start": graph_time(h.start), "end": graph_time(h.end), "originalStart": None,
+            "location": {"displayName": "Client home", "locationType": "default"}}
+
+
+def parse_schedule_request(body: bytes) -> dict[str, Any]:
+    return json.loads(body)
+
+
+# --- Exchange Web Services ------------------------------------------------------------------------
+
+SOAP_HEAD = ('<?xml version="1.0" encoding="utf-8"?>'
+             '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">'
+             '<s:Header><h:ServerVersionInfo MajorVersion="15" MinorVersion="1" MajorBuildNumber="2507" '
+             'MinorBuildNumber="6" Version="V2017_07_11" '
+             'xmlns:h="http://schemas.microsoft.com/exchange/services/2006/types" '
+             'xmlns="http://schemas.microsoft.com/exchange/services/2006/types" '
+             'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/></s:Header><s:Body>')
+SOAP_TAIL = "</s:Body></s:Envelope>"
+M = "http://schemas.microsoft.com/exchange/services/2006/messages"
+T = "http://schemas.microsoft.com/exchange/services/2006/types"
+
+
+def ews_window(body: str) -> tuple[datetime, datetime]:
+    start = re.search(r"<t:StartTime>([^<]+)</t:StartTime>", body)
+    end = re.search(r"<t:EndTime>([^<]+)</t:EndTime>", body)
+    assert start and end, body[:500]
+    return (datetime.fromisoformat(start.group(1)[:19]).replace(tzinfo=UTC),
+            datetime.fromisoformat(end.group(1)[:19]).replace(tzinfo=UTC))
+
+
+def ews_mailboxes(body: str) -> list[str]:
+    return re.findall(r"<t:Address>([^<]+)</t:Address>", body)
+
+
+def availability_answer(body: str, base: datetime, unknown: set[str]) -> str:
+    """A GetUserAvailability response (learn.microsoft.com, getuseravailability-operation), times in UTC."""
+    start, end = ews_window(body)
+    parts = [SOAP_HEAD, f'<GetUserAvailabilityResponse xmlns="{M}"><FreeBusyResponseArray>']
+    for email in ews_mailboxes(body):
+        if email in unknown:
+            parts.append('<FreeBusyResponse><ResponseMessage ResponseClass="Error"><MessageText>No mailbox with such '
+                         'guid.</MessageText><ResponseCode>ErrorMailRecipientNotFound</ResponseCode>'
+                         '<DescriptiveLinkKey>0</DescriptiveLinkKey></ResponseMessage>'
+                         f'<FreeBusyView><FreeBusyViewType xmlns="{T}">None</FreeBusyViewType></FreeBusyView>'
+                         '</FreeBusyResponse>')
+            continue
+        events = []
+        for h in held(email, base):
+            if not (h.start < end and h.end > start):
+                continue
+            busy = {"busy": "Busy", "tentative": "Tentative", "free": "Free", "oof": "OOF"}[h.status]
+            subject = "" if h.private else f"<Subject>{h.subject}</Subject><Location>Client home</Location>"
+            events.append(f"<CalendarEvent><StartTime>{h.start:%Y-%m-%dT%H:%M:%S}</StartTime>"
+                          f"<EndTime>{h.end:%Y-%m-%dT%H:%M:%S}</EndTime><BusyType>{busy}</BusyType>"
+                          f"<CalendarEventDetails><ID>00000000{hashlib.sha1(h.key.encode()).hexdigest()}</ID>"
+                          f"{subject}<IsMeeting>false</IsMeeting><IsRecurring>false</IsRecurring>"
+                          f"<IsException>false</IsException><IsReminderSet>true</IsReminderSet>"
+                          f"<IsPrivate>{'true' if h.private else 'false'}</IsPrivate></CalendarEventDetails>"
+                          "</CalendarEvent>")
+        parts.append('<FreeBusyResponse><ResponseMessage ResponseClass="Success"><ResponseCode>NoError</ResponseCode>'
+                     f'</ResponseMessage><FreeBusyView><FreeBusyViewType xmlns="{T}">Detailed</FreeBusyViewType>'
+                     f'<CalendarEventArray xmlns="{T}">{"".join(events)}</CalendarEventArray>'
+                     f'<WorkingHours xmlns="{T}"><TimeZone><Bias>360</Bias><StandardTime><Bias>0</Bias>'
+                     '<Time>02:00:00</Time><DayOrder>1</DayOrder><Month>11</Month><DayOfWeek>Sunday</DayOfWeek>'
+                     '</StandardTime><DaylightTime><Bias>-60</Bias><Time>02:00:00</Time><DayOrder>2</DayOrder>'
+                     '<Month>3</Month><DayOfWeek>Sunday</DayOfWeek></DaylightTime></TimeZone>'
+                     '<WorkingPeriodArray><WorkingPeriod><DayOfWeek>Monday Tuesday Wednesday Thursday Friday'
+                     '</DayOfWeek><StartTimeInMinutes>480</StartTimeInMinutes><EndTimeInMinutes>1020'
+                     '</EndTimeInMinutes></WorkingPeriod></WorkingPeriodArray></WorkingHours></FreeBusyView>'
+                     '</FreeBusyResponse>')
+    parts.append("</FreeBusyResponseArray></GetUserAvailabilityResponse>" + SOAP_TAIL)
+    return "".join(parts)
+
+
+def server_busy_fault(back_off_ms: int) -> str:
+    """The SOAP fault Exchange sends when it throttles (ErrorServerBusy with BackOffMilliseconds)."""
+    return ('<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">'
+            '<s:Body><s:Fault><faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">'
+            'a:ErrorServerBusy</faultcode><faultstring xml:lang="en-US">The server cannot service this request right '
+            'now. Try again later.</faultstring><detail><e:ResponseCode '
+            'xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorServerBusy</e:ResponseCode>'
+            '<e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">The server cannot service '
+            'this request right now. Try again later.</e:Message><t:MessageXml '
+            'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><t:Value Name="BackOffMilliseconds">'
+            f'{back_off_ms}</t:Value></t:MessageXml></detail></s:Fault></s:Body></s:Envelope>')

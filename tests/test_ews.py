@@ -1,0 +1,149 @@
+"""Exchange (EWS) source against `responses` replaying SOAP as Exchange 2016 answers it."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import responses
+
+from courtsync.calendars.ews import EwsSource
+from courtsync.config import ExchangeConfig
+from courtsync.errors import ConfigError, SourceError
+from courtsync.sync import window_for
+from tests.mail_fixtures import UTC, availability_answer, ews_mailboxes, expected_busy, server_busy_fault
+
+ENDPOINT = "https://mail.agency.example/EWS/Exchange.asmx"
+WINDOW = window_for(date(2026, 11, 23), ZoneInfo("America/Chicago"))
+BASE = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def settings(**kw: object) -> ExchangeConfig:
+    base: dict[str, object] = {"endpoint": ENDPOINT, "username": "AGENCY\\svc-courtsync",
+                               "password_env": "COURTSYNC_EWS_PASSWORD", "mode": "free-busy"}
+    base.update(kw)
+    return ExchangeConfig(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def fresh_protocols(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from exchangelib.protocol import CachingProtocol
+
+    monkeypatch.setenv("COURTSYNC_EWS_PASSWORD", "hunter2-secret")
+    CachingProtocol.clear_cache()
+    yield
+    CachingProtocol.clear_cache()
+
+
+@pytest.fixture
+def ews() -> Iterator[tuple[responses.RequestsMock, list[str]]]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock, []
+
+
+def serve(mock: responses.RequestsMock, seen: list[str], unknown: set[str] = frozenset(),  # type: ignore[assignment]
+          busy_first: int = 0, status: int = 200) -> None:
+    def answer(request: object) -> tuple[int, dict[str, str], str]:
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body  # type: ignore[attr-defined]
+        operation = re.search(r"<m:(\w+)(?:Request)?[ >]", body)
+        seen.append(operation.group(1) if operation else "?")
+        if status != 200:
+            return status, {"Content-Type": "text/html"}, "<html><body>401 Unauthorized</body></html>"
+        if "GetUserAvailabilityRequest" not in body:
+            return 500, {}, "unexpected request"
+        if seen.count("GetUserAvailabilityRequest") <= busy_first:
+            return 500, {"Content-Type": "text/xml; charset=utf-8"}, server_busy_fault(1500)
+        return 200, {"Content-Type": "text/xml; charset=utf-8"}, availability_answer(body, BASE, unknown)
+
+    mock.add_callback(responses.POST, ENDPOINT, callback=answer)
+
+
+def busy_by_mailbox(snap: object, mailboxes: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    by_worker = {wid: email for email, wid in mailboxes.items()}
+    return {by_worker[wid]: sorted((i.start.astimezone(UTC).isoformat(), i.status) for i in g.items if i.busy)
+            for wid, g in snap.groups.items()}  # type: ignore[attr-defined]
+
+
+def test_free_busy_for_several_hundred_mailboxes(ews: tuple[responses.RequestsMock, list[str]]) -> None:
+    mock, seen = ews
+    serve(mock, seen)
+    mailboxes = {f"worker{n:03d}@agency.example": f"w{n:03d}" for n in range(250)}
+    source = EwsSource("exchange", settings(), mailboxes)
+    snap = source.read(WINDOW, {}, {})
+    _, end = source.span(WINDOW)
+    assert busy_by_mailbox(snap, mailboxes) == expected_busy(sorted(mailboxes), BASE, end)
+    # 250 mailboxes / 100 per request, 180 days / 42-day windows: 3 x 5 requests, nothing else.
+    assert seen == ["GetUserAvailabilityRequest"] * 15
+    assert snap.round_trips == 15
+    privates = [i for g in snap.groups.values() for i in g.items if i.private]
+    assert privates and all(i.summary == "(private)" for i in privates)
+    every = [i for g in snap.groups.values() for i in g.items]
+    assert {i.status for i in every if not i.busy} == {"free"}
+
+
+def test_missing_mailbox_is_a_problem_for_that_worker(ews: tuple[responses.RequestsMock, list[str]]) -> None:
+    mock, seen = ews
+    serve(mock, seen, unknown={"gone@agency.example"})
+    mailboxes = {"ana@agency.example": "w1", "gone@agency.example": "w2"}
+    snap = EwsSource("exchange", settings(), mailboxes).read(WINDOW, {}, {})
+    assert set(snap.groups) == {"w1"}
+    (problem,) = snap.problems
+    assert problem.location == "mailbox gone@agency.example (w2)" and "no such mailbox" in problem.reason
+
+
+def test_server_busy_is_waited_out_and_gives_the_same_result(ews: tuple[responses.RequestsMock, list[str]]) -> None:
+    mock, seen = ews
+    serve(mock, seen, busy_first=2)
+    mailboxes = {f"worker{n:03d}@agency.example": f"w{n:03d}" for n in range(120)}
+    slept: list[float] = []
+    source = EwsSource("exchange", settings(), mailboxes, sleep=slept.append)
+    snap = source.read(WINDOW, {}, {})
+    assert slept == [1.5, 1.5]
+    _, end = source.span(WINDOW)
+    assert busy_by_mailbox(snap, mailboxes) == expected_busy(sorted(mailboxes), BASE, end)
+    assert snap.round_trips == 2 * 5 + 2
+
+
+def test_endless_throttling_stops_within_max_wait(ews: tuple[responses.RequestsMock, list[str]]) -> None:
+    mock, seen = ews
+    serve(mock, seen, busy_first=1000)
+    source = EwsSource("exchange", settings(max_wait="5s"), {"a@agency.example": "w1"}, sleep=lambda s: None)
+    with pytest.raises(SourceError) as info:
+        source.read(WINDOW, {}, {})
+    assert "slow down" in info.value.message and len(seen) <= 5
+
+
+def test_wrong_password_fails_in_seconds_naming_the_setting(ews: tuple[responses.RequestsMock, list[str]]) -> None:
+    mock, seen = ews
+    serve(mock, seen, status=401)
+    started = time.monotonic()
+    with pytest.raises(SourceError) as info:
+        EwsSource("exchange", settings(), {"a@agency.example": "w1"}).read(WINDOW, {}, {})
+    assert time.monotonic() - started < 5
+    assert "refused the credentials" in info.value.message and "COURTSYNC_EWS_PASSWORD" in str(info.value)
+    assert "hunter2" not in str(info.value) and len(seen) <= 2
+
+
+def test_missing_password_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COURTSYNC_EWS_PASSWORD")
+    with pytest.raises(ConfigError) as info:
+        EwsSource("exchange", settings(), {"a@agency.example": "w1"}).read(WINDOW, {}, {})
+    assert "COURTSYNC_EWS_PASSWORD is not set" in info.value.message
+
+
+def test_requests_carry_only_the_mailboxes_asked(ews: tuple[responses.RequestsMock, list[str]]) -> None:
+    mock, seen = ews
+    bodies: list[str] = []
+
+    def answer(request: object) -> tuple[int, dict[str, str], str]:
+        body = request.body.decode()  # type: ignore[attr-defined]
+        bodies.append(body)
+        return 200, {"Content-Type": "text/xml; charset=utf-8"}, availability_answer(body, BASE, set())
+
+    mock.add_callback(responses.POST, ENDPOINT, callback=answer)
+    EwsSource("exchange", settings(), {"ana@agency.example": "w1"}).read(WINDOW, {}, {})
+    assert all(ews_mailboxes(b) == ["ana@agency.example"] for b in bodies)
