@@ -77,3 +77,50 @@ class SourceContract:
             source.read(WINDOW, {}, {})
         assert source.label in info.value.message
         assert "secret" not in info.value.message and "token" not in source.label
+
+
+class MailboxBackend(Protocol):
+    def publish(self, calendars: dict[str, list[Any]]) -> None: ...   # mailbox -> held items
+    def break_it(self) -> None: ...
+    def source(self, mailboxes: dict[str, str]) -> Source: ...
+
+
+class MailboxContract:
+    """The same promises for mail-system sources, whose unit of change is a mailbox. Subclass with
+    `mailbox_backend` and `held_item` (a factory of mail_fixtures.Held)."""
+
+    MAILBOXES = {"ana@agency.example": "w1", "ben@agency.example": "w2", "cy@agency.example": "w3"}
+
+    def calendars(self, make: Any) -> dict[str, list[Any]]:
+        return {email: [make(email, n) for n in range(3)] for email in self.MAILBOXES}
+
+    def test_reads_every_mailbox(self, mailbox_backend: MailboxBackend, held_item: Any) -> None:
+        mailbox_backend.publish(self.calendars(held_item))
+        snap = mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, {})
+        assert set(snap.groups) == {"w1", "w2", "w3"}
+        assert all(len(g.items or []) == 3 and all(i.worker_ids == (wid,) for i in g.items or [])
+                   for wid, g in snap.groups.items())
+
+    def test_an_unchanged_mailbox_costs_no_writing(self, mailbox_backend: MailboxBackend, held_item: Any) -> None:
+        mailbox_backend.publish(self.calendars(held_item))
+        first = mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, {})
+        again = mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, hashes(first))
+        assert all(g.items is None for g in again.groups.values())
+
+    def test_one_changed_mailbox_is_the_only_one_read_again(self, mailbox_backend: MailboxBackend,
+                                                            held_item: Any) -> None:
+        calendars = self.calendars(held_item)
+        mailbox_backend.publish(calendars)
+        first = mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, {})
+        calendars["ben@agency.example"] = calendars["ben@agency.example"][:2]
+        mailbox_backend.publish(calendars)
+        second = mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, hashes(first))
+        assert [k for k, g in second.groups.items() if g.items is not None] == ["w2"]
+        assert len(second.groups["w2"].items or []) == 2
+
+    def test_an_unreadable_source_raises_source_error(self, mailbox_backend: MailboxBackend,
+                                                      held_item: Any) -> None:
+        mailbox_backend.publish(self.calendars(held_item))
+        mailbox_backend.break_it()
+        with pytest.raises(SourceError):
+            mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -53,10 +54,8 @@ class FeedServer:
                 self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
                 body = route.body if route.truncate_to is None else route.body[: route.truncate_to]
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
                 if route.truncate_to is not None:
                     self.close_connection = True
 

@@ -10,10 +10,10 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-UTC = timezone.utc
+UTC = UTC
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "66666666-7777-8888-9999-000000000000"
 
@@ -78,8 +78,8 @@ def schedule_answer(body: dict[str, Any], base: datetime, unknown: set[str]) -> 
     for email in body["schedules"]:
         if email in unknown:
             value.append({"scheduleId": email, "availabilityView": "",
-                          "error": {"message": f"The specified object was not found in the store., The process "
-                                               f"failed to get the correct properties.", "responseCode":
+                          "error": {"message": "The specified object was not found in the store., The process "
+                                               "failed to get the correct properties.", "responseCode":
                                     "ErrorMailRecipientNotFound"}})
             continue
         items = [h for h in held(email, base) if h.start < end and h.end > start]

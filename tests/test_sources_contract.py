@@ -12,7 +12,7 @@ from courtsync.calendars.http import HttpSource
 from courtsync.calendars.ics import FileSource, read_ics
 from courtsync.calendars.memory import MemorySource
 from tests.calendar_helpers import WINDOW
-from tests.contract import SourceContract
+from tests.contract import MailboxContract, SourceContract
 from tests.feed_server import FeedServer, Route
 
 
@@ -89,3 +89,101 @@ class TestMemorySource(SourceContract):
     @pytest.fixture
     def backend(self) -> MemoryBackend:
         return MemoryBackend()
+
+
+# --- mail systems ----------------------------------------------------------------------------------
+
+def _held(email: str, n: int) -> object:
+    from datetime import datetime, timedelta
+
+    from tests.mail_fixtures import UTC, Held
+
+    start = datetime(2027, 2, 8 + n, 15, tzinfo=UTC)  # inside the contract WINDOW (from 2027-01)
+    return Held(key=f"{email}-{n}", start=start, end=start + timedelta(hours=1), status="busy", subject=f"Visit {n}")
+
+
+class GraphBackend:
+    def __init__(self, mock: object) -> None:
+        self.mock = mock
+        self.calendars: dict[str, list] = {}  # type: ignore[type-arg]
+        self.broken = False
+
+    def publish(self, calendars: dict[str, list]) -> None:  # type: ignore[type-arg]
+        self.calendars = dict(calendars)
+
+    def break_it(self) -> None:
+        self.broken = True
+
+    def source(self, mailboxes: dict[str, str]) -> Source:
+        from courtsync.calendars.graph import GraphSource
+        from tests.test_graph import settings
+
+        return GraphSource("graph", settings(mode="calendar-view"), mailboxes)
+
+
+class EwsBackend(GraphBackend):
+    def source(self, mailboxes: dict[str, str]) -> Source:
+        from courtsync.calendars.ews import EwsSource
+        from tests.test_ews import settings
+
+        return EwsSource("exchange", settings(), mailboxes)
+
+
+class TestGraphSource(MailboxContract):
+    @pytest.fixture
+    def held_item(self) -> object:
+        return _held
+
+    @pytest.fixture
+    def mailbox_backend(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphBackend]:
+        import json
+        import re
+
+        import responses
+
+        from tests.mail_fixtures import OPENID, TENANT, graph_event
+
+        monkeypatch.setenv("COURTSYNC_GRAPH_SECRET", "s")
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            backend = GraphBackend(mock)
+            mock.get(f"https://login.microsoftonline.com/{TENANT}/v2.0/.well-known/openid-configuration", json=OPENID)
+            mock.post(OPENID["token_endpoint"], json={"token_type": "Bearer", "expires_in": 3599, "access_token": "t"})
+
+            def view(request: object) -> tuple[int, dict[str, str], str]:
+                if backend.broken:
+                    return 500, {}, json.dumps({"error": {"code": "InternalServerError", "message": "boom"}})
+                email = re.search(r"/users/([^/]+)/calendarView", request.url).group(1).replace("%40", "@")  # type: ignore
+                return 200, {}, json.dumps({"value": [graph_event(h) for h in backend.calendars.get(email, [])]})
+
+            mock.add_callback(responses.GET, re.compile(r"https://graph\.microsoft\.com/v1\.0/users/.*/calendarView.*"),
+                              callback=view)
+            yield backend
+
+
+class TestEwsSource(MailboxContract):
+    @pytest.fixture
+    def held_item(self) -> object:
+        return _held
+
+    @pytest.fixture
+    def mailbox_backend(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[EwsBackend]:
+        import responses
+        from exchangelib.protocol import CachingProtocol
+
+        from tests import mail_fixtures
+
+        monkeypatch.setenv("COURTSYNC_EWS_PASSWORD", "pw")
+        CachingProtocol.clear_cache()
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            backend = EwsBackend(mock)
+            monkeypatch.setattr(mail_fixtures, "held", lambda email, base: backend.calendars.get(email, []))
+
+            def answer(request: object) -> tuple[int, dict[str, str], str]:
+                if backend.broken:
+                    return 401, {}, "Unauthorized"
+                body = request.body.decode()  # type: ignore[attr-defined]
+                return 200, {"Content-Type": "text/xml"}, mail_fixtures.availability_answer(body, None, set())  # type: ignore
+
+            mock.add_callback(responses.POST, "https://mail.agency.example/EWS/Exchange.asmx", callback=answer)
+            yield backend
+        CachingProtocol.clear_cache()
