@@ -1,12 +1,12 @@
-"""PURE: does a busy interval collide with a protected session, and how (overlap or buffer)."""
+"""PURE: does a busy interval collide with a protected session, and how (overlap or buffer); per worker."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from courtsync.models import ConflictKind, Session
-
-UTC = UTC
+from courtsync.models import BusyItem, ConflictKind, Session
 
 
 def classify(session: Session, start: datetime, end: datetime | None,
@@ -32,3 +32,27 @@ def classify(session: Session, start: datetime, end: datetime | None,
     if buffer and start < s_end + buffer and s_start - buffer < end:
         return "buffer"
     return None
+
+
+def collisions(sessions: Sequence[Session], items: Sequence[BusyItem],
+               buffer_of: Callable[[BusyItem], timedelta]) -> list[tuple[Session, BusyItem, ConflictKind]]:
+    """Every (session, busy item) pair of ONE worker that collides, in session order.
+
+    Items are sorted once and searched by start time, so a worker with many items costs
+    O((sessions + items) log items), never sessions x items.
+    """
+    busy = sorted((i for i in items if i.busy), key=lambda i: i.start.timestamp())
+    if not busy or not sessions:
+        return []
+    starts = [i.start.timestamp() for i in busy]
+    longest = max(((i.end or i.start).timestamp() - i.start.timestamp() for i in busy), default=0.0)
+    widest = max((buffer_of(i) for i in busy), default=timedelta(0)).total_seconds()
+    out: list[tuple[Session, BusyItem, ConflictKind]] = []
+    for session in sessions:
+        lo = session.start.timestamp() - widest - longest
+        hi = session.end.timestamp() + widest
+        for item in busy[bisect_left(starts, lo):bisect_right(starts, hi)]:
+            kind = classify(session, item.start, item.end, buffer_of(item))
+            if kind:
+                out.append((session, item, kind))
+    return out

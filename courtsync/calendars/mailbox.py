@@ -12,7 +12,6 @@ from courtsync.calendars.base import Group, Snapshot, Window
 from courtsync.errors import SourceError
 from courtsync.models import BusyItem, Problem, SourceKind
 
-UTC = UTC
 
 
 @dataclass(frozen=True)
