@@ -17,7 +17,6 @@ from typing import Any
 from courtsync.calendars.mailbox import MailboxItem, MailboxResult, MailboxSource, batches, windows
 from courtsync.errors import ConfigError, SourceError
 
-
 FREE_BUSY_MAILBOXES = 100            # GetUserAvailability: mailboxes per request
 FREE_BUSY_SPAN = timedelta(days=42)  # GetUserAvailability: longest window per request
 VIEW_SPAN = timedelta(days=31)       # calendar views are asked a month at a time (1000-item cap)

@@ -17,7 +17,6 @@ import requests
 from courtsync.calendars.mailbox import MailboxItem, MailboxResult, MailboxSource, batches, windows
 from courtsync.errors import ConfigError, SourceError
 
-
 GRAPH = "https://graph.microsoft.com/v1.0"
 SCHEDULES_PER_CALL = 20               # getSchedule: at most 20 schedules
 SCHEDULE_SPAN = timedelta(days=60)    # getSchedule: a window under 62 days

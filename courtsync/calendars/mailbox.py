@@ -13,7 +13,6 @@ from courtsync.errors import SourceError
 from courtsync.models import BusyItem, Problem, SourceKind
 
 
-
 @dataclass(frozen=True)
 class MailboxItem:
     """One calendar item (one occurrence) as a mail system reports it, before courtsync's rules."""
