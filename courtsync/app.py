@@ -12,21 +12,17 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from courtsync import __version__, schedule, suggest
-from courtsync import conflicts as conflict_rules
+from courtsync import __version__, schedule
 from courtsync import roster as roster_mod
 from courtsync.config import Config, load_config
 from courtsync.errors import ConfigError, Located, UsageError
 from courtsync.models import (
     CaseAssignment,
-    CheckResult,
     Collaborative,
-    Conflict,
     Court,
-    Reason,
     Roster,
     Session,
     Worker,
@@ -243,84 +239,6 @@ def dates_ics(ctx: Context, result: DatesResult, as_of: date) -> bytes:
 
     stamp = datetime.combine(as_of, time(), tzinfo=ctx.config.tz)
     return sessions_ics((r.session for r in result.sessions), ctx.collaboratives, result.title, stamp)
-
-
-# --- check --------------------------------------------------------------------------------------
-
-DEFAULT_SUGGESTIONS = 3
-
-
-def check_date(ctx: Context, worker_id: str, day: date, clock: tuple[time, time] | None = None,
-               suggest_n: int | None = None, court_id: str | None = None) -> CheckResult:
-    """Is `day` (optionally a time on it) free for a hearing for this worker? Why, and what else."""
-    worker = ctx.worker(worker_id)
-    if court_id:
-        ctx.court(court_id)
-    tz = ctx.config.tz
-    buffer = ctx.buffer_for(court_id)
-    own = [s for cid in worker.collaboratives for s in ctx.sessions[cid] if s.active]
-    by_day: dict[date, list[Session]] = {}
-    for s in own:
-        by_day.setdefault(s.day, []).append(s)
-
-    def window(d: date) -> tuple[datetime, datetime]:
-        if clock is None:
-            return (datetime.combine(d, time(), tzinfo=tz),
-                    datetime.combine(d + timedelta(days=1), time(), tzinfo=tz))
-        return datetime.combine(d, clock[0], tzinfo=tz), datetime.combine(d, clock[1], tzinfo=tz)
-
-    def hits(d: date) -> list[tuple[Session, Literal["overlap", "buffer"]]]:
-        start, end = window(d)
-        found = []
-        # A buffer can reach into the neighbouring days only for sessions near midnight.
-        for near in (d - timedelta(days=1), d, d + timedelta(days=1)):
-            for s in by_day.get(near, ()):
-                kind = conflict_rules.classify(s, start, end, buffer)
-                if kind:
-                    found.append((s, kind))
-        return found
-
-    start, end = window(day)
-    found = hits(day)
-    reasons: list[Reason] = []
-    out_conflicts: list[Conflict] = []
-    for s, kind in found:
-        collab = ctx.collaboratives[s.collaborative_id]
-        span = f"{s.start:%H:%M}–{s.end:%H:%M}"
-        if kind == "overlap":
-            text = f"{collab.name} meets {span} on {s.day:%a %Y-%m-%d}: a protected session."
-        else:
-            text = (f"{collab.name} meets {span} on {s.day:%a %Y-%m-%d}; the requested time falls in "
-                    f"the {_minutes(buffer)} travel buffer kept free around it.")
-        reasons.append(Reason(kind, text))
-        out_conflicts.append(Conflict(
-            worker_id=worker.id, worker_name=worker.name, supervisor_id=worker.supervisor_id,
-            collaborative_id=s.collaborative_id, session_start=s.start, session_end=s.end,
-            source="request", event_uid=None, event_start=start, event_end=end, all_day=clock is None,
-            case_number=None, court_id=court_id, kind=kind))
-    if day.weekday() >= 5:
-        reasons.append(Reason("weekend", f"{day:%A %Y-%m-%d} is a weekend day; courts do not sit."))
-    holiday = ctx.holidays(day)
-    if holiday:
-        reasons.append(Reason("holiday", f"{day:%a %Y-%m-%d} is a court holiday: {holiday}."))
-    verdict: Literal["free", "conflict"] = "conflict" if reasons else "free"
-    if verdict == "free":
-        names = ", ".join(worker.collaboratives) or "none"
-        reasons.append(Reason("free", f"No protected session of {worker.id}'s collaboratives ({names}) "
-                                      f"touches this {'day' if clock is None else 'time'}"
-                                      + ("" if clock is None else f" or its {_minutes(buffer)} buffer")
-                                      + f"; not a weekend; not a court holiday ({ctx.holidays.label})."))
-    wanted = suggest_n if suggest_n is not None else (DEFAULT_SUGGESTIONS if verdict == "conflict" else 0)
-    suggestions = suggest.next_free_days(
-        day, wanted, lambda d: ctx.holidays.is_business_day(d) and not hits(d))
-    return CheckResult(worker=worker, day=day, start=start, end=end, whole_day=clock is None,
-                       verdict=verdict, reasons=tuple(reasons), conflicts=tuple(out_conflicts),
-                       suggestions=tuple(suggestions))
-
-
-def _minutes(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes}-minute" if minutes % 60 else f"{minutes // 60}-hour"
 
 
 # --- init ---------------------------------------------------------------------------------------

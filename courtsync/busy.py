@@ -60,6 +60,8 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
     """Sync what is older than max_age (unless offline), then describe every source honestly."""
     window = sync_mod.window_for(today, ctx.config.tz)
     sources = select_sources(ctx, source_id)
+    if not sources:
+        return CalendarView(sources=[], problems=[], window=window, synced=[])
     synced: list[sync_mod.SyncReport] = []
     if not offline:
         rows = ctx.store.sources()

@@ -11,7 +11,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from courtsync import __version__, app, busy, formats, views
+from courtsync import __version__, app, busy, checks, formats, views
 from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError
 from courtsync.models import Problem
 from courtsync.sync import SyncReport
@@ -93,6 +93,11 @@ def format_option(*choices: str) -> Callable[[F], F]:
                         show_default=True, help="table for people; json and csv for programs.")
 
 
+def offline_option(f: F) -> F:
+    return click.option("--offline", is_flag=True,
+                        help="Use what the store holds; do not re-read sources older than max_age.")(f)
+
+
 def today(as_of: date | None) -> date:
     # The only place courtsync reads the clock: everything below takes "today" as an argument.
     return as_of or date.today()
@@ -167,41 +172,89 @@ def _range_text(first: date | None, last: date | None) -> str:
 @cli.command()
 @config_option
 @click.option("--worker", "worker_id", metavar="ID", required=True, help="The worker's id (workers.csv).")
-@click.option("--date", "day", type=DATE, help="The proposed hearing date.")
+@click.option("--date", "day", type=DATE, help="The proposed hearing date (without it: upcoming conflicts).")
 @click.option("--time", "clock", type=TimeRangeParam(), help="The proposed hearing time, HH:MM-HH:MM.")
 @click.option("--court", "court_id", metavar="ID", help="The court (its buffer applies).")
 @click.option("--suggest", "suggest_n", type=click.IntRange(0, 60), default=None,
               help="How many free dates to suggest (default 3 when the date is taken).")
+@offline_option
 @format_option("table", "json")
 @as_of_option
 def check(config_path: Path | None, worker_id: str, day: date | None, clock: tuple[time, time] | None,
-          court_id: str | None, suggest_n: int | None, fmt: str, as_of: date | None) -> None:
-    """Is a hearing date free for this worker? Exit 0 free, 1 taken."""
-    if day is None:
-        raise click.UsageError("give --date YYYY-MM-DD (the proposed hearing date); listing a worker's "
-                               "upcoming conflicts needs calendar sources, which are not read yet.")
+          court_id: str | None, suggest_n: int | None, offline: bool, fmt: str, as_of: date | None) -> None:
+    """Is a hearing date free for this worker? Exit 0 free, 1 taken, 3 if a calendar could not be read."""
     ctx = app.load_context(config_path, today(as_of))
-    result = app.check_date(ctx, worker_id, day, clock, suggest_n, court_id)
+    if day is None:
+        if clock is not None or suggest_n is not None:
+            raise click.UsageError("--time and --suggest go with --date")
+        _print_scan(checks.upcoming(ctx, today(as_of), now, offline, worker_id), fmt, title="Upcoming conflicts")
+        return
+    result, view = checks.check_date(ctx, today(as_of), now, offline, worker_id, day, clock, suggest_n, court_id)
     if fmt == "json":
-        click.echo(formats.to_json(views.check_json(result)))
+        click.echo(formats.to_json(views.check_json(result, view)))
     else:
         when = "whole day" if result.whole_day else f"{result.start:%H:%M}–{result.end:%H:%M}"
         verdict = click.style("FREE", fg="green", bold=True) if result.verdict == "free" else \
             click.style("NOT FREE", fg="red", bold=True)
         click.echo(f"{result.worker.name} ({result.worker.id}) on {result.day:%a %Y-%m-%d}, {when}: {verdict}")
         for r in result.reasons:
-            mark = "ok" if r.kind == "free" else r.kind
-            click.echo(f"  [{mark}] {r.message}")
+            click.echo(f"  [{'ok' if r.kind == 'free' else r.kind}] {r.message}")
         if result.suggestions:
             click.echo("Next free dates: " + ", ".join(f"{d:%a %Y-%m-%d}" for d in result.suggestions))
         elif result.verdict == "conflict" and suggest_n != 0:
             click.echo("No free business date found in the next year.")
-    click.get_current_context().exit(EXIT_CONFLICTS if result.verdict == "conflict" else EXIT_OK)
+        if result.makeups:
+            click.echo("If the hearing cannot move, make-up sessions (same tier, same month): "
+                       + ", ".join(f"{m.session.collaborative_id} {m.session.day:%a %Y-%m-%d}"
+                                   for m in result.makeups[:5]))
+    _print_sources(view)
+    if result.verdict == "conflict":
+        click.get_current_context().exit(EXIT_CONFLICTS)
+    click.get_current_context().exit(EXIT_SOURCE if view.incomplete else EXIT_OK)
 
 
-def offline_option(f: F) -> F:
-    return click.option("--offline", is_flag=True,
-                        help="Use what the store holds; do not re-read sources older than max_age.")(f)
+@cli.command("scan")
+@config_option
+@click.option("--from", "first", type=DATE, help="First session date, inclusive (default: today).")
+@click.option("--to", "last", type=DATE, help="Last session date, inclusive (default: six months on).")
+@click.option("--worker", "worker_ids", metavar="ID", multiple=True, help="Only these workers (repeatable).")
+@offline_option
+@format_option("table", "json", "csv")
+@as_of_option
+def scan_command(config_path: Path | None, first: date | None, last: date | None, worker_ids: tuple[str, ...],
+                 offline: bool, fmt: str, as_of: date | None) -> None:
+    """Every conflict between a protected session and a hearing or Outlook item. Exit 1 if any, 3 if incomplete."""
+    ctx = app.load_context(config_path, today(as_of))
+    if first and last and last < first:
+        raise click.UsageError(f"--to {last} is before --from {first}")
+    _print_scan(checks.scan(ctx, today(as_of), now, offline, first, last, worker_ids), fmt, title="Conflicts")
+
+
+def _print_scan(result: checks.ScanResult, fmt: str, title: str) -> None:
+    if fmt == "json":
+        click.echo(formats.to_json(views.scan_json(result)))
+    elif fmt == "csv":
+        click.echo(formats.to_csv((*views.CONFLICT_COLUMNS, "flags", "matched_by"), views.scan_rows(result)), nl=False)
+    else:
+        click.echo(f"{title}, sessions {result.first} to {result.last}: {len(result.found)} found")
+        last_worker = None
+        for f in sorted(result.found, key=lambda f: (f.conflict.worker_name, f.conflict.session_start.timestamp())):
+            c = f.conflict
+            if c.worker_id != last_worker:
+                click.echo(f"\n{c.worker_name} ({c.worker_id}), supervisor {c.supervisor_id or '-'}")
+                last_worker = c.worker_id
+            when = "all day" if c.all_day else (f"{c.event_start:%H:%M}–{c.event_end:%H:%M}" if c.event_end
+                                                 else f"{c.event_start:%H:%M} (no end)")
+            what = f"case {c.case_number}" if c.case_number else c.event_uid
+            note = f" [{', '.join(f.flags)}]" if f.flags else ""
+            click.echo(f"  {c.session_start:%a %Y-%m-%d} {c.collaborative_id} {c.session_start:%H:%M}–"
+                       f"{c.session_end:%H:%M}  {c.kind:<7}  {when} {c.source}: {what} ({f.matched_by}){note}")
+            for m in f.makeups[:3]:
+                click.echo(f"      make-up: {m.session.collaborative_id} {m.session.day:%a %Y-%m-%d}")
+        _print_problems(result.view.problems)
+    _print_sources(result.view)
+    code = EXIT_SOURCE if result.view.incomplete else (EXIT_CONFLICTS if result.found else EXIT_OK)
+    click.get_current_context().exit(code)
 
 
 def now() -> float:
@@ -211,7 +264,7 @@ def now() -> float:
 def _print_sources(view: busy.CalendarView) -> None:
     bad = [s for s in view.sources if s.status != "ok"]
     if not view.sources:
-        click.echo("No calendar sources configured.")
+        click.echo("note: no calendar sources configured; only protected dates were checked.", err=True)
         return
     for s in bad:
         label = click.style(s.status.upper(), fg="red" if s.status == "error" else "yellow", bold=True)

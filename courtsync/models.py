@@ -170,6 +170,15 @@ class Reason:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class MakeUp:
+    """A session of another collaborative (same tier, same month) a worker may attend instead."""
+
+    for_collaborative: str
+    for_day: date
+    session: Session
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """The answer to `courtsync check --date`: free or not, why, and what else would do."""
@@ -183,7 +192,7 @@ class CheckResult:
     reasons: tuple[Reason, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     suggestions: tuple[date, ...] = ()
-    makeups: tuple[Session, ...] = ()
+    makeups: tuple[MakeUp, ...] = ()
     problems: tuple[Problem, ...] = field(default_factory=tuple)
 
 

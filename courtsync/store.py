@@ -216,7 +216,7 @@ class Store:
     # --- reading --------------------------------------------------------------------------------
 
     def items(self, tz: ZoneInfo, sources: Iterable[str], start: datetime | None = None,
-              end: datetime | None = None, worker: str | None = None) -> list[BusyItem]:
+              end: datetime | None = None, worker: str | None = None, busy_only: bool = False) -> list[BusyItem]:
         """Items of these sources that overlap [start, end) (an instant counts when start <= t < end)."""
         ids = list(sources)
         if not ids:
@@ -224,16 +224,35 @@ class Store:
         marks = ",".join("?" * len(ids))
         lo = start.timestamp() if start else float("-inf")
         hi = end.timestamp() if end else float("inf")
+        busy = " AND i.busy = 1" if busy_only else ""
         if worker is not None:
             sql = (f"SELECT {_COLUMNS} FROM item_workers w JOIN items i ON i.id = w.item WHERE w.worker = ? "
-                   f"AND w.start < ? AND i.source IN ({marks}) AND coalesce(i.end, i.start + 1e-6) > ? "
+                   f"AND w.start < ? AND i.source IN ({marks}) AND coalesce(i.end, i.start + 1e-6) > ?{busy} "
                    "ORDER BY i.start, i.source, i.uid")
             rows = self.db.execute(sql, (worker, hi, *ids, lo)).fetchall()
         else:
             sql = (f"SELECT {_COLUMNS} FROM items i WHERE i.source IN ({marks}) AND i.start < ? "
-                   "AND coalesce(i.end, i.start + 1e-6) > ? ORDER BY i.start, i.source, i.uid")
+                   f"AND coalesce(i.end, i.start + 1e-6) > ?{busy} ORDER BY i.start, i.source, i.uid")
             rows = self.db.execute(sql, (*ids, hi, lo)).fetchall()
         return [_item(r, tz) for r in rows]
+
+    def items_by_worker(self, tz: ZoneInfo, sources: Iterable[str], start: datetime,
+                        end: datetime) -> dict[str, list[BusyItem]]:
+        """Every busy item in [start, end), under each worker it belongs to (one query, for whole-state scans)."""
+        ids = list(sources)
+        out: dict[str, list[BusyItem]] = {}
+        if not ids:
+            return out
+        marks = ",".join("?" * len(ids))
+        sql = (f"SELECT w.worker, {_COLUMNS} FROM item_workers w JOIN items i ON i.id = w.item WHERE w.start < ? "
+               f"AND i.source IN ({marks}) AND coalesce(i.end, i.start + 1e-6) > ? AND i.busy = 1")
+        made: dict[int, BusyItem] = {}
+        for row in self.db.execute(sql, (end.timestamp(), *ids, start.timestamp())):
+            item = made.get(row[1])
+            if item is None:
+                item = made[row[1]] = _item(row[1:], tz)
+            out.setdefault(row[0], []).append(item)
+        return out
 
     def problems(self, sources: Iterable[str]) -> list[Problem]:
         ids = list(sources)

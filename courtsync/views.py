@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from courtsync.app import DatedSession, DatesResult
-from courtsync.busy import EventsResult
-from courtsync.models import FLAG_TEXT, BusyItem, CheckResult, Conflict, Problem, SourceInfo
+from courtsync.busy import CalendarView, EventsResult
+from courtsync.checks import Found, ScanResult
+from courtsync.models import FLAG_TEXT, BusyItem, CheckResult, Conflict, MakeUp, Problem, SourceInfo
 
 DATES_COLUMNS = ("date", "day", "start", "end", "collaborative_id", "collaborative_name", "kind", "status",
                  "note", "location", "uid", "worker_ids")
@@ -57,7 +58,13 @@ def conflict(c: Conflict) -> dict[str, Any]:
     return {name: getattr(c, name) for name in CONFLICT_COLUMNS}
 
 
-def check_json(result: CheckResult) -> dict[str, Any]:
+def makeup_json(m: MakeUp) -> dict[str, Any]:
+    return {"for_collaborative_id": m.for_collaborative, "for_date": m.for_day,
+            "collaborative_id": m.session.collaborative_id, "date": m.session.day, "start": m.session.start,
+            "end": m.session.end}
+
+
+def check_json(result: CheckResult, view: CalendarView) -> dict[str, Any]:
     return {
         "range": {"from": result.day, "to": result.day},
         "worker_id": result.worker.id,
@@ -68,12 +75,27 @@ def check_json(result: CheckResult) -> dict[str, Any]:
         "reasons": [{"kind": r.kind, "message": r.message} for r in result.reasons],
         "conflicts": [conflict(c) for c in result.conflicts],
         "suggestions": list(result.suggestions),
-        "makeups": [{"collaborative_id": m.collaborative_id, "date": m.day, "start": m.start, "end": m.end,
-                     "holiday": m.holiday} for m in result.makeups],
-        "sources": [],
-        "problems": [{"source": p.source, "location": p.location, "reason": p.reason}
-                     for p in result.problems],
+        "makeups": [makeup_json(m) for m in result.makeups],
+        "sources": [source_json(s) for s in view.sources],
+        "problems": [problem_json(p) for p in result.problems],
     }
+
+
+def found_json(f: Found) -> dict[str, Any]:
+    return {**conflict(f.conflict), "flags": list(f.flags), "matched_by": f.matched_by,
+            **({"makeups": [makeup_json(m) for m in f.makeups]} if f.makeups else {})}
+
+
+def scan_json(result: ScanResult) -> dict[str, Any]:
+    return {"range": {"from": result.first, "to": result.last},
+            "sources": [source_json(s) for s in result.view.sources],
+            "problems": [problem_json(p) for p in result.view.problems],
+            "conflicts": [found_json(f) for f in result.found]}
+
+
+def scan_rows(result: ScanResult) -> list[list[Any]]:
+    return [[getattr(f.conflict, c) for c in CONFLICT_COLUMNS] + [";".join(f.flags), f.matched_by]
+            for f in result.found]
 
 
 def source_json(s: SourceInfo) -> dict[str, Any]:

@@ -144,7 +144,7 @@ def test_check_protected_date_exits_1(config_dir: Path, run: Runner) -> None:
     assert "NOT FREE" in result.stdout
     assert "Cook North Learning Collaborative meets 09:00–16:00" in result.stdout
     assert "Next free dates: Thu 2027-04-22, Fri 2027-04-23, Mon 2027-04-26" in result.stdout
-    assert result.stderr == ""
+    assert result.stderr == "note: no calendar sources configured; only protected dates were checked.\n"
 
 
 def test_check_free_business_day_exits_0(config_dir: Path, run: Runner) -> None:

@@ -1,0 +1,230 @@
+"""Use cases that put sessions and calendars together: `scan`, `check --date`, and a worker's upcoming conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from courtsync import conflicts as rules
+from courtsync import suggest
+from courtsync.app import Context
+from courtsync.busy import CalendarView, calendar_view, local_range
+from courtsync.models import BusyItem, CheckResult, Conflict, ConflictKind, MakeUp, Reason, Session, Worker
+from courtsync.ownership import Matcher
+from courtsync.sync import MAILBOX_KINDS
+
+DEFAULT_SUGGESTIONS = 3
+SCAN_DAYS = 183          # the default scan and "upcoming" range: six months from today
+Now = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A conflict with what explains it: the item's reading (flags) and why the item is the worker's."""
+
+    conflict: Conflict
+    flags: tuple[str, ...] = ()
+    matched_by: str = ""
+    makeups: tuple[MakeUp, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    first: date
+    last: date
+    view: CalendarView
+    found: list[Found] = field(default_factory=list)
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        return [f.conflict for f in self.found]
+
+
+def _court_of(source: str, ctx: Context) -> str | None:
+    court = source.split("#", 1)[0]
+    return court if court in ctx.courts else None
+
+
+def buffer_rule(ctx: Context) -> Callable[[BusyItem], timedelta]:
+    """A court's own buffer for its hearings, the global buffer for everything else."""
+    def buffer_of(item: BusyItem) -> timedelta:
+        return ctx.buffer_for(_court_of(item.source, ctx))
+    return buffer_of
+
+
+def _sessions(ctx: Context, worker: Worker, first: date | None, last: date | None) -> list[Session]:
+    return sorted((s for cid in worker.collaboratives for s in ctx.sessions[cid]
+                   if s.active and (first is None or s.day >= first) and (last is None or s.day <= last)),
+                  key=lambda s: s.start.timestamp())
+
+
+def _conflict(ctx: Context, worker: Worker, session: Session, item: BusyItem, kind: ConflictKind) -> Conflict:
+    return Conflict(worker_id=worker.id, worker_name=worker.name, supervisor_id=worker.supervisor_id,
+                    collaborative_id=session.collaborative_id, session_start=session.start, session_end=session.end,
+                    source=item.source, event_uid=item.uid, event_start=item.start, event_end=item.end,
+                    all_day=item.all_day, case_number=item.case_numbers[0] if item.case_numbers else None,
+                    court_id=_court_of(item.source, ctx), kind=kind)
+
+
+def _found(ctx: Context, worker: Worker, sessions: Sequence[Session], items: Sequence[BusyItem],
+           matcher: Matcher, kinds: Mapping[str, str], with_makeups: bool) -> list[Found]:
+    out = []
+    for session, item, kind in rules.collisions(sessions, items, buffer_rule(ctx)):
+        why = matcher.reasons(item, worker.id if kinds.get(item.source) == "personal" else None,
+                              kinds.get(item.source) in MAILBOX_KINDS).get(worker.id, "")
+        makeups = tuple(makeups_for(ctx, worker, session, items)) if with_makeups else ()
+        out.append(Found(_conflict(ctx, worker, session, item, kind), item.flags, why, makeups))
+    return out
+
+
+def scan(ctx: Context, today: date, now: Now, offline: bool, first: date | None = None, last: date | None = None,
+         worker_ids: Iterable[str] = ()) -> ScanResult:
+    """Every conflict of every (or each named) worker whose session falls in [first, last]."""
+    first = first or today
+    last = last or first + timedelta(days=SCAN_DAYS)
+    workers = [ctx.worker(w) for w in worker_ids] or list(ctx.roster.workers.values())
+    view = calendar_view(ctx, today, now, offline)
+    start, end = local_range(first, last, ctx.config.tz)
+    assert start is not None and end is not None
+    reach = timedelta(days=1)  # buffers and all-day items reach across midnight
+    items: dict[str, list[BusyItem]]
+    if len(workers) <= 20:
+        items = {w.id: ctx.store.items(ctx.config.tz, view.ids, start - reach, end + reach, w.id, busy_only=True)
+                 for w in workers}
+    else:
+        items = ctx.store.items_by_worker(ctx.config.tz, view.ids, start - reach, end + reach)
+    matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload)
+    kinds = {s.id: s.kind for s in view.sources}
+    found: list[Found] = []
+    for worker in workers:
+        sessions = _sessions(ctx, worker, first, last)
+        if sessions and items.get(worker.id):
+            found.extend(_found(ctx, worker, sessions, items[worker.id], matcher, kinds, with_makeups=False))
+    found.sort(key=lambda f: (f.conflict.session_start.timestamp(), f.conflict.worker_id,
+                              f.conflict.event_start.timestamp()))
+    return ScanResult(first, last, view, found)
+
+
+def upcoming(ctx: Context, today: date, now: Now, offline: bool, worker_id: str) -> ScanResult:
+    """A worker's conflicts from today on, each with make-up sessions in case the hearing cannot move."""
+    worker = ctx.worker(worker_id)
+    result = scan(ctx, today, now, offline, worker_ids=[worker.id])
+    start, end = local_range(result.first, result.last + timedelta(days=31), ctx.config.tz)
+    items = ctx.store.items(ctx.config.tz, result.view.ids, start, end, worker.id, busy_only=True)
+    with_makeups = [Found(f.conflict, f.flags, f.matched_by, tuple(makeups_for(
+        ctx, worker, _session_of(ctx, f.conflict), items))) for f in result.found]
+    return ScanResult(result.first, result.last, result.view, with_makeups)
+
+
+def _session_of(ctx: Context, c: Conflict) -> Session:
+    return next(s for s in ctx.sessions[c.collaborative_id] if s.start == c.session_start)
+
+
+def makeups_for(ctx: Context, worker: Worker, session: Session, items: Sequence[BusyItem]) -> list[MakeUp]:
+    """Sessions of other collaboratives of the same tier in the same month that the worker is free for,
+    nearest region first (the learning objectives and core content are the same)."""
+    own = ctx.collaboratives[session.collaborative_id]
+    candidates = []
+    for collab in ctx.collaboratives.values():
+        if collab.id in worker.collaboratives or collab.kind != own.kind:
+            continue
+        for s in ctx.sessions[collab.id]:
+            if s.active and (s.day.year, s.day.month) == (session.day.year, session.day.month) and \
+                    not s.holiday and not rules.collisions([s], items, buffer_rule(ctx)):
+                candidates.append((collab.region != own.region, abs((s.day - session.day).days), s.day,
+                                   collab.id, s))
+    candidates.sort(key=lambda c: c[:4])
+    return [MakeUp(for_collaborative=session.collaborative_id, for_day=session.day, session=c[4])
+            for c in candidates]
+
+
+def check_date(ctx: Context, today: date, now: Now, offline: bool, worker_id: str, day: date,
+               clock: tuple[time, time] | None = None, suggest_n: int | None = None,
+               court_id: str | None = None) -> tuple[CheckResult, CalendarView]:
+    """Is `day` (optionally a time on it) free for a hearing for this worker? Why, and what else would do."""
+    worker = ctx.worker(worker_id)
+    if court_id:
+        ctx.court(court_id)
+    tz = ctx.config.tz
+    buffer = ctx.buffer_for(court_id)
+    view = calendar_view(ctx, today, now, offline)
+    horizon = suggest.SEARCH_DAYS + 2
+    lo = datetime.combine(day - timedelta(days=1), time(), tzinfo=tz)
+    items = ctx.store.items(tz, view.ids, lo, lo + timedelta(days=horizon), worker.id, busy_only=True)
+    sessions = _sessions(ctx, worker, day - timedelta(days=1), day + timedelta(days=horizon))
+
+    def window(d: date) -> tuple[datetime, datetime]:
+        if clock is None:
+            return datetime.combine(d, time(), tzinfo=tz), datetime.combine(d + timedelta(days=1), time(), tzinfo=tz)
+        return datetime.combine(d, clock[0], tzinfo=tz), datetime.combine(d, clock[1], tzinfo=tz)
+
+    by_day: dict[date, list[Session]] = {}
+    for s in sessions:
+        by_day.setdefault(s.day, []).append(s)
+    starts = sorted(items, key=lambda i: i.start.timestamp())
+
+    def session_hits(d: date) -> list[tuple[Session, Literal["overlap", "buffer"]]]:
+        start, end = window(d)
+        found = []
+        for near in (d - timedelta(days=1), d, d + timedelta(days=1)):
+            for s in by_day.get(near, ()):
+                kind = rules.classify(s, start, end, buffer)
+                if kind:
+                    found.append((s, kind))
+        return found
+
+    def busy_hits(d: date) -> list[BusyItem]:
+        start, end = window(d)
+        probe = Session("request", "request", d, start, end)
+        return [i for i in starts if rules.classify(probe, i.start, i.end, timedelta(0)) == "overlap"]
+
+    start, end = window(day)
+    reasons: list[Reason] = []
+    out: list[Conflict] = []
+    makeups: list[MakeUp] = []
+    for s, kind in session_hits(day):
+        collab = ctx.collaboratives[s.collaborative_id]
+        span = f"{s.start:%H:%M}–{s.end:%H:%M}"
+        text = (f"{collab.name} meets {span} on {s.day:%a %Y-%m-%d}: a protected session." if kind == "overlap" else
+                f"{collab.name} meets {span} on {s.day:%a %Y-%m-%d}; the requested time falls in the "
+                f"{_minutes(buffer)} travel buffer kept free around it.")
+        reasons.append(Reason(kind, text))
+        out.append(Conflict(worker_id=worker.id, worker_name=worker.name, supervisor_id=worker.supervisor_id,
+                            collaborative_id=s.collaborative_id, session_start=s.start, session_end=s.end,
+                            source="request", event_uid=None, event_start=start, event_end=end,
+                            all_day=clock is None, case_number=None, court_id=court_id, kind=kind))
+        makeups.extend(makeups_for(ctx, worker, s, items))
+    for item in busy_hits(day):
+        when = "all day" if item.all_day else (f"{item.start:%H:%M}–{item.end:%H:%M}" if item.end
+                                                 else f"{item.start:%H:%M} (no end published)")
+        what = f"case {item.case_numbers[0]}" if item.case_numbers else ("an Outlook item" if item.source in
+                                                                         ("exchange", "graph") else "an item")
+        reasons.append(Reason("busy", f"Already busy {when}: {what} on {item.source}"
+                                      + (f" ({', '.join(item.flags)})" if item.flags else "") + "."))
+    if day.weekday() >= 5:
+        reasons.append(Reason("weekend", f"{day:%A %Y-%m-%d} is a weekend day; courts do not sit."))
+    holiday = ctx.holidays(day)
+    if holiday:
+        reasons.append(Reason("holiday", f"{day:%a %Y-%m-%d} is a court holiday: {holiday}."))
+    verdict: Literal["free", "conflict"] = "conflict" if reasons else "free"
+    if verdict == "free":
+        names = ", ".join(worker.collaboratives) or "none"
+        reasons.append(Reason("free", f"No protected session of {worker.id}'s collaboratives ({names}) touches this "
+                                      f"{'day' if clock is None else 'time'}"
+                                      + ("" if clock is None else f" or its {_minutes(buffer)} buffer")
+                                      + f"; no busy item in {len(view.sources)} calendar source(s); not a weekend; "
+                                        f"not a court holiday ({ctx.holidays.label})."))
+    wanted = suggest_n if suggest_n is not None else (DEFAULT_SUGGESTIONS if verdict == "conflict" else 0)
+    suggestions = suggest.next_free_days(
+        day, wanted, lambda d: ctx.holidays.is_business_day(d) and not session_hits(d) and not busy_hits(d))
+    result = CheckResult(worker=worker, day=day, start=start, end=end, whole_day=clock is None, verdict=verdict,
+                         reasons=tuple(reasons), conflicts=tuple(out), suggestions=tuple(suggestions),
+                         makeups=tuple(makeups), problems=tuple(view.problems))
+    return result, view
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes}-minute" if minutes % 60 else f"{minutes // 60}-hour"
