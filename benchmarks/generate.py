@@ -44,7 +44,8 @@ def month_after(d: date, k: int) -> tuple[int, int]:
 def write_config(out: Path, rng: random.Random, as_of: date) -> list[dict[str, object]]:
     collabs = []
     for i in range(COLLABORATIVES):
-        kind = "regional" if i < 20 else "training-center" if i < 200 else "affinity-group"
+        kind = ("regional" if i < COLLABORATIVES * 0.08 else "training-center" if i < COLLABORATIVES * 0.8
+                else "affinity-group")
         every = {"regional": 4, "training-center": 2, "affinity-group": 1}[kind]
         y, m = month_after(as_of, 1 + i % every)
         first = nth_weekday(y, m, rng.choice([1, 2, 3]), rng.randint(1, 4))
@@ -136,7 +137,13 @@ def main() -> None:
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 23))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-feeds", action="store_true", help="Config and roster only.")
+    parser.add_argument("--scale", type=float, default=1.0, help="Shrink everything (0.02 = a test-sized set).")
     args = parser.parse_args()
+    if args.scale != 1.0:
+        global STAFF, SUPERVISORS, ADMINISTRATORS, COLLABORATIVES, COURTS, HEARINGS
+        STAFF, SUPERVISORS = max(40, int(STAFF * args.scale)), max(6, int(SUPERVISORS * args.scale))
+        ADMINISTRATORS, COLLABORATIVES = max(2, int(ADMINISTRATORS * args.scale)), max(25, int(250 * args.scale))
+        COURTS, HEARINGS = max(3, int(COURTS * args.scale)), max(300, int(HEARINGS * args.scale))
     args.out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     collabs = write_config(args.out, rng, args.as_of)
