@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -68,17 +68,6 @@ def _conflict(ctx: Context, worker: Worker, session: Session, item: BusyItem, ki
                     court_id=_court_of(item.source, ctx), kind=kind)
 
 
-def _found(ctx: Context, worker: Worker, sessions: Sequence[Session], items: Sequence[BusyItem],
-           matcher: Matcher, kinds: Mapping[str, str], with_makeups: bool) -> list[Found]:
-    out = []
-    for session, item, kind in rules.collisions(sessions, items, buffer_rule(ctx)):
-        why = matcher.reasons(item, worker.id if kinds.get(item.source) == "personal" else None,
-                              kinds.get(item.source) in MAILBOX_KINDS).get(worker.id, "")
-        makeups = tuple(makeups_for(ctx, worker, session, items)) if with_makeups else ()
-        out.append(Found(_conflict(ctx, worker, session, item, kind), item.flags, why, makeups))
-    return out
-
-
 def scan(ctx: Context, today: date, now: Now, offline: bool, first: date | None = None, last: date | None = None,
          worker_ids: Iterable[str] = ()) -> ScanResult:
     """Every conflict of every (or each named) worker whose session falls in [first, last]."""
@@ -89,19 +78,33 @@ def scan(ctx: Context, today: date, now: Now, offline: bool, first: date | None 
     start, end = local_range(first, last, ctx.config.tz)
     assert start is not None and end is not None
     reach = timedelta(days=1)  # buffers and all-day items reach across midnight
-    items: dict[str, list[BusyItem]]
-    if len(workers) <= 20:
-        items = {w.id: ctx.store.items(ctx.config.tz, view.ids, start - reach, end + reach, w.id, busy_only=True)
-                 for w in workers}
-    else:
-        items = ctx.store.items_by_worker(ctx.config.tz, view.ids, start - reach, end + reach)
-    matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload)
-    kinds = {s.id: s.kind for s in view.sources}
-    found: list[Found] = []
+    spans = ctx.store.spans_by_worker(view.ids, start - reach, end + reach)
+    buffers = {s.id: ctx.buffer_for(_court_of(s.id, ctx)).total_seconds() for s in view.sources}
+    # Each collaborative's sessions in range, with their instants, computed once for all its members.
+    in_range: dict[str, list[tuple[float, float, Session]]] = {}
+    hits: list[tuple[Worker, Session, int, ConflictKind]] = []
     for worker in workers:
-        sessions = _sessions(ctx, worker, first, last)
-        if sessions and items.get(worker.id):
-            found.extend(_found(ctx, worker, sessions, items[worker.id], matcher, kinds, with_makeups=False))
+        theirs = spans.get(worker.id)
+        if not theirs:
+            continue
+        sessions: list[tuple[float, float, Session]] = []
+        for cid in worker.collaboratives:
+            if cid not in in_range:
+                in_range[cid] = [(s.start.timestamp(), s.end.timestamp(), s) for s in ctx.sessions[cid]
+                                 if s.active and first <= s.day <= last]
+            sessions.extend(in_range[cid])
+        timed = [(s, e, buffers.get(src, 0.0), item_id) for s, e, src, item_id in theirs]
+        hits.extend((worker, session, item_id, kind) for session, item_id, kind in rules.collisions_at(sessions, timed))
+    items = ctx.store.items_by_id(ctx.config.tz, (h[2] for h in hits))
+    matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload) if hits else None
+    kinds = {s.id: s.kind for s in view.sources}
+    found = []
+    for worker, session, item_id, kind in hits:
+        item = items[item_id]
+        assert matcher is not None
+        why = matcher.reasons(item, worker.id if kinds.get(item.source) == "personal" else None,
+                              kinds.get(item.source) in MAILBOX_KINDS).get(worker.id, "")
+        found.append(Found(_conflict(ctx, worker, session, item, kind), item.flags, why))
     found.sort(key=lambda f: (f.conflict.session_start.timestamp(), f.conflict.worker_id,
                               f.conflict.event_start.timestamp()))
     return ScanResult(first, last, view, found)

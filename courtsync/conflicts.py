@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from courtsync.models import BusyItem, ConflictKind, Session
 
 
-def classify(session: Session, start: datetime, end: datetime | None,
-             buffer: timedelta) -> ConflictKind | None:
-    """`overlap` if [start, end) meets the session, `buffer` if it only meets the travel buffer.
-
-    Intervals are half-open. An item with no end is an instant: it conflicts when it lies
-    inside [session start, session end), or inside the buffered interval for `buffer`.
-    Everything is compared in UTC: Python compares two datetimes of the *same* zone by wall
-    clock, which is wrong in the repeated hour after DST ends.
-    """
-    s_start, s_end = session.start.astimezone(UTC), session.end.astimezone(UTC)
-    start = start.astimezone(UTC)
-    end = end.astimezone(UTC) if end is not None else None
+def classify_at(s_start: float, s_end: float, start: float, end: float | None, buffer: float) -> ConflictKind | None:
+    """`classify` on POSIX timestamps: the same rules, for whole-state scans."""
     if end is None:
         if s_start <= start < s_end:
             return "overlap"
@@ -32,6 +22,19 @@ def classify(session: Session, start: datetime, end: datetime | None,
     if buffer and start < s_end + buffer and s_start - buffer < end:
         return "buffer"
     return None
+
+
+def classify(session: Session, start: datetime, end: datetime | None,
+             buffer: timedelta) -> ConflictKind | None:
+    """`overlap` if [start, end) meets the session, `buffer` if it only meets the travel buffer.
+
+    Intervals are half-open. An item with no end is an instant: it conflicts when it lies
+    inside [session start, session end), or inside the buffered interval for `buffer`.
+    Everything is compared as POSIX timestamps: Python compares two datetimes of the *same* zone
+    by wall clock, which is wrong in the repeated hour after DST ends.
+    """
+    return classify_at(session.start.timestamp(), session.end.timestamp(), start.timestamp(),
+                       end.timestamp() if end is not None else None, buffer.total_seconds())
 
 
 def collisions(sessions: Sequence[Session], items: Sequence[BusyItem],
@@ -55,4 +58,26 @@ def collisions(sessions: Sequence[Session], items: Sequence[BusyItem],
             kind = classify(session, item.start, item.end, buffer_of(item))
             if kind:
                 out.append((session, item, kind))
+    return out
+
+
+Span = tuple[float, "float | None", float, int]   # item start, end (None: an instant), buffer seconds, item id
+
+
+def collisions_at(sessions: Sequence[tuple[float, float, Session]],
+                  spans: Sequence[Span]) -> list[tuple[Session, int, ConflictKind]]:
+    """`collisions` on timestamps: (session, item id, kind) for one worker, without building items."""
+    if not spans or not sessions:
+        return []
+    ordered = sorted(spans)
+    starts = [s[0] for s in ordered]
+    longest = max((s[1] if s[1] is not None else s[0]) - s[0] for s in ordered)
+    widest = max(s[2] for s in ordered)
+    out: list[tuple[Session, int, ConflictKind]] = []
+    for a, b, session in sessions:
+        for start, end, buffer, item_id in ordered[bisect_left(starts, a - widest - longest):
+                                                   bisect_right(starts, b + widest)]:
+            kind = classify_at(a, b, start, end, buffer)
+            if kind:
+                out.append((session, item_id, kind))
     return out

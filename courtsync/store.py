@@ -236,22 +236,29 @@ class Store:
             rows = self.db.execute(sql, (*ids, hi, lo)).fetchall()
         return [_item(r, tz) for r in rows]
 
-    def items_by_worker(self, tz: ZoneInfo, sources: Iterable[str], start: datetime,
-                        end: datetime) -> dict[str, list[BusyItem]]:
-        """Every busy item in [start, end), under each worker it belongs to (one query, for whole-state scans)."""
+    def spans_by_worker(self, sources: Iterable[str], start: datetime,
+                        end: datetime) -> dict[str, list[tuple[float, float | None, str, int]]]:
+        """(start, end, source, item id) of every busy item in [start, end), under each worker it belongs to:
+        one query, no item objects, for whole-state scans."""
         ids = list(sources)
-        out: dict[str, list[BusyItem]] = {}
+        out: dict[str, list[tuple[float, float | None, str, int]]] = {}
         if not ids:
             return out
         marks = ",".join("?" * len(ids))
-        sql = (f"SELECT w.worker, {_COLUMNS} FROM item_workers w JOIN items i ON i.id = w.item WHERE w.start < ? "
-               f"AND i.source IN ({marks}) AND coalesce(i.end, i.start + 1e-6) > ? AND i.busy = 1")
-        made: dict[int, BusyItem] = {}
-        for row in self.db.execute(sql, (end.timestamp(), *ids, start.timestamp())):
-            item = made.get(row[1])
-            if item is None:
-                item = made[row[1]] = _item(row[1:], tz)
-            out.setdefault(row[0], []).append(item)
+        sql = (f"SELECT w.worker, i.start, i.end, i.source, i.id FROM item_workers w JOIN items i ON i.id = w.item "
+               f"WHERE w.start < ? AND i.source IN ({marks}) AND coalesce(i.end, i.start + 1e-6) > ? AND i.busy = 1")
+        for worker, s, e, source, item_id in self.db.execute(sql, (end.timestamp(), *ids, start.timestamp())):
+            out.setdefault(worker, []).append((s, e, source, item_id))
+        return out
+
+    def items_by_id(self, tz: ZoneInfo, ids: Iterable[int]) -> dict[int, BusyItem]:
+        wanted = sorted(set(ids))
+        out: dict[int, BusyItem] = {}
+        for i in range(0, len(wanted), 900):   # SQLite's limit on parameters
+            chunk = wanted[i:i + 900]
+            rows = self.db.execute(f"SELECT {_COLUMNS} FROM items i WHERE i.id IN ({','.join('?' * len(chunk))})",
+                                   chunk).fetchall()
+            out.update((row[0], _item(row, tz)) for row in rows)
         return out
 
     def problems(self, sources: Iterable[str]) -> list[Problem]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time as clock
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -95,6 +93,9 @@ def _read_one(task: tuple[Source, Window, dict[str, str], dict[str, str]]) -> tu
 def _reads(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]]) -> Iterator[
         tuple[Snapshot | None, str | None, float]]:
     """Read sources, on every core when there are many (results come back in order)."""
+    import multiprocessing  # only a sync of many sources needs a process pool
+    from concurrent.futures import ProcessPoolExecutor
+
     cores = min(os.cpu_count() or 1, 4)
     forkable = "fork" in multiprocessing.get_all_start_methods()
     if len(tasks) < PARALLEL_FROM or cores < 2 or not forkable or \

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-import requests
 
 from courtsync.calendars.base import Snapshot, Window, redact
 from courtsync.calendars.ics import MAX_BYTES, read_ics
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
+
+if TYPE_CHECKING:
+    import requests
 
 TIMEOUT = (10, 60)     # connect, read (seconds)
 MAX_REDIRECTS = 5
@@ -21,14 +23,14 @@ class HttpSource:
     """A court's (or a person's) published calendar URL. webcal:// means https://."""
 
     def __init__(self, id: str, kind: SourceKind, location: str, owner: str | None = None,
-                 case_pattern: str | None = None, session: requests.Session | None = None) -> None:
+                 case_pattern: str | None = None, session: Any = None) -> None:
         self.id = id
         self.kind = kind
         self.owner = owner
         self.url = re.sub(r"^webcal://", "https://", location.strip(), flags=re.I)
         self.label = redact(self.url)
         self.case_pattern = case_pattern
-        self.session = session or requests.Session()
+        self.session = session   # made on first read: `requests` loads only when a feed is fetched
 
     def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
         headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
@@ -54,6 +56,10 @@ class HttpSource:
         return snap
 
     def _get(self, headers: dict[str, str]) -> tuple[requests.Response, int]:
+        import requests
+
+        if self.session is None:
+            self.session = requests.Session()
         url, trips = self.url, 0
         for _ in range(MAX_REDIRECTS + 1):
             trips += 1
@@ -80,6 +86,8 @@ class HttpSource:
         raise SourceError(f"{self.label} redirected more than {MAX_REDIRECTS} times.")
 
     def _body(self, response: requests.Response) -> bytes:
+        import requests
+
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > MAX_BYTES:
             raise SourceError(f"{self.label} is {int(declared) // 1_000_000} MB, over the "
