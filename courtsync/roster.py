@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import marshal
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from courtsync.errors import Located, RosterError
 from courtsync.fields import EMAIL_PATTERN, ID_PATTERN
@@ -176,8 +177,31 @@ def workers_to_bytes(roster: Roster) -> bytes:
     return marshal.dumps(tuple(tuple(w) for w in roster.workers.values()))
 
 
-def workers_from_bytes(data: bytes) -> dict[str, Worker]:
-    return {w[0]: Worker._make(w) for w in marshal.loads(data)}
+class _Workers(Mapping[str, Worker]):
+    """Workers from the cache: a row becomes a Worker only when asked for (a check needs one of 10,000)."""
+
+    def __init__(self, rows: tuple[tuple[Any, ...], ...]) -> None:
+        self._rows = {row[0]: row for row in rows}
+        self._made: dict[str, Worker] = {}
+
+    def __getitem__(self, worker_id: str) -> Worker:
+        made = self._made.get(worker_id)
+        if made is None:
+            made = self._made[worker_id] = Worker._make(self._rows[worker_id])
+        return made
+
+    def __contains__(self, worker_id: object) -> bool:
+        return worker_id in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def workers_from_bytes(data: bytes) -> Mapping[str, Worker]:
+    return _Workers(marshal.loads(data))
 
 
 def caseload_to_bytes(roster: Roster) -> bytes:

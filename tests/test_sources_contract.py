@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from courtsync.calendars.base import Source
+from courtsync.calendars.files import FileSource
 from courtsync.calendars.http import HttpSource
-from courtsync.calendars.ics import FileSource, read_ics
+from courtsync.calendars.ics import read_ics
 from courtsync.calendars.memory import MemorySource
 from tests.calendar_helpers import WINDOW
 from tests.contract import MailboxContract, SourceContract

@@ -65,7 +65,7 @@ class Source(Protocol):
 
 # type name -> "module:Class", imported on first use so that heavy libraries load only when needed.
 _REGISTRY = {
-    "file": "courtsync.calendars.ics:FileSource",
+    "file": "courtsync.calendars.files:FileSource",
     "http": "courtsync.calendars.http:HttpSource",
     "memory": "courtsync.calendars.memory:MemorySource",
     "ews": "courtsync.calendars.ews:EwsSource",

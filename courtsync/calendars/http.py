@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from courtsync.calendars.base import Snapshot, Window, redact
-from courtsync.calendars.ics import MAX_BYTES, read_ics
+from courtsync.calendars.files import MAX_BYTES
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
 
@@ -49,6 +49,8 @@ class HttpSource:
             data = self._body(response)
             fresh = {k: v for k, v in (("etag", response.headers.get("ETag")),
                                        ("last_modified", response.headers.get("Last-Modified"))) if v}
+        from courtsync.calendars.ics import read_ics
+
         snap = read_ics(data, source=self.id, name=self.label, kind=self.kind, window=window,
                         case_pattern=self.case_pattern, known=known)
         snap.validators = fresh

@@ -1,10 +1,9 @@
-"""iCalendar sources: reading bytes into groups of items (re-reading only changed groups), and files."""
+"""iCalendar bytes -> groups of items, re-reading only the events whose bytes changed."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
 from courtsync.calendars.base import Group, Snapshot, Window
 from courtsync.calendars.ics_events import Reader, read_plain, read_plain_chunk
@@ -20,8 +19,6 @@ from courtsync.calendars.ics_text import (
 )
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
-
-MAX_BYTES = 64 * 1024 * 1024
 
 
 def read_ics(data: bytes, *, source: str, name: str, kind: SourceKind, window: Window,
@@ -116,36 +113,3 @@ def _read_group(blocks: list[Block], reader: Reader, h: str) -> Group:
 
 # Raise when the reading of events changes, so stored groups are read again.
 _READER_VERSION = "8"
-
-
-class FileSource:
-    """A local .ics file (a court's export, or a person's calendar)."""
-
-    def __init__(self, id: str, kind: SourceKind, location: str, base_dir: Path, owner: str | None = None,
-                 case_pattern: str | None = None) -> None:
-        self.id = id
-        self.kind = kind
-        self.owner = owner
-        self.path = (base_dir / Path(location).expanduser()).resolve()
-        self.label = str(self.path)
-        self.case_pattern = case_pattern
-
-    def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
-        try:
-            stat = self.path.stat()
-            if stat.st_size > MAX_BYTES:
-                raise SourceError(f"{self.path} is {stat.st_size // 1_000_000} MB, over the "
-                                  f"{MAX_BYTES // 1_000_000} MB limit for a calendar file.")
-            signature = f"{stat.st_size}:{stat.st_mtime_ns}"
-            if validators.get("file") == signature and known:
-                return Snapshot(groups={}, validators=validators, not_modified=True)
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            raise SourceError(f"{self.path} does not exist.", hint="Check the path in courtsync.toml (relative "
-                                                                   "to the folder of courtsync.toml).") from None
-        except OSError as exc:
-            raise SourceError(f"Cannot read {self.path}: {exc.strerror}.") from None
-        snap = read_ics(data, source=self.id, name=str(self.path), kind=self.kind, window=window,
-                        case_pattern=self.case_pattern, known=known)
-        snap.validators = {"file": signature}
-        return snap

@@ -1,0 +1,46 @@
+"""A local .ics file as a calendar source (light to construct: the reader loads only when it reads)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from courtsync.calendars.base import Snapshot, Window
+from courtsync.errors import SourceError
+from courtsync.models import SourceKind
+
+MAX_BYTES = 64 * 1024 * 1024
+
+
+class FileSource:
+    """A local .ics file (a court's export, or a person's calendar)."""
+
+    def __init__(self, id: str, kind: SourceKind, location: str, base_dir: Path, owner: str | None = None,
+                 case_pattern: str | None = None) -> None:
+        self.id = id
+        self.kind = kind
+        self.owner = owner
+        self.path = (base_dir / Path(location).expanduser()).resolve()
+        self.label = str(self.path)
+        self.case_pattern = case_pattern
+
+    def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
+        try:
+            stat = self.path.stat()
+            if stat.st_size > MAX_BYTES:
+                raise SourceError(f"{self.path} is {stat.st_size // 1_000_000} MB, over the "
+                                  f"{MAX_BYTES // 1_000_000} MB limit for a calendar file.")
+            signature = f"{stat.st_size}:{stat.st_mtime_ns}"
+            if validators.get("file") == signature and known:
+                return Snapshot(groups={}, validators=validators, not_modified=True)
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise SourceError(f"{self.path} does not exist.", hint="Check the path in courtsync.toml (relative "
+                                                                   "to the folder of courtsync.toml).") from None
+        except OSError as exc:
+            raise SourceError(f"Cannot read {self.path}: {exc.strerror}.") from None
+        from courtsync.calendars.ics import read_ics
+
+        snap = read_ics(data, source=self.id, name=str(self.path), kind=self.kind, window=window,
+                        case_pattern=self.case_pattern, known=known)
+        snap.validators = {"file": signature}
+        return snap
