@@ -10,6 +10,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import random
 import re
 import shutil
@@ -23,6 +24,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 HERE = Path(__file__).resolve().parent
+# Time courtsync as installed: with compiled bytecode (some environments set PYTHONDONTWRITEBYTECODE).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 AS_OF = "2026-11-23"
 
 
@@ -33,7 +36,7 @@ def courtsync() -> list[str]:
 
 def timed(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.perf_counter()
-    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=ENV)
     return time.perf_counter() - start, proc
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import re
 import resource
@@ -22,6 +23,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 HERE = Path(__file__).resolve().parent
+# Time courtsync as installed: with compiled bytecode (some environments set PYTHONDONTWRITEBYTECODE).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 CHI = ZoneInfo("America/Chicago")
 
 
@@ -34,7 +37,8 @@ def run_sync(folder: Path) -> tuple[float, float]:
     """Wall seconds and the peak RSS (MB) of one `courtsync sync` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    proc = subprocess.run([*courtsync(), "sync", "--as-of", "2026-11-23"], cwd=folder, capture_output=True, text=True)
+    proc = subprocess.run([*courtsync(), "sync", "--as-of", "2026-11-23"], cwd=folder, capture_output=True, text=True,
+                          env=ENV)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"sync failed:\n{proc.stdout}\n{proc.stderr}")
