@@ -189,3 +189,78 @@ def server_busy_fault(back_off_ms: int) -> str:
             'this request right now. Try again later.</e:Message><t:MessageXml '
             'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><t:Value Name="BackOffMilliseconds">'
             f'{back_off_ms}</t:Value></t:MessageXml></detail></s:Fault></s:Body></s:Envelope>')
+
+
+# --- EWS calendar views: GetFolder, FindItem (CalendarView, ids only), GetItem ---------------------------
+
+EWS_MESSAGES = ('xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" '
+                'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"')
+
+
+def _folder(distinguished: str) -> str:
+    tag = "CalendarFolder" if distinguished == "calendar" else "Folder"
+    cls = "IPF.Appointment" if distinguished == "calendar" else "IPF.Note"
+    return (f'<t:{tag}><t:FolderId Id="F-{distinguished}" ChangeKey="AQAAAA=="/><t:ParentFolderId Id="F-root" '
+            f'ChangeKey="AQAAAA=="/><t:FolderClass>{cls}</t:FolderClass><t:DisplayName>{distinguished.title()}'
+            '</t:DisplayName><t:TotalCount>0</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount>'
+            '<t:EffectiveRights><t:CreateAssociated>true</t:CreateAssociated><t:CreateContents>true</t:CreateContents>'
+            '<t:CreateHierarchy>true</t:CreateHierarchy><t:Delete>true</t:Delete><t:Modify>true</t:Modify>'
+            '<t:Read>true</t:Read><t:ViewPrivateItems>true</t:ViewPrivateItems></t:EffectiveRights>'
+            f'<t:DistinguishedFolderId>{distinguished}</t:DistinguishedFolderId></t:{tag}>')
+
+
+def _calendar_item(item_id: str, h: Held) -> str:
+    status = {"busy": "Busy", "tentative": "Tentative", "free": "Free", "oof": "OOF"}[h.status]
+    return (f'<t:CalendarItem><t:ItemId Id="{item_id}" ChangeKey="DwAAAA=="/><t:Subject>{h.subject}</t:Subject>'
+            f'<t:Sensitivity>{"Private" if h.private else "Normal"}</t:Sensitivity>'
+            f'<t:Start>{h.start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}</t:Start>'
+            f'<t:End>{h.end.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}</t:End>'
+            f'<t:IsAllDayEvent>{"true" if h.all_day else "false"}</t:IsAllDayEvent>'
+            f'<t:LegacyFreeBusyStatus>{status}</t:LegacyFreeBusyStatus><t:Location>Client home</t:Location>'
+            f'<t:IsCancelled>{"true" if h.cancelled else "false"}</t:IsCancelled>'
+            f'<t:UID>040000008200E00074C5B7101A82E008{hashlib.sha1(h.key.encode()).hexdigest().upper()}</t:UID>'
+            '</t:CalendarItem>')
+
+
+def ews_view_answer(body: str, calendars: dict[str, list[Held]], missing: set[str]) -> tuple[int, str]:
+    """Answers GetFolder, FindItem and GetItem for the impersonated mailbox, as Exchange 2016 does."""
+    mailbox = re.search(r"<t:PrimarySmtpAddress>([^<]+)</t:PrimarySmtpAddress>", body)
+    email = mailbox.group(1) if mailbox else ""
+    op = re.search(r"<m:(\w+)", body)
+    name = op.group(1) if op else ""
+    if email in missing:
+        return 200, (SOAP_HEAD + f'<m:{name}Response {EWS_MESSAGES}><m:ResponseMessages><m:{name}ResponseMessage '
+                     'ResponseClass="Error"><m:MessageText>The SMTP address has no mailbox associated with it.'
+                     '</m:MessageText><m:ResponseCode>ErrorNonExistentMailbox</m:ResponseCode><m:DescriptiveLinkKey>0'
+                     f'</m:DescriptiveLinkKey></m:{name}ResponseMessage></m:ResponseMessages></m:{name}Response>'
+                     + SOAP_TAIL)
+    held_items = calendars.get(email, [])
+    if name == "GetFolder":
+        ids = re.findall(r'DistinguishedFolderId Id="(\w+)"', body)
+        messages = "".join('<m:GetFolderResponseMessage ResponseClass="Success"><m:ResponseCode>NoError'
+                           f'</m:ResponseCode><m:Folders>{_folder(i)}</m:Folders></m:GetFolderResponseMessage>'
+                           for i in ids)
+        return 200, (SOAP_HEAD + f'<m:GetFolderResponse {EWS_MESSAGES}><m:ResponseMessages>{messages}'
+                     '</m:ResponseMessages></m:GetFolderResponse>' + SOAP_TAIL)
+    if name == "FindItem":
+        view = re.search(r'StartDate="([^"]+)" EndDate="([^"]+)"', body)
+        assert view
+        start = datetime.fromisoformat(view.group(1).replace("Z", "+00:00"))
+        end = datetime.fromisoformat(view.group(2).replace("Z", "+00:00"))
+        # Like Exchange, the view also returns an item that ends exactly when the window starts.
+        hits = [n for n, h in enumerate(held_items) if h.start < end and h.end >= start]
+        items = "".join(f'<t:CalendarItem><t:ItemId Id="{email}|{n}" ChangeKey="DwAAAA=="/></t:CalendarItem>'
+                        for n in hits)
+        return 200, (SOAP_HEAD + f'<m:FindItemResponse {EWS_MESSAGES}><m:ResponseMessages>'
+                     '<m:FindItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>'
+                     f'<m:RootFolder TotalItemsInView="{len(hits)}" IncludesLastItemInRange="true"><t:Items>{items}'
+                     '</t:Items></m:RootFolder></m:FindItemResponseMessage></m:ResponseMessages></m:FindItemResponse>'
+                     + SOAP_TAIL)
+    if name == "GetItem":
+        ids = re.findall(r'<t:ItemId Id="([^"]+)"', body)
+        messages = "".join('<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError'
+                           f'</m:ResponseCode><m:Items>{_calendar_item(i, held_items[int(i.split("|")[1])])}'
+                           '</m:Items></m:GetItemResponseMessage>' for i in ids)
+        return 200, (SOAP_HEAD + f'<m:GetItemResponse {EWS_MESSAGES}><m:ResponseMessages>{messages}'
+                     '</m:ResponseMessages></m:GetItemResponse>' + SOAP_TAIL)
+    return 500, "unexpected request"

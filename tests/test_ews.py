@@ -147,3 +147,46 @@ def test_requests_carry_only_the_mailboxes_asked(ews: tuple[responses.RequestsMo
     mock.add_callback(responses.POST, ENDPOINT, callback=answer)
     EwsSource("exchange", settings(), {"ana@agency.example": "w1"}).read(WINDOW, {}, {})
     assert all(ews_mailboxes(b) == ["ana@agency.example"] for b in bodies)
+
+
+def test_calendar_views_read_occurrences_and_apply_the_busy_rules(ews: tuple[responses.RequestsMock, list[str]]) -> None:
+    from datetime import timedelta
+
+    from tests.mail_fixtures import Held, ews_view_answer
+
+    mock, seen = ews
+    start = datetime(2026, 12, 2, 15, tzinfo=UTC)
+    window_start = EwsSource("exchange", settings(), {}).span(WINDOW)[0]
+    calendars = {"ana@agency.example": [
+        Held("a", start, start + timedelta(hours=1), "busy", "Court prep"),
+        Held("b", start + timedelta(days=1), start + timedelta(days=1, hours=1), "tentative", "Maybe"),
+        Held("c", start + timedelta(days=2), start + timedelta(days=2, hours=1), "free", "Lunch"),
+        Held("d", start + timedelta(days=3), start + timedelta(days=3, hours=1), "busy", "Gone", cancelled=True),
+        Held("e", start + timedelta(days=5), start + timedelta(days=5, hours=2), "oof", "Therapy", private=True),
+        Held("f", window_start - timedelta(hours=1), window_start, "busy", "Ends as the window opens"),
+        Held("g", datetime(2026, 12, 10, 6, tzinfo=UTC), datetime(2026, 12, 11, 6, tzinfo=UTC), "oof", "Vacation",
+             all_day=True),
+    ]}
+
+    def answer(request: object) -> tuple[int, dict[str, str], str]:
+        body = request.body.decode()  # type: ignore[attr-defined]
+        seen.append(re.search(r"<m:(\w+)", body).group(1))  # type: ignore[union-attr]
+        status, text = ews_view_answer(body, calendars, missing={"gone@agency.example"})
+        return status, {"Content-Type": "text/xml; charset=utf-8"}, text
+
+    mock.add_callback(responses.POST, ENDPOINT, callback=answer)
+    source = EwsSource("exchange", settings(mode="calendar-view"), {"ana@agency.example": "w1",
+                                                                   "gone@agency.example": "w2"})
+    snap = source.read(WINDOW, {}, {})
+    got = {i.summary: (i.busy, i.flags) for i in snap.groups["w1"].items}
+    assert got == {"Court prep": (True, ()), "Maybe": (True, ("tentative",)), "Lunch": (False, ("free",)),
+                   "Gone": (False, ("cancelled",)), "(private)": (True, ("out-of-office", "private")),
+                   "Vacation": (True, ("out-of-office", "all-day"))}
+    vacation = next(i for i in snap.groups["w1"].items if i.summary == "Vacation")
+    assert (vacation.start.isoformat(), vacation.end.isoformat()) == ("2026-12-10T00:00:00-06:00",
+                                                                      "2026-12-11T00:00:00-06:00")
+    assert [p.location for p in snap.problems] == ["mailbox gone@agency.example (w2)"]
+    assert "no such mailbox" in snap.problems[0].reason
+    # ana: the calendar folder (GetFolder x2), then a FindItem and a GetItem for each month window.
+    windows = 6
+    assert seen.count("FindItem") == windows and seen.count("GetItem") <= windows

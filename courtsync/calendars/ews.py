@@ -68,6 +68,9 @@ class EwsSource(MailboxSource):
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         """One EWS request, translated: throttling waited out (bounded), auth and transport failures named."""
         from exchangelib.errors import (
+            ErrorAccessDenied,
+            ErrorImpersonateUserDenied,
+            ErrorNonExistentMailbox,
             ErrorServerBusy,
             RateLimitError,
             TransportError,
@@ -88,6 +91,8 @@ class EwsSource(MailboxSource):
                                   hint=f"Check the secret in ${setting} ([exchange] auth = "
                                        f"\"{self.settings.auth}\"); courtsync stops at the first refusal so the "
                                        "account is not locked out.") from None
+            except (ErrorNonExistentMailbox, ErrorImpersonateUserDenied, ErrorAccessDenied):
+                raise  # one mailbox's problem: the caller reports it for that worker
             except RateLimitError as exc:
                 raise SourceError(f"Exchange at {self.settings.endpoint} is throttling {what} ({exc}).") from None
             except TransportError as exc:
@@ -157,6 +162,8 @@ class EwsSource(MailboxSource):
                               access_type=IMPERSONATION if self.settings.access == "impersonation" else DELEGATE,
                               default_timezone=EWSTimeZone("UTC"))
             items: list[MailboxItem] = []
+            self.round_trips += 1  # the folder lookup costs two GetFolder requests; _call counts one
+            self._call("calendar folder", lambda: account.calendar)
             for ws, we in windows(start, end, VIEW_SPAN):
                 utc = EWSTimeZone("UTC")
                 view = account.calendar.view(start=_ews_time(ws, utc, EWSDateTime), end=_ews_time(we, utc, EWSDateTime),
