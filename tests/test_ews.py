@@ -149,7 +149,8 @@ def test_requests_carry_only_the_mailboxes_asked(ews: tuple[responses.RequestsMo
     assert all(ews_mailboxes(b) == ["ana@agency.example"] for b in bodies)
 
 
-def test_calendar_views_read_occurrences_and_apply_the_busy_rules(ews: tuple[responses.RequestsMock, list[str]]) -> None:
+def test_calendar_views_read_occurrences_and_apply_the_busy_rules(
+        ews: tuple[responses.RequestsMock, list[str]]) -> None:
     from datetime import timedelta
 
     from tests.mail_fixtures import Held, ews_view_answer
