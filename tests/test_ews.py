@@ -191,3 +191,15 @@ def test_calendar_views_read_occurrences_and_apply_the_busy_rules(
     # ana: the calendar folder (GetFolder x2), then a FindItem and a GetItem for each month window.
     windows = 6
     assert seen.count("FindItem") == windows and seen.count("GetItem") <= windows
+
+
+def test_logs_carry_no_soap_subjects_or_passwords(ews: tuple[responses.RequestsMock, list[str]],
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    mock, seen = ews
+    serve(mock, seen)
+    EwsSource("exchange", settings(), {"worker001@agency.example": "w1"}).read(WINDOW, {}, {})
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Home visit" not in text and "hunter2" not in text and "Envelope" not in text

@@ -178,3 +178,14 @@ def test_an_unchanged_mailbox_is_not_rewritten(graph: responses.RequestsMock) ->
 
 def test_held_items_are_in_the_window() -> None:
     assert held("worker000@agency.example", BASE)
+
+
+def test_logs_carry_no_bodies_subjects_or_secrets(graph: responses.RequestsMock,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    schedule_server(graph)
+    GraphSource("graph", settings(mode="free-busy"), {"worker001@agency.example": "w1"}).read(WINDOW, {}, {})
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Home visit" not in text and "s3cr3t-value" not in text and "fake.token" not in text
