@@ -28,6 +28,7 @@ class Found:
     flags: tuple[str, ...] = ()
     matched_by: str = ""
     makeups: tuple[MakeUp, ...] = ()
+    place: str = ""          # the item's location (never its summary: hearing text stays out of digests)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def scan(ctx: Context, today: date, now: Now, offline: bool, first: date | None 
         assert matcher is not None
         why = matcher.reasons(item, worker.id if kinds.get(item.source) == "personal" else None,
                               kinds.get(item.source) in MAILBOX_KINDS).get(worker.id, "")
-        found.append(Found(_conflict(ctx, worker, session, item, kind), item.flags, why))
+        found.append(Found(_conflict(ctx, worker, session, item, kind), item.flags, why, place=item.location))
     found.sort(key=lambda f: (f.conflict.session_start.timestamp(), f.conflict.worker_id,
                               f.conflict.event_start.timestamp()))
     return ScanResult(first, last, view, found)
@@ -117,7 +118,7 @@ def upcoming(ctx: Context, today: date, now: Now, offline: bool, worker_id: str)
     start, end = local_range(result.first, result.last + timedelta(days=31), ctx.config.tz)
     items = ctx.store.items(ctx.config.tz, result.view.ids, start, end, worker.id, busy_only=True)
     with_makeups = [Found(f.conflict, f.flags, f.matched_by, tuple(makeups_for(
-        ctx, worker, _session_of(ctx, f.conflict), items))) for f in result.found]
+        ctx, worker, _session_of(ctx, f.conflict), items)), f.place) for f in result.found]
     return ScanResult(result.first, result.last, result.view, with_makeups)
 
 

@@ -11,7 +11,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from courtsync import __version__, app, busy, checks, formats, views
+from courtsync import __version__, app, busy, checks, formats, views, weekly
 from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError
 from courtsync.models import Problem
 from courtsync.sync import SyncReport
@@ -378,6 +378,49 @@ def _report_line(r: SyncReport, width: int) -> str:
 def _short(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@cli.command("digest")
+@config_option
+@click.option("--week", metavar="YYYY-Www", help="The ISO week (default: this week).")
+@click.option("--supervisor", "supervisor_id", metavar="ID", help="Only this supervisor's team.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write each digest as .txt and .html into this folder.")
+@click.option("--send", is_flag=True, help="Queue each digest once per supervisor and week, and send it.")
+@click.option("--resend", is_flag=True, help="With --send: send again even if already sent.")
+@offline_option
+@as_of_option
+def digest_command(config_path: Path | None, week: str | None, supervisor_id: str | None, out_dir: Path | None,
+                   send: bool, resend: bool, offline: bool, as_of: date | None) -> None:
+    """The weekly supervisor digest: conflicts ahead, new, still open and resolved. Exit 3 if anything is unsent
+    or a calendar could not be read."""
+    ctx = app.load_context(config_path, today(as_of))
+    digests = weekly.team_digests(ctx, today(as_of), now, offline, week, supervisor_id)
+    rendered = weekly.render_all(ctx, digests)
+    for r in rendered:
+        d = r.digest
+        state = "all clear" if d.all_clear else (f"{d.count('new')} new, {d.count('open')} open, "
+                                                 f"{d.count('resolved')} resolved")
+        click.echo(f"{d.supervisor.id:<8} {d.supervisor.name:<28} {d.week}  {state}"
+                   + ("  (calendars not read!)" if d.unread else ""))
+    if out_dir is not None:
+        written = weekly.write_files(rendered, out_dir)
+        click.echo(f"wrote {len(written)} file(s) to {out_dir}")
+    code = EXIT_OK
+    if send:
+        queued, already, skipped, delivery = weekly.send(ctx, rendered, now, resend)
+        click.echo(f"queued {queued}, already queued {already}, all-clears skipped {skipped}; sent {delivery.sent}")
+        for label, items in (("FAILED", delivery.failed), ("will retry", delivery.retry),
+                             ("UNKNOWN (not re-sent; --resend to force)", delivery.unknown)):
+            for recipient, why in items:
+                click.echo(f"  {label}: {recipient}: {why}", err=True)
+        if delivery.failed or delivery.retry or delivery.unknown:
+            code = EXIT_SOURCE
+    if digests and digests[0].unread:
+        code = EXIT_SOURCE
+    if not out_dir and not send:
+        click.echo("(preview only: --out DIR writes the digests, --send emails them)")
+    click.get_current_context().exit(code)
 
 
 def main() -> None:

@@ -165,6 +165,11 @@ class SmtpConfig(_Strict):
     sender: str
 
 
+class DigestConfig(_Strict):
+    weeks: int = Field(default=8, ge=1, le=52)            # how far ahead each weekly digest looks
+    all_clear: Literal["send", "skip"] = "send"          # a short all-clear to supervisors with no conflicts
+
+
 class LiaisonConfig(_Strict):
     id: Id
     name: str
@@ -189,6 +194,7 @@ class Config(_Strict):
     graph: GraphConfig | None = None
     smtp: SmtpConfig | None = None
     liaison: list[LiaisonConfig] = []
+    digest: DigestConfig = DigestConfig()
     _base_dir: Path = PrivateAttr(default=Path("."))
     _path: Path | None = PrivateAttr(default=None)
     _text: str = PrivateAttr(default="")

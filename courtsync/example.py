@@ -32,8 +32,15 @@ def _month(base: date, ahead: int) -> tuple[int, int]:
 
 def _env() -> jinja2.Environment:
     root = importlib.resources.files("courtsync.templates") / "example"
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(root)), undefined=jinja2.StrictUndefined,
-                              autoescape=False, keep_trailing_newline=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(root)), undefined=jinja2.StrictUndefined,
+                             autoescape=False, keep_trailing_newline=True)
+    env.filters["ical"] = _ical_text
+    return env
+
+
+def _ical_text(value: str) -> str:
+    """A TEXT value as RFC 5545 writes it: backslash, semicolon, comma and newline escaped."""
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def _toml_context(as_of: date) -> dict[str, str]:

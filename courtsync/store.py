@@ -46,6 +46,19 @@ CREATE TABLE IF NOT EXISTS item_workers (
 CREATE INDEX IF NOT EXISTS item_workers_by_item ON item_workers (item);
 CREATE TABLE IF NOT EXISTS problems (source TEXT NOT NULL, grp TEXT NOT NULL, location TEXT NOT NULL,
                                      reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,            -- idempotency: what this message is (digest:s01:2027-W03), per recipient
+    recipient TEXT NOT NULL, message_id TEXT NOT NULL, subject TEXT NOT NULL,
+    message BLOB NOT NULL,        -- the whole RFC 5322 message, as it will be sent
+    status TEXT NOT NULL,         -- pending | sending | sent | failed | unknown
+    attempts INTEGER NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, sent_at REAL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (key, recipient)
+);
+CREATE TABLE IF NOT EXISTS digest_state (
+    supervisor TEXT PRIMARY KEY, week TEXT NOT NULL, keys TEXT NOT NULL, sent_at REAL NOT NULL
+);
 CREATE INDEX IF NOT EXISTS problems_by_group ON problems (source, grp);
 """
 

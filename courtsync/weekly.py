@@ -1,0 +1,188 @@
+"""The weekly supervisor digest: build it from a scan, render it, write it to files or queue and send it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from courtsync import checks
+from courtsync.app import Context
+from courtsync.digest import Entry, TeamDigest, compare, conflict_key
+from courtsync.errors import ConfigError, UsageError
+from courtsync.models import Session, Worker
+from courtsync.notices.outbox import Delivery, Outbox, Outgoing, message_id
+from courtsync.notices.render import environment, render
+
+Now = Callable[[], float]
+
+
+def parse_week(text: str | None, today: date) -> tuple[date, str]:
+    """'2027-W03' (ISO week) -> its Monday; None -> the week of today."""
+    if text is None:
+        year, week, _ = today.isocalendar()
+    else:
+        m = re.fullmatch(r"(\d{4})-?W(\d{2})", text.strip(), re.I)
+        if not m:
+            raise UsageError(f"--week {text!r} is not an ISO week; write it as YYYY-Www, e.g. 2027-W03.")
+        year, week = int(m.group(1)), int(m.group(2))
+        try:
+            date.fromisocalendar(year, week, 1)
+        except ValueError:
+            raise UsageError(f"--week {text}: {year} has no week {week}.") from None
+    return date.fromisocalendar(year, week, 1), f"{year}-W{week:02d}"
+
+
+def _entry(ctx: Context, f: checks.Found) -> Entry:
+    c = f.conflict
+    collab = ctx.collaboratives[c.collaborative_id]
+    court = ctx.courts[c.court_id].name if c.court_id else ("Outlook" if c.source in ("exchange", "graph")
+                                                            else c.source)
+    when = "all day" if c.all_day else (f"{c.event_start:%H:%M}-{c.event_end:%H:%M}" if c.event_end
+                                        else f"{c.event_start:%H:%M}")
+    parts = [f"case {c.case_number}" if c.case_number else "", court, when, f.place]
+    return Entry(status="new", worker_id=c.worker_id, worker_name=c.worker_name, day=f"{c.session_start:%a %Y-%m-%d}",
+                 session=f"{collab.name} {c.session_start:%H:%M}-{c.session_end:%H:%M}",
+                 hearing=", ".join(p for p in parts if p), kind=c.kind, note=", ".join(f.flags))
+
+
+def team_digests(ctx: Context, today: date, now: Now, offline: bool, week: str | None = None,
+                 supervisor_id: str | None = None) -> list[TeamDigest]:
+    monday, label = parse_week(week, today)
+    horizon = monday + timedelta(days=7 * ctx.config.digest.weeks - 1)
+    reports: dict[str, list[Worker]] = {}
+    for w in ctx.roster.workers.values():
+        if w.supervisor_id:
+            reports.setdefault(w.supervisor_id, []).append(w)
+    if supervisor_id is not None:
+        if not reports.get(ctx.worker(supervisor_id).id):
+            raise UsageError(f"{supervisor_id} supervises nobody in workers.csv (no row names them as supervisor_id).")
+        chosen = [supervisor_id]
+    else:
+        chosen = sorted(reports)
+    scan = checks.scan(ctx, today, now, offline, first=monday, last=horizon,
+                       worker_ids=[w.id for s in chosen for w in reports[s]] if supervisor_id else ())
+    by_worker: dict[str, list[checks.Found]] = {}
+    for f in scan.found:
+        by_worker.setdefault(f.conflict.worker_id, []).append(f)
+    unread = [s for s in scan.view.sources if s.status != "ok"]
+    previous = _previous(ctx)
+    out = []
+    for sup_id in chosen:
+        team = reports[sup_id]
+        current = {conflict_key(f.conflict): _entry(ctx, f) for w in team for f in by_worker.get(w.id, [])}
+        entries = compare(current, previous.get(sup_id, {}), f"{monday:%a %Y-%m-%d}")
+        out.append(TeamDigest(supervisor=ctx.worker(sup_id), week=label, first=monday,
+                              last=monday + timedelta(days=6), entries=entries,
+                              sessions=_week_sessions(ctx, team, monday), unread=unread,
+                              keys={k: e.as_dict() for k, e in current.items()}))
+    return out
+
+
+def _previous(ctx: Context) -> dict[str, dict[str, dict[str, Any]]]:
+    rows = ctx.store.db.execute("SELECT supervisor, keys FROM digest_state").fetchall()
+    return {sup: json.loads(keys) for sup, keys in rows}
+
+
+def _week_sessions(ctx: Context, team: list[Worker], monday: date) -> list[tuple[Session, str, list[str]]]:
+    members: dict[str, list[str]] = {}
+    for w in team:
+        for cid in w.collaboratives:
+            members.setdefault(cid, []).append(w.name)
+    rows = [(s, ctx.collaboratives[cid].name, sorted(names)) for cid, names in members.items()
+            for s in ctx.sessions[cid] if s.active and monday <= s.day <= monday + timedelta(days=6)]
+    return sorted(rows, key=lambda r: (r[0].start.timestamp(), r[1]))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    digest: TeamDigest
+    subject: str
+    text: str
+    html: str
+
+
+def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
+    env = environment(ctx.config.resolve("templates") if (ctx.config.base_dir / "templates").is_dir() else None)
+    out = []
+    for d in digests:
+        horizon = d.first + timedelta(days=7 * ctx.config.digest.weeks - 1)
+        context = {"supervisor": d.supervisor, "week": d.week, "first": d.first, "last": d.last, "horizon": horizon,
+                   "entries": d.entries, "sessions": d.sessions, "unread": d.unread}
+        # Short enough for one header line (78 characters): mail programs fold longer ones clumsily.
+        if d.unread:
+            subject = f"Protected-date conflicts {d.week}: calendars not read, may be missing some"
+        elif d.all_clear:
+            subject = f"Protected-date conflicts {d.week}: all clear"
+        else:
+            subject = (f"Protected-date conflicts {d.week}: {d.count('new')} new, {d.count('open')} open, "
+                       f"{d.count('resolved')} resolved")
+        out.append(Rendered(d, subject, render(env, "digest.txt.j2", **context),
+                            render(env, "digest.html.j2", **context)))
+    return out
+
+
+def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for r in rendered:
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", f"digest-{r.digest.supervisor.id}-{r.digest.week}")
+        for suffix, body in ((".txt", r.text), (".html", r.html)):
+            path = (folder / (stem + suffix)).resolve()
+            if folder.resolve() not in path.parents:
+                raise UsageError(f"refusing to write outside {folder}")
+            path.write_text(body, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False) -> tuple[int, int, int, Delivery]:
+    """Queue each digest once per supervisor and week, then deliver what is pending. Returns
+    (queued, already queued, skipped all-clears, delivery)."""
+    if ctx.config.smtp is None:
+        raise ConfigError("Sending needs an [smtp] table in courtsync.toml (host, port, sender, ...).",
+                          hint="Or write the digests to files with --out DIR.")
+    from courtsync.notices.smtp import SmtpTransport
+
+    transport = SmtpTransport(ctx.config.smtp)
+    outbox = Outbox(ctx.store.db, now)
+    messages, skipped = [], 0
+    for r in rendered:
+        if r.digest.all_clear and ctx.config.digest.all_clear == "skip":
+            skipped += 1
+            continue
+        key = f"digest:{r.digest.supervisor.id}:{r.digest.week}"
+        messages.append(Outgoing(key=key, recipient=r.digest.supervisor.email, subject=r.subject,
+                                 message=_email(ctx, r, key, now()),
+                                 meta={"supervisor": r.digest.supervisor.id, "week": r.digest.week,
+                                       "keys": r.digest.keys}))
+    queued, already = outbox.queue(messages, resend=resend)
+
+    def remember(meta: dict[str, Any]) -> None:
+        ctx.store.db.execute("INSERT OR REPLACE INTO digest_state VALUES (?, ?, ?, ?)",
+                             (meta["supervisor"], meta["week"], json.dumps(meta["keys"]), now()))
+
+    delivery = outbox.deliver(transport, keys={m.key for m in messages}, on_sent=remember)
+    return queued, already, skipped, delivery
+
+
+def _email(ctx: Context, r: Rendered, key: str, when: float) -> bytes:
+    assert ctx.config.smtp is not None
+    msg = EmailMessage()
+    msg["From"] = ctx.config.smtp.sender
+    msg["To"] = r.digest.supervisor.email
+    msg["Subject"] = r.subject.replace("\r", " ").replace("\n", " ")
+    msg["Message-ID"] = message_id(key, r.digest.supervisor.email)
+    msg["Date"] = format_datetime(datetime.fromtimestamp(when).astimezone())
+    # Quoted-printable: SMTP refuses lines over 998 bytes, and an HTML table row can be longer (found by the
+    # real-server tests: "500 Line too long").
+    msg.set_content(r.text, cte="quoted-printable")
+    msg.add_alternative(r.html, subtype="html", cte="quoted-printable")
+    return msg.as_bytes(policy=policy.SMTP)

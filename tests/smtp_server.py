@@ -1,0 +1,71 @@
+"""A real SMTP server (aiosmtpd) on loopback that can refuse, fail and hang up on request."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import Message
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:     # aiosmtpd cannot take port 0: find a free one first
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Behaviour:
+    refuse: set[str] = field(default_factory=set)   # RCPT answered 550
+    fail_data_number: set[int] = field(default_factory=set)   # these DATA commands (1-based) answered 451
+    drop_after_data: set[int] = field(default_factory=set)    # these DATA: message kept, connection cut, no reply
+
+
+class Handler:
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.received: list[tuple[str, Message]] = []
+        self.data_count = 0
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        if address in self.behaviour.refuse:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.data_count += 1
+        if self.data_count in self.behaviour.fail_data_number:
+            return "451 4.3.0 Temporary local problem, try again later"
+        for rcpt in envelope.rcpt_tos:
+            self.received.append((rcpt, message_from_bytes(envelope.content, policy=policy.default)))
+        if self.data_count in self.behaviour.drop_after_data:
+            server.transport.close()   # the message is here, but the client never hears so
+        return "250 2.0.0 Ok: queued"
+
+
+class SmtpServer:
+    def __init__(self, behaviour: Behaviour | None = None) -> None:
+        self.behaviour = behaviour or Behaviour()
+        self.handler = Handler(self.behaviour)
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def received(self) -> list[tuple[str, Message]]:
+        return self.handler.received
+
+    def toml(self) -> str:
+        return (f'\n[smtp]\nhost = "127.0.0.1"\nport = {self.port}\nstarttls = false\n'
+                'sender = "Learning Collaborative Liaison <lc@agency.example>"\n')

@@ -1,0 +1,185 @@
+"""The weekly digest through the CLI with a real SMTP server: once per supervisor and week, nothing lost."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from courtsync.digest import Entry, compare
+from tests.conftest import AS_OF, Run
+from tests.smtp_server import Behaviour, SmtpServer
+
+Runner = Callable[..., Run]
+WEEK = "2026-W50"   # the example's first sessions (as of 2026-11-23) fall in this week
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def configured(example_dir: Path, server: SmtpServer) -> list[str]:
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text() + server.toml())
+    return ["--config", str(toml), "--as-of", AS_OF.isoformat(), "--week", WEEK]
+
+
+def supervisors(server: SmtpServer) -> list[str]:
+    return sorted(rcpt for rcpt, _ in server.received)
+
+
+def test_weekly_run_twice_sends_each_supervisor_exactly_one(example_dir: Path, run: Runner, smtp: SmtpServer) -> None:
+    args = configured(example_dir, smtp)
+    first = run("digest", *args, "--send")
+    assert first.exit_code == 0, first.stdout + first.stderr
+    assert "queued 5" in first.stdout and "sent 5" in first.stdout
+    second = run("digest", *args, "--send")
+    assert second.exit_code == 0 and "queued 0, already queued 5" in second.stdout and "sent 0" in second.stdout
+    assert len(smtp.received) == 5 and len(set(supervisors(smtp))) == 5
+    rcpt, msg = next((r, m) for r, m in smtp.received if r == "andre.whitfield@agency.example")
+    assert msg["Subject"] == f"Protected-date conflicts {WEEK}: 4 new, 0 open, 0 resolved"
+    assert re.fullmatch(r"<[0-9a-f]{32}@courtsync>", msg["Message-ID"])
+    parts = {p.get_content_type(): p.get_content() for p in msg.walk() if not p.is_multipart()}
+    assert "case 2026-JA-001187" in parts["text/plain"] and "<table>" in parts["text/html"]
+    assert "Permanency Hearing" not in parts["text/plain"] + parts["text/html"]  # hearing text stays out
+
+
+def test_a_failure_mid_batch_is_finished_by_the_same_command(example_dir: Path, run: Runner) -> None:
+    server = SmtpServer(Behaviour(fail_data_number={3})).start()
+    try:
+        args = configured(example_dir, server)
+        first = run("digest", *args, "--send")
+        assert first.exit_code == 3 and "will retry" in first.stderr and "451" in first.stderr
+        assert len(server.received) == 4
+        again = run("digest", *args, "--send")
+        assert again.exit_code == 0 and "sent 1" in again.stdout
+        assert len(server.received) == 5 and len(set(supervisors(server))) == 5   # none lost, none twice
+    finally:
+        server.stop()
+
+
+def test_a_refused_recipient_is_recorded_and_the_rest_are_sent(example_dir: Path, run: Runner) -> None:
+    server = SmtpServer(Behaviour(refuse={"grace.okafor@agency.example"})).start()
+    try:
+        args = configured(example_dir, server)
+        result = run("digest", *args, "--send")
+        assert result.exit_code == 3
+        assert "FAILED: grace.okafor@agency.example: 550" in result.stderr
+        assert len(server.received) == 4
+        assert "grace.okafor@agency.example" not in supervisors(server)
+        again = run("digest", *args, "--send")
+        assert len(server.received) == 4 and "sent 0" in again.stdout   # a permanent refusal is not retried
+    finally:
+        server.stop()
+
+
+def test_a_drop_after_data_is_never_resent_without_resend(example_dir: Path, run: Runner) -> None:
+    server = SmtpServer(Behaviour(drop_after_data={2})).start()
+    try:
+        args = configured(example_dir, server)
+        first = run("digest", *args, "--send")
+        assert first.exit_code == 3 and "UNKNOWN" in first.stderr
+        assert len(server.received) == 5   # the second one did arrive; the client could not know
+        again = run("digest", *args, "--send")
+        assert len(server.received) == 5 and "sent 0" in again.stdout
+        forced = run("digest", *args, "--send", "--resend")
+        assert forced.exit_code == 0 and len(server.received) == 10
+    finally:
+        server.stop()
+
+
+def test_next_week_marks_new_open_and_resolved(example_dir: Path, run: Runner, smtp: SmtpServer) -> None:
+    args = configured(example_dir, smtp)
+    assert run("digest", *args, "--send", "--supervisor", "s01").exit_code == 0
+    feed = example_dir / "feeds" / "cook-cpd.ics"
+    # The court moves w02's 17:00 hearing to another day: that conflict is resolved.
+    text = feed.read_bytes().decode()
+    block = text[text.index("UID:cpd-1002"):]
+    feed.write_bytes(text.replace(block[: block.index("END:VEVENT")],
+                                  block[: block.index("END:VEVENT")].replace("T170000", "T190000")
+                                  .replace("T173000", "T193000")).encode())
+    next_week = [a if a != WEEK else "2026-W51" for a in args]
+    run("sync", "--config", args[1], "--as-of", AS_OF)
+    result = run("digest", *next_week, "--send", "--supervisor", "s01")
+    assert result.exit_code == 0
+    _, msg = smtp.received[-1]
+    body = next(p.get_content() for p in msg.walk() if p.get_content_type() == "text/plain")
+    assert "Resolved since the last digest (1)" in body and "Kevin O'Brien" in body.split("Resolved")[1]
+    assert "Still open (" in body
+
+
+def test_out_writes_files_and_sends_nothing(example_dir: Path, run: Runner, tmp_path: Path) -> None:
+    out = tmp_path / "digests"
+    result = run("digest", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--week", WEEK,
+                 "--out", out)
+    assert result.exit_code == 0
+    assert sorted(p.name for p in out.iterdir())[:2] == ["digest-a001-2026-W50.html", "digest-a001-2026-W50.txt"]
+    assert "All clear" in (out / "digest-s02-2026-W50.txt").read_text()
+
+
+def test_never_an_all_clear_while_a_source_is_unread(example_dir: Path, run: Runner, tmp_path: Path) -> None:
+    (example_dir / "feeds" / "will-juvenile.ics").write_text("<html>maintenance</html>")
+    out = tmp_path / "d"
+    result = run("digest", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--week", WEEK,
+                 "--out", out)
+    assert result.exit_code == 3
+    text = (out / "digest-s02-2026-W50.txt").read_text()
+    assert "could not be read" in text and "All clear" not in text
+
+
+def test_bad_week_and_non_supervisor(example_dir: Path, run: Runner) -> None:
+    toml = example_dir / "courtsync.toml"
+    assert "ISO week" in run("digest", "--config", toml, "--week", "2026-50").stderr
+    result = run("digest", "--config", toml, "--supervisor", "w01")
+    assert result.exit_code == 2 and "supervises nobody" in result.stderr
+
+
+def test_send_without_smtp_is_a_clear_error(example_dir: Path, run: Runner) -> None:
+    result = run("digest", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--send")
+    assert result.exit_code == 2 and "[smtp]" in result.stderr
+
+
+def test_feed_text_is_escaped_in_html(example_dir: Path, run: Runner, tmp_path: Path) -> None:
+    feed = example_dir / "feeds" / "cook-cpd.ics"
+    feed.write_bytes(feed.read_bytes().replace(b"LOCATION:2245 W. Ogden Ave.\\, Courtroom 3",
+                                               b"LOCATION:<script>alert('x')</script>"))
+    out = tmp_path / "d"
+    run("digest", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--week", WEEK, "--out", out)
+    html = (out / "digest-s01-2026-W50.html").read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+
+
+def test_compare() -> None:
+    def e(worker: str, day: str) -> Entry:
+        return Entry("new", worker, worker.upper(), day, "S", "H", "overlap")
+
+    previous = {"a": e("w1", "Mon 2026-12-07").as_dict(), "b": e("w2", "Mon 2026-12-14").as_dict(),
+                "old": e("w3", "Mon 2026-11-30").as_dict()}
+    got = compare({"a": e("w1", "Mon 2026-12-07"), "c": e("w4", "Tue 2026-12-08")}, previous, "Mon 2026-12-07")
+    assert [(x.status, x.worker_id) for x in got] == [("new", "w4"), ("open", "w1"), ("resolved", "w2")]
+
+
+def test_bug_long_html_lines_were_refused_by_smtp(example_dir: Path, run: Runner, smtp: SmtpServer) -> None:
+    """Found against the real server: an 8-bit HTML part had lines over 998 bytes ("500 Line too long")."""
+    toml = example_dir / "courtsync.toml"
+    workers = example_dir / "workers.csv"
+    workers.write_text(workers.read_text().replace("Tamika Johnson", "Tamika " + "Johnson-" * 150))
+    assert run("digest", *configured(example_dir, smtp), "--send", "--supervisor", "s01").exit_code == 0
+    _, msg = smtp.received[-1]
+    raw = msg.as_bytes()
+    assert max(len(line) for line in raw.split(b"\n")) <= 998
+    assert all(p["Content-Transfer-Encoding"] == "quoted-printable" for p in msg.walk() if not p.is_multipart())
+    assert toml.exists()
+
+
+def test_golden_digest(example_dir: Path, run: Runner, tmp_path: Path, golden: Callable[[str, str], None]) -> None:
+    out = tmp_path / "d"
+    assert run("digest", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--week", WEEK,
+               "--supervisor", "s01", "--out", out).exit_code == 0
+    golden("digest-s01-2026-W50.txt", (out / "digest-s01-2026-W50.txt").read_text())
+    golden("digest-s01-2026-W50.html", (out / "digest-s01-2026-W50.html").read_text())
