@@ -33,7 +33,7 @@ class Handler:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
                           rcpt_options: list[str]) -> str:
         if address in self.behaviour.refuse:
-            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
