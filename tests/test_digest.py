@@ -183,3 +183,25 @@ def test_golden_digest(example_dir: Path, run: Runner, tmp_path: Path, golden: C
                "--supervisor", "s01", "--out", out).exit_code == 0
     golden("digest-s01-2026-W50.txt", (out / "digest-s01-2026-W50.txt").read_text())
     golden("digest-s01-2026-W50.html", (out / "digest-s01-2026-W50.html").read_text())
+
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_html_digest_in_a_real_browser(example_dir: Path, run: Runner, tmp_path: Path) -> None:
+    """Renders the HTML digest in headless Chromium and keeps a screenshot a person can look at."""
+    import subprocess
+
+    out = tmp_path / "d"
+    run("digest", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--week", WEEK, "--supervisor",
+        "s01", "--out", out)
+    page = out / "digest-s01-2026-W50.html"
+    shot = tmp_path / "digest-s01.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,1100",
+                    f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=False)
+    assert shot.exists() and shot.stat().st_size > 20_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    print(f"screenshot: {shot}")
