@@ -132,6 +132,7 @@ class ExchangeConfig(_Strict):
     client_secret_env: EnvName | None = None
     horizon: Duration = timedelta(days=180)
     max_wait: Duration = timedelta(minutes=5)
+    send_as: Email | None = None   # send digests and notices from this mailbox when there is no [smtp]
 
     @model_validator(mode="after")
     def _credentials_named(self) -> ExchangeConfig:

@@ -18,7 +18,7 @@ from courtsync.app import Context
 from courtsync.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.errors import ConfigError, UsageError
 from courtsync.models import Session, Worker
-from courtsync.notices.outbox import Delivery, Outbox, Outgoing, message_id
+from courtsync.notices.outbox import Delivery, Outbox, Outgoing, Transport, message_id
 from courtsync.notices.render import environment, render
 
 Now = Callable[[], float]
@@ -146,12 +146,7 @@ def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
 def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False) -> tuple[int, int, int, Delivery]:
     """Queue each digest once per supervisor and week, then deliver what is pending. Returns
     (queued, already queued, skipped all-clears, delivery)."""
-    if ctx.config.smtp is None:
-        raise ConfigError("Sending needs an [smtp] table in courtsync.toml (host, port, sender, ...).",
-                          hint="Or write the digests to files with --out DIR.")
-    from courtsync.notices.smtp import SmtpTransport
-
-    transport = SmtpTransport(ctx.config.smtp)
+    transport = mail_transport(ctx)
     outbox = Outbox(ctx.store.db, now)
     messages, skipped = [], 0
     for r in rendered:
@@ -173,10 +168,30 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False)
     return queued, already, skipped, delivery
 
 
+def mail_transport(ctx: Context) -> Transport:
+    """[smtp] when configured, else Exchange's own sending when [exchange] send_as names a mailbox."""
+    if ctx.config.smtp is not None:
+        from courtsync.notices.smtp import SmtpTransport
+
+        return SmtpTransport(ctx.config.smtp)
+    if ctx.config.exchange is not None and ctx.config.exchange.send_as:
+        from courtsync.notices.exchange_mail import ExchangeTransport
+
+        return ExchangeTransport(ctx.config.exchange)
+    raise ConfigError("Sending needs an [smtp] table (host, port, sender, ...) or [exchange] send_as in "
+                      "courtsync.toml.", hint="Or write the digests to files with --out DIR.")
+
+
+def _sender(ctx: Context) -> str:
+    if ctx.config.smtp is not None:
+        return ctx.config.smtp.sender
+    assert ctx.config.exchange is not None and ctx.config.exchange.send_as
+    return ctx.config.exchange.send_as
+
+
 def _email(ctx: Context, r: Rendered, key: str, when: float) -> bytes:
-    assert ctx.config.smtp is not None
     msg = EmailMessage()
-    msg["From"] = ctx.config.smtp.sender
+    msg["From"] = _sender(ctx)
     msg["To"] = r.digest.supervisor.email
     msg["Subject"] = r.subject.replace("\r", " ").replace("\n", " ")
     msg["Message-ID"] = message_id(key, r.digest.supervisor.email)

@@ -138,7 +138,7 @@ def ews_mailboxes(body: str) -> list[str]:
     return re.findall(r"<t:Address>([^<]+)</t:Address>", body)
 
 
-def availability_answer(body: str, base: datetime, unknown: set[str]) -> str:
+def availability_answer(body: str, base: datetime | None, unknown: set[str]) -> str:
     """A GetUserAvailability response (learn.microsoft.com, getuseravailability-operation), times in UTC."""
     start, end = ews_window(body)
     parts = [SOAP_HEAD, f'<GetUserAvailabilityResponse xmlns="{M}"><FreeBusyResponseArray>']

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,44 @@ def test_html_digest_in_a_real_browser(example_dir: Path, run: Runner, tmp_path:
     assert shot.exists() and shot.stat().st_size > 20_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot: {shot}")
+
+
+def test_sending_through_exchange_when_there_is_no_smtp(example_dir: Path, run: Runner,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import responses
+    from exchangelib.protocol import CachingProtocol
+
+    from tests.mail_fixtures import EWS_MESSAGES, SOAP_HEAD, SOAP_TAIL
+
+    monkeypatch.setenv("COURTSYNC_EWS_PASSWORD", "pw")
+    CachingProtocol.clear_cache()
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text() + '\n[exchange]\nendpoint = "https://mail.agency.example/EWS/Exchange.asmx"\n'
+                                       'username = "AGENCY\\\\svc-courtsync"\npassword_env = "COURTSYNC_EWS_PASSWORD"\n'
+                                       'send_as = "lc@agency.example"\nmode = "free-busy"\n')
+    sent: list[str] = []
+
+    def answer(request: object) -> tuple[int, dict[str, str], str]:
+        body = request.body.decode()  # type: ignore[attr-defined]
+        if "<m:CreateItem" in body:
+            assert 'MessageDisposition="SendOnly"' in body
+            sent.append(re.search(r"<t:EmailAddress>([^<]+)</t:EmailAddress>", body.split("ToRecipients")[1])
+                        .group(1))  # type: ignore[union-attr]
+            if len(sent) == 2:   # the second one: Exchange is busy, so it stays pending for the next run
+                from tests.mail_fixtures import server_busy_fault
+                return 500, {"Content-Type": "text/xml"}, server_busy_fault(1000)
+            return 200, {"Content-Type": "text/xml"}, (
+                SOAP_HEAD + f'<m:CreateItemResponse {EWS_MESSAGES}><m:ResponseMessages><m:CreateItemResponseMessage '
+                'ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items/>'
+                '</m:CreateItemResponseMessage></m:ResponseMessages></m:CreateItemResponse>' + SOAP_TAIL)
+        from tests.mail_fixtures import UTC, availability_answer
+        return 200, {"Content-Type": "text/xml"}, availability_answer(body, datetime(2026, 11, 25, tzinfo=UTC), set())
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, "https://mail.agency.example/EWS/Exchange.asmx", callback=answer)
+        first = run("digest", "--config", toml, "--as-of", AS_OF, "--week", WEEK, "--send")
+        assert first.exit_code == 3 and "will retry" in first.stderr and "sent 4" in first.stdout
+        again = run("digest", "--config", toml, "--as-of", AS_OF, "--week", WEEK, "--send")
+        assert again.exit_code == 0 and "sent 1" in again.stdout
+    assert len(sent) == 6 and len(set(sent)) == 5    # five supervisors; the busy one tried twice, delivered once
+    CachingProtocol.clear_cache()
