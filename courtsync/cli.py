@@ -11,7 +11,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from courtsync import __version__, app, busy, checks, formats, views, weekly
+from courtsync import __version__, app, busy, checks, courts, formats, views, weekly
 from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError
 from courtsync.models import Problem
 from courtsync.sync import SyncReport
@@ -420,6 +420,61 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
         code = EXIT_SOURCE
     if not out_dir and not send:
         click.echo("(preview only: --out DIR writes the digests, --send emails them)")
+    click.get_current_context().exit(code)
+
+
+@cli.command("notices")
+@config_option
+@click.option("--court", "court_id", metavar="ID", help="Only this court.")
+@click.option("--from", "first", type=DATE, help="First date of the period, inclusive (default: today).")
+@click.option("--to", "last", type=DATE, help="Last date, inclusive (default: six months on).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write each letter as PDF, HTML and text into this folder.")
+@click.option("--send", is_flag=True, help="Email each letter (PDF attached) to its court; recorded when sent.")
+@click.option("--print", "print_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write one merged PDF and a mailing-labels CSV into this folder; recorded as told by mail.")
+@offline_option
+@as_of_option
+def notices_command(config_path: Path | None, court_id: str | None, first: date | None, last: date | None,
+                    out_dir: Path | None, send: bool, print_dir: Path | None, offline: bool,
+                    as_of: date | None) -> None:
+    """Letters asking courts to respect protected dates; amended letters only where something changed."""
+    ctx = app.load_context(config_path, today(as_of))
+    outcomes, warnings = courts.letters(ctx, today(as_of), now, offline, court_id, first, last)
+    for w in warnings:
+        click.echo(f"courtsync: warning: {w}", err=True)
+    found = [o.letter for o in outcomes if o.letter is not None]
+    for o in outcomes:
+        extra = ""
+        if o.letter is not None:
+            staff = {w for d in o.letter.dates for w, _, _ in d.staff}
+            extra = f": {len(o.letter.dates)} date(s), {len(staff)} staff"
+            if o.letter.amended:
+                extra += f", {len(o.letter.changes)} change(s)"
+            if o.letter.late:
+                click.echo(f"courtsync: warning: {o.court_id}: {o.letter.late}", err=True)
+        click.echo(f"{o.court_id:<12} {o.note}{extra}")
+    rendered = courts.render_all(ctx, found)
+    code = EXIT_SOURCE if warnings else EXIT_OK
+    if out_dir is not None and rendered:
+        written = courts.write_files(rendered, out_dir)
+        click.echo(f"wrote {len(written)} file(s) to {out_dir}")
+    if print_dir is not None and rendered:
+        pdf, labels = courts.print_batch(ctx, rendered, print_dir, now)
+        click.echo(f"print batch: {pdf} and {labels} (recorded as told by mail)")
+    if send and rendered:
+        queued, already, no_email, delivery = courts.send(ctx, rendered, now)
+        click.echo(f"queued {queued}, already queued {already}; sent {delivery.sent}")
+        for cid in no_email:
+            click.echo(f"  not emailed: {cid} has no email in courtsync.toml; use --print", err=True)
+        for label, items in (("FAILED", delivery.failed), ("will retry", delivery.retry),
+                             ("UNKNOWN (not re-sent)", delivery.unknown)):
+            for recipient, why in items:
+                click.echo(f"  {label}: {recipient}: {why}", err=True)
+        if delivery.failed or delivery.retry or delivery.unknown or no_email:
+            code = EXIT_SOURCE
+    if not (out_dir or send or print_dir) and rendered:
+        click.echo("(preview only: --out DIR writes the letters, --send emails them, --print DIR prints them)")
     click.get_current_context().exit(code)
 
 

@@ -171,6 +171,11 @@ class DigestConfig(_Strict):
     all_clear: Literal["send", "skip"] = "send"          # a short all-clear to supervisors with no conflicts
 
 
+class NoticesConfig(_Strict):
+    case_numbers: bool = False    # list each worker's case numbers before the court in the letters
+    lead_days: int = Field(default=30, ge=0, le=365)   # a letter should reach the court this long before its first date
+
+
 class LiaisonConfig(_Strict):
     id: Id
     name: str
@@ -196,6 +201,7 @@ class Config(_Strict):
     smtp: SmtpConfig | None = None
     liaison: list[LiaisonConfig] = []
     digest: DigestConfig = DigestConfig()
+    notices: NoticesConfig = NoticesConfig()
     _base_dir: Path = PrivateAttr(default=Path("."))
     _path: Path | None = PrivateAttr(default=None)
     _text: str = PrivateAttr(default="")

@@ -56,6 +56,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     meta TEXT NOT NULL DEFAULT '{}',
     UNIQUE (key, recipient)
 );
+CREATE TABLE IF NOT EXISTS notices (
+    id INTEGER PRIMARY KEY, court TEXT NOT NULL, told_at REAL NOT NULL,
+    how TEXT NOT NULL,            -- email | print
+    first TEXT NOT NULL, last TEXT NOT NULL,   -- the period the letter covered (local dates)
+    dates TEXT NOT NULL,          -- JSON: what the court was told, date by date
+    amended INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS digest_state (
     supervisor TEXT PRIMARY KEY, week TEXT NOT NULL, keys TEXT NOT NULL, sent_at REAL NOT NULL
 );

@@ -182,7 +182,7 @@ def mail_transport(ctx: Context) -> Transport:
                       "courtsync.toml.", hint="Or write the digests to files with --out DIR.")
 
 
-def _sender(ctx: Context) -> str:
+def sender_address(ctx: Context) -> str:
     if ctx.config.smtp is not None:
         return ctx.config.smtp.sender
     assert ctx.config.exchange is not None and ctx.config.exchange.send_as
@@ -191,7 +191,7 @@ def _sender(ctx: Context) -> str:
 
 def _email(ctx: Context, r: Rendered, key: str, when: float) -> bytes:
     msg = EmailMessage()
-    msg["From"] = _sender(ctx)
+    msg["From"] = sender_address(ctx)
     msg["To"] = r.digest.supervisor.email
     msg["Subject"] = r.subject.replace("\r", " ").replace("\n", " ")
     msg["Message-ID"] = message_id(key, r.digest.supervisor.email)

@@ -1,0 +1,213 @@
+"""Court notices: who appears before each court, the letter (new or amended), and the record of what was told."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from courtsync.app import Context
+from courtsync.busy import calendar_view
+from courtsync.errors import UsageError
+from courtsync.formats import safe_cell
+from courtsync.notices.letters import Letter, LetterDate, changes, lateness
+from courtsync.notices.outbox import Delivery, Outbox, Outgoing, message_id
+from courtsync.notices.render import environment, render
+
+Now = Callable[[], float]
+PERIOD_DAYS = 183
+
+
+def _staff(ctx: Context, court_id: str, first: date, last: date, view_ids: list[str]) -> dict[str, set[str]]:
+    """worker id -> their case numbers before the court: caseload.csv, and the court's own feed."""
+    staff: dict[str, set[str]] = {}
+    for row in ctx.roster.caseload:
+        if row.court_id == court_id:
+            staff.setdefault(row.worker_id, set()).add(row.case_number)
+    sources = [s for s in view_ids if s.split("#", 1)[0] == court_id]
+    if sources:
+        lo = datetime.combine(first, time(), tzinfo=ctx.config.tz)
+        hi = datetime.combine(last + timedelta(days=1), time(), tzinfo=ctx.config.tz)
+        for item in ctx.store.items(ctx.config.tz, sources, lo, hi, busy_only=True):
+            for wid in item.worker_ids:
+                staff.setdefault(wid, set()).update(item.case_numbers)
+    return staff
+
+
+def _dates(ctx: Context, staff: dict[str, set[str]], first: date, last: date) -> list[LetterDate]:
+    by_uid: dict[str, tuple[Any, list[tuple[str, str, tuple[str, ...]]]]] = {}
+    for wid in sorted(staff):
+        worker = ctx.roster.workers.get(wid)
+        if worker is None:
+            continue
+        for cid in worker.collaboratives:
+            for s in ctx.sessions[cid]:
+                if s.active and first <= s.day <= last:
+                    by_uid.setdefault(s.uid, (s, []))[1].append((worker.id, worker.name, tuple(sorted(staff[wid]))))
+    return sorted((LetterDate(s.uid, s.day, s.start, s.end, ctx.collaboratives[s.collaborative_id].name,
+                              tuple(sorted(people, key=lambda p: p[1])))
+                   for s, people in by_uid.values()), key=lambda d: (d.start.timestamp(), d.collaborative))
+
+
+def _last_told(ctx: Context, court_id: str) -> list[dict[str, Any]] | None:
+    row = ctx.store.db.execute("SELECT dates FROM notices WHERE court = ? ORDER BY told_at DESC, id DESC LIMIT 1",
+                               (court_id,)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    court_id: str
+    letter: Letter | None
+    note: str
+
+
+def letters(ctx: Context, today: date, now: Now, offline: bool, court_id: str | None = None,
+            first: date | None = None, last: date | None = None) -> tuple[list[Outcome], list[str]]:
+    """A letter for every court whose dates are news to it: a first letter, or an amended one."""
+    first = first or today
+    last = last or first + timedelta(days=PERIOD_DAYS)
+    if last < first:
+        raise UsageError(f"--to {last} is before --from {first}.")
+    courts = [ctx.court(court_id)] if court_id else list(ctx.courts.values())
+    view = calendar_view(ctx, today, now, offline)
+    warnings = [f"{s.id}: {s.status} ({s.error}); staff found only through that feed may be missing"
+                for s in view.sources if s.status != "ok" and s.kind == "court"]
+    out = []
+    for court in courts:
+        staff = _staff(ctx, court.id, first, last, view.ids)
+        dates = _dates(ctx, staff, first, last)
+        liaison = next((x for x in ctx.config.liaison if court.id in x.courts), None)
+        signature = ({"name": liaison.name, "title": liaison.title, "email": liaison.email,
+                      "phone": liaison.phone or ""} if liaison else
+                     {"name": "Learning Collaborative Liaison", "title": "", "email": "", "phone": ""})
+        previous = _last_told(ctx, court.id)
+        told = changes(previous, dates, first, last) if previous is not None else []
+        if previous is not None and not told:
+            out.append(Outcome(court.id, None, "no change since the last letter: nothing to send"))
+            continue
+        if previous is None and not dates:
+            out.append(Outcome(court.id, None, "no staff with protected dates before this court in the period"))
+            continue
+        relevant = [d.day for d in dates] if previous is None else \
+            [date.fromisoformat(m.group(0)) for c in told for m in [re.search(r"\d{4}-\d{2}-\d{2}", c.text)] if m] or \
+            [d.day for d in dates]
+        letter = Letter(court_id=court.id, court_name=court.name, addressee=court.addressee, address=court.address,
+                        email=court.email, liaison=signature, first=first, last=last, today=today, dates=dates,
+                        changes=told, amended=previous is not None,
+                        late=lateness(relevant, today, ctx.config.notices.lead_days),
+                        case_numbers=ctx.config.notices.case_numbers)
+        out.append(Outcome(court.id, letter, "amended letter" if letter.amended else "first letter"))
+    return out, warnings
+
+
+@dataclass(frozen=True)
+class Rendered:
+    letter: Letter
+    text: str
+    html: str
+
+
+def render_all(ctx: Context, found: list[Letter]) -> list[Rendered]:
+    env = environment(ctx.config.resolve("templates") if (ctx.config.base_dir / "templates").is_dir() else None)
+    return [Rendered(letter, render(env, "letter.txt.j2", letter=letter), render(env, "letter.html.j2", letter=letter))
+            for letter in found]
+
+
+def _stem(letter: Letter) -> str:
+    kind = "amended" if letter.amended else "letter"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{kind}-{letter.court_id}-{letter.today}")
+
+
+def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
+    from courtsync.notices.pdf import html_to_pdf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for r in rendered:
+        base = folder / _stem(r.letter)
+        for suffix, body in ((".txt", r.text.encode()), (".html", r.html.encode()), (".pdf", html_to_pdf(r.html))):
+            path = base.with_suffix(suffix)
+            path.write_bytes(body)
+            written.append(path)
+    return written
+
+
+def record(ctx: Context, letter: Letter, how: str, when: float) -> None:
+    with ctx.store.db:
+        ctx.store.db.execute("INSERT INTO notices (court, told_at, how, first, last, dates, amended) VALUES "
+                             "(?, ?, ?, ?, ?, ?, ?)", (letter.court_id, when, how, letter.first.isoformat(),
+                                                       letter.last.isoformat(), json.dumps(letter.records()),
+                                                       int(letter.amended)))
+
+
+def print_batch(ctx: Context, rendered: list[Rendered], folder: Path, now: Now) -> list[Path]:
+    """One merged PDF for the batch and a mailing-labels CSV; recorded as told by mail."""
+    from courtsync.notices.pdf import merged_pdf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = rendered[0].letter.today if rendered else date.today()
+    pdf = folder / f"notices-print-{stamp}.pdf"
+    pdf.write_bytes(merged_pdf([r.html for r in rendered]))
+    labels = folder / f"notices-labels-{stamp}.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["name", "addressee", "line1", "line2", "line3"])
+    for r in rendered:
+        lines = list(r.letter.address) + ["", "", ""]
+        writer.writerow([safe_cell(v) for v in (r.letter.court_name, r.letter.addressee, *lines[:3])])
+    labels.write_text(buffer.getvalue(), encoding="utf-8")
+    for r in rendered:
+        record(ctx, r.letter, "print", now())
+    return [pdf, labels]
+
+
+def send(ctx: Context, rendered: list[Rendered], now: Now,
+         resend: bool = False) -> tuple[int, int, list[str], Delivery]:
+    """Email each letter's PDF to its court through the outbox; the notice log is written when it is sent."""
+    from courtsync.notices.pdf import html_to_pdf
+    from courtsync.weekly import mail_transport, sender_address
+
+    transport = mail_transport(ctx)
+    no_email = [r.letter.court_id for r in rendered if not r.letter.email]
+    messages = []
+    letters_by_key: dict[str, Letter] = {}
+    for r in rendered:
+        if not r.letter.email:
+            continue
+        content = json.dumps([r.letter.records(), [c.text for c in r.letter.changes], r.letter.amended])
+        key = f"notice:{r.letter.court_id}:{hashlib.sha256(content.encode()).hexdigest()[:20]}"  # same letter, one key
+        letters_by_key[key] = r.letter
+        msg = EmailMessage()
+        msg["From"] = sender_address(ctx)
+        msg["To"] = r.letter.email
+        msg["Subject"] = ("Amended: " if r.letter.amended else "") + "Protected Learning Collaborative dates"
+        msg["Message-ID"] = message_id(key, r.letter.email)
+        msg["Date"] = format_datetime(datetime.fromtimestamp(now()).astimezone())
+        msg.set_content(r.text, cte="quoted-printable")
+        msg.add_attachment(html_to_pdf(r.html), maintype="application", subtype="pdf",
+                           filename=f"{_stem(r.letter)}.pdf")
+        messages.append(Outgoing(key=key, recipient=r.letter.email, subject=str(msg["Subject"]),
+                                 message=msg.as_bytes(policy=policy.SMTP), meta={"key": key}))
+    queued, already = Outbox(ctx.store.db, now).queue(messages, resend=resend)
+
+    def told(meta: dict[str, Any]) -> None:
+        letter = letters_by_key.get(meta["key"])
+        if letter is not None:
+            ctx.store.db.execute("INSERT INTO notices (court, told_at, how, first, last, dates, amended) VALUES "
+                                 "(?, ?, 'email', ?, ?, ?, ?)", (letter.court_id, now(), letter.first.isoformat(),
+                                                                 letter.last.isoformat(),
+                                                                 json.dumps(letter.records()), int(letter.amended)))
+
+    delivery = Outbox(ctx.store.db, now).deliver(transport, keys=set(letters_by_key), on_sent=told)
+    return queued, already, no_email, delivery

@@ -1,0 +1,100 @@
+"""What a court is told: its protected dates and the staff who appear before it, and what changed since
+the last letter. Only dates, times, collaboratives, staff names and (optionally) case numbers: never
+hearing text, never children's names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+ChangeKind = Literal["added", "cancelled", "moved", "time", "staff-joined", "staff-left"]
+
+
+@dataclass(frozen=True)
+class LetterDate:
+    uid: str
+    day: date
+    start: datetime
+    end: datetime
+    collaborative: str
+    staff: tuple[tuple[str, str, tuple[str, ...]], ...]    # (worker id, name, case numbers)
+
+    def record(self) -> dict[str, Any]:
+        return {"uid": self.uid, "day": self.day.isoformat(), "start": self.start.strftime("%H:%M"),
+                "end": self.end.strftime("%H:%M"), "collaborative": self.collaborative,
+                "staff": {wid: name for wid, name, _ in self.staff}}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    text: str
+
+
+@dataclass(frozen=True)
+class Letter:
+    court_id: str
+    court_name: str
+    addressee: str
+    address: tuple[str, ...]
+    email: str | None
+    liaison: Mapping[str, str]
+    first: date
+    last: date
+    today: date
+    dates: list[LetterDate]
+    changes: list[Change] = field(default_factory=list)
+    amended: bool = False
+    late: str | None = None
+    case_numbers: bool = False
+
+    def records(self) -> list[dict[str, Any]]:
+        return [d.record() for d in self.dates]
+
+
+def _label(d: Mapping[str, Any]) -> str:
+    return f"{date.fromisoformat(d['day']):%A, %B %d, %Y} ({d['collaborative']})"
+
+
+def changes(previous: Sequence[Mapping[str, Any]], current: Sequence[LetterDate], first: date,
+            last: date) -> list[Change]:
+    """Differences from what the court was last told, within this letter's period, session by session."""
+    before = {d["uid"]: d for d in previous if first.isoformat() <= d["day"] <= last.isoformat()}
+    now = {d.uid: d.record() for d in current}
+    out: list[Change] = []
+    for uid, d in sorted(now.items(), key=lambda kv: kv[1]["day"]):
+        old = before.get(uid)
+        if old is None:
+            out.append(Change("added", f"Added: {_label(d)}, {d['start']}-{d['end']}."))
+            continue
+        if old["day"] != d["day"]:
+            out.append(Change("moved", f"Moved: {_label(old)} is now {date.fromisoformat(d['day']):%A, %B %d, %Y}, "
+                                       f"{d['start']}-{d['end']}."))
+        elif (old["start"], old["end"]) != (d["start"], d["end"]):
+            out.append(Change("time", f"New time: {_label(d)} is now {d['start']}-{d['end']}."))
+        joined = sorted(set(d["staff"]) - set(old["staff"]))
+        left = sorted(set(old["staff"]) - set(d["staff"]))
+        if joined:
+            out.append(Change("staff-joined", f"{_label(d)}: now also protects "
+                                              f"{', '.join(d['staff'][w] for w in joined)}."))
+        if left:
+            out.append(Change("staff-left", f"{_label(d)}: no longer concerns "
+                                            f"{', '.join(old['staff'][w] for w in left)}."))
+    for uid, old in sorted(before.items(), key=lambda kv: kv[1]["day"]):
+        if uid not in now:
+            out.append(Change("cancelled", f"Cancelled or no longer concerning staff before your court: "
+                                           f"{_label(old)}. You may schedule hearings on it again."))
+    return out
+
+
+def lateness(letter_dates: Sequence[date], today: date, lead_days: int) -> str | None:
+    """A letter should reach the court `lead_days` before the first date it lists."""
+    if not letter_dates:
+        return None
+    first = min(letter_dates)
+    days = (first - today).days
+    if days < lead_days:
+        return f"late: the first date it lists, {first}, is {days} day(s) away (send-by is {lead_days} days before)"
+    return None

@@ -1,0 +1,31 @@
+"""HTML -> PDF with WeasyPrint, imported here only and only when a PDF is made."""
+
+from __future__ import annotations
+
+from courtsync.errors import CourtsyncError
+
+PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
+
+
+def _weasyprint() -> object:
+    try:
+        import weasyprint
+    except OSError as exc:   # the Python package is there, the system libraries are not
+        raise CourtsyncError(f"WeasyPrint cannot load its system libraries ({exc}).",
+                             hint=f"Install them, e.g. on Debian: apt-get install -y {PACKAGES}") from None
+    return weasyprint
+
+
+def html_to_pdf(html: str) -> bytes:
+    weasyprint = _weasyprint()
+    return bytes(weasyprint.HTML(string=html).write_pdf())  # type: ignore[attr-defined]
+
+
+def merged_pdf(pages: list[str]) -> bytes:
+    """Several letters as one PDF, each starting on a new page."""
+    weasyprint = _weasyprint()
+    documents = [weasyprint.HTML(string=html).render() for html in pages]  # type: ignore[attr-defined]
+    if not documents:
+        return b""
+    all_pages = [page for doc in documents for page in doc.pages]
+    return bytes(documents[0].copy(all_pages).write_pdf())
