@@ -130,13 +130,14 @@ def _stem(letter: Letter) -> str:
 
 
 def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
-    from courtsync.notices.pdf import html_to_pdf
+    from courtsync.notices.pdf import many_pdfs
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for r in rendered:
+    pdfs = many_pdfs([r.html for r in rendered])
+    for r, pdf in zip(rendered, pdfs, strict=True):
         base = folder / _stem(r.letter)
-        for suffix, body in ((".txt", r.text.encode()), (".html", r.html.encode()), (".pdf", html_to_pdf(r.html))):
+        for suffix, body in ((".txt", r.text.encode()), (".html", r.html.encode()), (".pdf", pdf)):
             path = base.with_suffix(suffix)
             path.write_bytes(body)
             written.append(path)

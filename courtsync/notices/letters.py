@@ -53,6 +53,24 @@ class Letter:
     def records(self) -> list[dict[str, Any]]:
         return [d.record() for d in self.dates]
 
+    def by_collaborative(self) -> list[dict[str, Any]]:
+        """The dates grouped by collaborative and time: each group's dates once, its staff once. A court
+        reads 'these people are protected on these days', and the letter stays a few pages long."""
+        groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for d in self.dates:
+            key = (d.collaborative, d.start.strftime("%H:%M"), d.end.strftime("%H:%M"))
+            g = groups.setdefault(key, {"collaborative": key[0], "start": key[1], "end": key[2], "days": [],
+                                        "staff": {}})
+            g["days"].append(d.day)
+            for wid, name, cases in d.staff:
+                g["staff"].setdefault(wid, (name, set()))[1].update(cases)
+        out = []
+        for g in groups.values():
+            staff = sorted(g["staff"].values(), key=lambda s: s[0])
+            out.append({**g, "days": sorted(g["days"]),
+                        "staff": [(name, sorted(cases)) for name, cases in staff]})
+        return sorted(out, key=lambda g: (g["days"][0], g["collaborative"]))
+
 
 def _label(d: Mapping[str, Any]) -> str:
     return f"{date.fromisoformat(d['day']):%A, %B %d, %Y} ({d['collaborative']})"
