@@ -147,7 +147,7 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
     elif fmt == "csv":
         click.echo(formats.to_csv(views.DATES_COLUMNS, views.dates_rows(result)), nl=False)
     else:
-        click.echo(result.title + _range_text(result.first, result.last))
+        click.echo(result.title + views.range_text(result.first, result.last))
         if not result.sessions:
             click.echo("No protected sessions in this range.")
             return
@@ -157,16 +157,6 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
         click.echo(f"\n{sum(1 for r in result.sessions if r.session.active)} protected session(s)"
                    + (f"; {flagged} on a court holiday (kept, flagged: the agency decides)" if flagged else "")
                    + ".")
-
-
-def _range_text(first: date | None, last: date | None) -> str:
-    if first and last:
-        return f", {first} to {last}"
-    if first:
-        return f", from {first}"
-    if last:
-        return f", until {last}"
-    return ""
 
 
 @cli.command()
@@ -236,21 +226,7 @@ def _print_scan(result: checks.ScanResult, fmt: str, title: str) -> None:
     elif fmt == "csv":
         click.echo(formats.to_csv((*views.CONFLICT_COLUMNS, "flags", "matched_by"), views.scan_rows(result)), nl=False)
     else:
-        click.echo(f"{title}, sessions {result.first} to {result.last}: {len(result.found)} found")
-        last_worker = None
-        for f in sorted(result.found, key=lambda f: (f.conflict.worker_name, f.conflict.session_start.timestamp())):
-            c = f.conflict
-            if c.worker_id != last_worker:
-                click.echo(f"\n{c.worker_name} ({c.worker_id}), supervisor {c.supervisor_id or '-'}")
-                last_worker = c.worker_id
-            when = "all day" if c.all_day else (f"{c.event_start:%H:%M}–{c.event_end:%H:%M}" if c.event_end
-                                                 else f"{c.event_start:%H:%M} (no end)")
-            what = f"case {c.case_number}" if c.case_number else c.event_uid
-            note = f" [{', '.join(f.flags)}]" if f.flags else ""
-            click.echo(f"  {c.session_start:%a %Y-%m-%d} {c.collaborative_id} {c.session_start:%H:%M}–"
-                       f"{c.session_end:%H:%M}  {c.kind:<7}  {when} {c.source}: {what} ({f.matched_by}){note}")
-            for m in f.makeups[:3]:
-                click.echo(f"      make-up: {m.session.collaborative_id} {m.session.day:%a %Y-%m-%d}")
+        click.echo(views.scan_text(result, title))
         _print_problems(result.view.problems)
     _print_sources(result.view)
     code = EXIT_SOURCE if result.view.incomplete else (EXIT_CONFLICTS if result.found else EXIT_OK)
@@ -299,7 +275,7 @@ def sync_command(config_path: Path | None, source_id: str | None, as_of: date | 
     width = max(len(s.id) for s in sources)
 
     def line(r: SyncReport) -> None:
-        click.echo(_report_line(r, width))
+        click.echo(views.report_line(r, width))
 
     if sys.stderr.isatty() and len(sources) > 1:
         # A live bar on the terminal (stderr), the per-source lines on stdout as usual.
@@ -311,7 +287,7 @@ def sync_command(config_path: Path | None, source_id: str | None, as_of: date | 
             task = bar.add_task("sync", total=len(sources))
 
             def step(r: SyncReport) -> None:
-                click.echo(_report_line(r, width))  # rich shows stdout lines above the live bar
+                click.echo(views.report_line(r, width))  # rich shows stdout lines above the live bar
                 bar.advance(task)
 
             reports = busy.run_sync(ctx, source_id, today(as_of), now, step)
@@ -351,10 +327,10 @@ def events_command(config_path: Path | None, source_id: str | None, worker_id: s
         rows = [[f"{i.start:%Y-%m-%d}" if i.all_day else f"{i.start:%Y-%m-%d %H:%M}",
                  "all day" if i.all_day else (f"{i.end:%H:%M}" if i.end else "(no end)"),
                  i.source, "busy" if i.busy else "free", ",".join(i.case_numbers) or "-",
-                 ",".join(i.worker_ids) or "-", _short(i.summary, 40), ", ".join(i.flags)]
+                 ",".join(i.worker_ids) or "-", views.short(i.summary, 40), ", ".join(i.flags)]
                 for i in result.items]
         click.echo(f"{len(result.items)} item(s) from {len(result.view.sources)} source(s)"
-                   + _range_text(result.first, result.last))
+                   + views.range_text(result.first, result.last))
         if rows:
             click.echo(formats.to_table(("Start", "End", "Source", "Busy", "Case", "Workers", "Summary", "Notes"),
                                         rows))
@@ -362,22 +338,6 @@ def events_command(config_path: Path | None, source_id: str | None, worker_id: s
     _print_sources(result.view)
     if result.view.incomplete:
         click.get_current_context().exit(EXIT_SOURCE)
-
-
-def _report_line(r: SyncReport, width: int) -> str:
-    if r.outcome == "failed":
-        kept = f"; keeping the last good copy ({r.events} items)" if r.events else "; nothing stored yet"
-        return f"{r.source:<{width}}  FAILED     {r.error}{kept}"
-    detail = (f"{r.events} items, {r.reread} of {r.groups} events re-read" if r.outcome == "read"
-              else f"{r.events} items, unchanged")
-    extra = f", {r.problems} problem(s)" if r.problems else ""
-    return (f"{r.source:<{width}}  {r.outcome:<9}  {detail}{extra}  ({r.seconds:.2f} s, {r.round_trips} "
-            f"request(s))  {r.label}")
-
-
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @cli.command("digest")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from courtsync.app import DatedSession, DatesResult
 from courtsync.busy import CalendarView, EventsResult
 from courtsync.checks import Found, ScanResult
 from courtsync.models import FLAG_TEXT, BusyItem, CheckResult, Conflict, MakeUp, Problem, SourceInfo
+from courtsync.sync import SyncReport
 
 DATES_COLUMNS = ("date", "day", "start", "end", "collaborative_id", "collaborative_name", "kind", "status",
                  "note", "location", "uid", "worker_ids")
@@ -135,3 +137,48 @@ EVENT_COLUMNS = ("source", "uid", "instance", "start", "end", "all_day", "status
 def events_rows(result: EventsResult) -> list[list[Any]]:
     return [[i.source, i.uid, i.instance, i.start, i.end, i.all_day, i.status, i.busy, i.summary, i.location,
              ";".join(i.case_numbers), ";".join(i.worker_ids), i.line, ";".join(i.flags)] for i in result.items]
+
+
+def range_text(first: date | None, last: date | None) -> str:
+    if first and last:
+        return f", {first} to {last}"
+    if first:
+        return f", from {first}"
+    if last:
+        return f", until {last}"
+    return ""
+
+
+def report_line(r: SyncReport, width: int) -> str:
+    if r.outcome == "failed":
+        kept = f"; keeping the last good copy ({r.events} items)" if r.events else "; nothing stored yet"
+        return f"{r.source:<{width}}  FAILED     {r.error}{kept}"
+    detail = (f"{r.events} items, {r.reread} of {r.groups} events re-read" if r.outcome == "read"
+              else f"{r.events} items, unchanged")
+    extra = f", {r.problems} problem(s)" if r.problems else ""
+    return (f"{r.source:<{width}}  {r.outcome:<9}  {detail}{extra}  ({r.seconds:.2f} s, {r.round_trips} "
+            f"request(s))  {r.label}")
+
+
+def short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def scan_text(result: ScanResult, title: str) -> str:
+    lines = [f"{title}, sessions {result.first} to {result.last}: {len(result.found)} found"]
+    last_worker = None
+    for f in sorted(result.found, key=lambda f: (f.conflict.worker_name, f.conflict.session_start.timestamp())):
+        c = f.conflict
+        if c.worker_id != last_worker:
+            lines.append(f"\n{c.worker_name} ({c.worker_id}), supervisor {c.supervisor_id or '-'}")
+            last_worker = c.worker_id
+        when = "all day" if c.all_day else (f"{c.event_start:%H:%M}–{c.event_end:%H:%M}" if c.event_end
+                                             else f"{c.event_start:%H:%M} (no end)")
+        what = f"case {c.case_number}" if c.case_number else c.event_uid
+        note = f" [{', '.join(f.flags)}]" if f.flags else ""
+        lines.append(f"  {c.session_start:%a %Y-%m-%d} {c.collaborative_id} {c.session_start:%H:%M}–"
+                     f"{c.session_end:%H:%M}  {c.kind:<7}  {when} {c.source}: {what} ({f.matched_by}){note}")
+        for m in f.makeups[:3]:
+            lines.append(f"      make-up: {m.session.collaborative_id} {m.session.day:%a %Y-%m-%d}")
+    return "\n".join(lines)

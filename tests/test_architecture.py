@@ -22,7 +22,7 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "notices": (("models", "errors", "notices.outbox"), ("jinja2", "icalendar")),
     "notices.exchange_mail": (("models", "errors", "notices.outbox", "calendars.ews"), ()),
     "formats": ((), ()),
-    "views": (("app", "busy", "checks", "models"), ()),
+    "views": (("app", "busy", "checks", "sync", "models"), ()),
     "checks": (("*",), ()),
     "weekly": (("*",), ()),
     "courts": (("*",), ()),
@@ -43,7 +43,7 @@ STDLIB = {"__future__", "abc", "calendar", "collections", "contextlib", "csv", "
           "math", "os", "pathlib", "re", "shutil", "smtplib", "sqlite3", "sys", "threading", "time",
           "tomllib", "typing", "uuid", "zoneinfo", "email", "concurrent", "urllib", "socket", "ssl",
           "tempfile", "textwrap", "html", "heapq", "bisect", "string", "operator", "warnings", "marshal",
-          "multiprocessing", "concurrent"}
+          "multiprocessing"}
 
 
 def modules() -> list[tuple[str, Path]]:
