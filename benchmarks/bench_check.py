@@ -9,32 +9,14 @@ Generates the data set first if it is missing. Reports the first run after the r
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-# Time courtsync as installed: with compiled bytecode (some environments set PYTHONDONTWRITEBYTECODE).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def courtsync() -> list[str]:
-    exe = shutil.which("courtsync")
-    return [exe] if exe else [sys.executable, "-m", "courtsync"]
-
-
-def timed(args: list[str], cwd: Path) -> tuple[float, int]:
-    start = time.perf_counter()
-    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=ENV)
-    elapsed = time.perf_counter() - start
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    return elapsed, proc.returncode
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import HERE, courtsync, timed  # noqa: E402
 
 
 def main() -> None:

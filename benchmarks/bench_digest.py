@@ -7,7 +7,6 @@ and delivered to a real SMTP server on loopback (aiosmtpd, from the test extra).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -15,15 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import AS_OF, ENV, HERE, courtsync  # noqa: E402
+
 sys.path.insert(0, str(HERE.parent))
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-AS_OF = "2026-11-23"
 
-
-def courtsync() -> list[str]:
-    exe = shutil.which("courtsync")
-    return [exe] if exe else [sys.executable, "-m", "courtsync"]
 
 
 def main() -> None:

@@ -6,22 +6,14 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-AS_OF = "2026-11-23"
-
-
-def courtsync() -> list[str]:
-    exe = shutil.which("courtsync")
-    return [exe] if exe else [sys.executable, "-m", "courtsync"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import AS_OF, ENV, HERE, courtsync  # noqa: E402
 
 
 def main() -> None:

@@ -10,10 +10,8 @@ import argparse
 import csv
 import io
 import json
-import os
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -21,23 +19,11 @@ import time
 import tomllib
 from datetime import date, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zoneinfo import ZoneInfo
 
-HERE = Path(__file__).resolve().parent
-# Time courtsync as installed: with compiled bytecode (some environments set PYTHONDONTWRITEBYTECODE).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-AS_OF = "2026-11-23"
-
-
-def courtsync() -> list[str]:
-    exe = shutil.which("courtsync")
-    return [exe] if exe else [sys.executable, "-m", "courtsync"]
-
-
-def timed(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
-    start = time.perf_counter()
-    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=ENV)
-    return time.perf_counter() - start, proc
+from common import AS_OF, HERE, courtsync, timed  # noqa: E402
 
 
 def straightforward(folder: Path) -> int:

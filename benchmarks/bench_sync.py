@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import random
 import re
 import resource
@@ -20,17 +19,14 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zoneinfo import ZoneInfo
 
-HERE = Path(__file__).resolve().parent
-# Time courtsync as installed: with compiled bytecode (some environments set PYTHONDONTWRITEBYTECODE).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+from common import ENV, HERE, courtsync  # noqa: E402
+
 CHI = ZoneInfo("America/Chicago")
 
-
-def courtsync() -> list[str]:
-    exe = shutil.which("courtsync")
-    return [exe] if exe else [sys.executable, "-m", "courtsync"]
 
 
 def run_sync(folder: Path) -> tuple[float, float]:

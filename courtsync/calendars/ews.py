@@ -21,7 +21,6 @@ FREE_BUSY_MAILBOXES = 100            # GetUserAvailability: mailboxes per reques
 FREE_BUSY_SPAN = timedelta(days=42)  # GetUserAvailability: longest window per request
 VIEW_SPAN = timedelta(days=31)       # calendar views are asked a month at a time (1000-item cap)
 VIEW_MAX_ITEMS = 1000
-AUTO_FREE_BUSY_FROM = 50             # mailboxes; fewer are read through calendar views
 VIEW_FIELDS = ("uid", "start", "end", "is_all_day", "legacy_free_busy_status", "subject", "location", "sensitivity",
                "is_cancelled", "recurrence_id")
 
@@ -34,6 +33,7 @@ class EwsSource(MailboxSource):
         kwargs = {"sleep": sleep} if sleep else {}
         super().__init__(id, "exchange", settings.endpoint, mailboxes, settings.horizon, settings.max_wait, **kwargs)
         self.settings = settings
+        self.mode = settings.mode
         self._config: Any = None
 
     # --- connection ---------------------------------------------------------------------------
@@ -102,17 +102,7 @@ class EwsSource(MailboxSource):
 
     # --- reading ------------------------------------------------------------------------------
 
-    def fetch(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
-        mode = self.settings.mode
-        if mode == "auto":
-            mode = "free-busy" if len(emails) >= AUTO_FREE_BUSY_FROM else "calendar-view"
-        if mode == "free-busy":
-            yield from self._free_busy(emails, start, end)
-        else:
-            for email in emails:
-                yield self._calendar_view(email, start, end)
-
-    def _free_busy(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
+    def free_busy(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
         from exchangelib import EWSDateTime, EWSTimeZone
         from exchangelib.properties import (
             DaylightTime,
@@ -153,7 +143,7 @@ class EwsSource(MailboxSource):
         for email in emails:
             yield MailboxResult(email, None, errors[email]) if email in errors else MailboxResult(email, found[email])
 
-    def _calendar_view(self, email: str, start: datetime, end: datetime) -> MailboxResult:
+    def calendar_view(self, email: str, start: datetime, end: datetime) -> MailboxResult:
         from exchangelib import DELEGATE, IMPERSONATION, Account, EWSDateTime, EWSTimeZone
         from exchangelib.errors import ErrorAccessDenied, ErrorImpersonateUserDenied, ErrorNonExistentMailbox
 

@@ -20,7 +20,6 @@ from courtsync.errors import ConfigError, SourceError
 GRAPH = "https://graph.microsoft.com/v1.0"
 SCHEDULES_PER_CALL = 20               # getSchedule: at most 20 schedules
 SCHEDULE_SPAN = timedelta(days=60)    # getSchedule: a window under 62 days
-AUTO_FREE_BUSY_FROM = 50
 TIMEOUT = (10, 60)
 MAX_RETRIES = 6
 SELECT = "id,iCalUId,subject,start,end,isAllDay,showAs,isCancelled,sensitivity,location,type,originalStart"
@@ -33,6 +32,7 @@ class GraphSource(MailboxSource):
         super().__init__(id, "graph", f"Microsoft Graph (tenant {settings.tenant_id})", mailboxes, settings.horizon,
                          settings.max_wait, **kwargs)
         self.settings = settings
+        self.mode = settings.mode
         self.session = session or requests.Session()
         self._token: str | None = None
 
@@ -86,17 +86,7 @@ class GraphSource(MailboxSource):
             return response
         raise SourceError(f"Microsoft Graph kept failing for {what} after {MAX_RETRIES} tries.")
 
-    def fetch(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
-        mode = self.settings.mode
-        if mode == "auto":
-            mode = "free-busy" if len(emails) >= AUTO_FREE_BUSY_FROM else "calendar-view"
-        if mode == "free-busy":
-            yield from self._schedules(emails, start, end)
-        else:
-            for email in emails:
-                yield self._calendar_view(email, start, end)
-
-    def _schedules(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
+    def free_busy(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
         found: dict[str, list[MailboxItem]] = {e: [] for e in emails}
         errors: dict[str, str] = {}
         for batch in batches(emails, SCHEDULES_PER_CALL):
@@ -121,7 +111,7 @@ class GraphSource(MailboxSource):
         for email in emails:
             yield MailboxResult(email, None, errors[email]) if email in errors else MailboxResult(email, found[email])
 
-    def _calendar_view(self, email: str, start: datetime, end: datetime) -> MailboxResult:
+    def calendar_view(self, email: str, start: datetime, end: datetime) -> MailboxResult:
         url: str | None = (f"{GRAPH}/users/{quote(email)}/calendarView?startDateTime={start:%Y-%m-%dT%H:%M:%SZ}"
                            f"&endDateTime={end:%Y-%m-%dT%H:%M:%SZ}&$select={SELECT}&$top=500")
         items: list[MailboxItem] = []

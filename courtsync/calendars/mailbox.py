@@ -12,6 +12,8 @@ from courtsync.calendars.base import Group, Snapshot, Window
 from courtsync.errors import SourceError
 from courtsync.models import BusyItem, Problem, SourceKind
 
+AUTO_FREE_BUSY_FROM = 50   # mailboxes; fewer are read through calendar views
+
 
 @dataclass(frozen=True)
 class MailboxItem:
@@ -93,6 +95,7 @@ class MailboxSource:
 
     parallel_safe = False   # holds sessions and tokens: read in the main process
     owner = None
+    mode = "auto"
 
     def __init__(self, id: str, kind: SourceKind, label: str, mailboxes: dict[str, str], horizon: timedelta,
                  max_wait: timedelta, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -112,6 +115,21 @@ class MailboxSource:
         return start.astimezone(UTC), (start + self.horizon).astimezone(UTC)
 
     def fetch(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
+        """free/busy for many mailboxes at once, or each mailbox's calendar view; `auto`: free/busy from
+        AUTO_FREE_BUSY_FROM mailboxes on."""
+        mode = self.mode
+        if mode == "auto":
+            mode = "free-busy" if len(emails) >= AUTO_FREE_BUSY_FROM else "calendar-view"
+        if mode == "free-busy":
+            yield from self.free_busy(emails, start, end)
+        else:
+            for email in emails:
+                yield self.calendar_view(email, start, end)
+
+    def free_busy(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
+        raise NotImplementedError
+
+    def calendar_view(self, email: str, start: datetime, end: datetime) -> MailboxResult:
         raise NotImplementedError
 
     def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:

@@ -1,0 +1,33 @@
+"""What the benchmark scripts share: where they are, how they run courtsync, the data set."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+AS_OF = "2026-11-23"
+# Time courtsync as installed: with compiled bytecode (some environments set PYTHONDONTWRITEBYTECODE).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def courtsync() -> list[str]:
+    exe = shutil.which("courtsync")
+    return [exe] if exe else [sys.executable, "-m", "courtsync"]
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=ENV)
+    return time.perf_counter() - start, proc
+
+
+def ensure_data(folder: Path, feeds: bool = True) -> None:
+    """Generate the state-scale data set (benchmarks/generate.py) unless it is there."""
+    if not (folder / ("feeds" if feeds else "courtsync.toml")).exists():
+        subprocess.run([sys.executable, str(HERE / "generate.py"), str(folder), *([] if feeds else ["--no-feeds"])],
+                       check=True)
