@@ -391,12 +391,12 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write each letter as PDF, HTML and text into this folder.")
 @click.option("--send", is_flag=True, help="Email each letter (PDF attached) to its court; recorded when sent.")
-@click.option("--print", "print_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write one merged PDF and a mailing-labels CSV into this folder; recorded as told by mail.")
+@click.option("--print", "print_batch", is_flag=True,
+              help="Write one merged PDF and a mailing-labels CSV (into --out, else here); recorded as mailed.")
 @offline_option
 @as_of_option
 def notices_command(config_path: Path | None, court_id: str | None, first: date | None, last: date | None,
-                    out_dir: Path | None, send: bool, print_dir: Path | None, offline: bool,
+                    out_dir: Path | None, send: bool, print_batch: bool, offline: bool,
                     as_of: date | None) -> None:
     """Letters asking courts to respect protected dates; amended letters only where something changed."""
     ctx = app.load_context(config_path, today(as_of))
@@ -419,8 +419,8 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
     if out_dir is not None and rendered:
         written = courts.write_files(rendered, out_dir)
         click.echo(f"wrote {len(written)} file(s) to {out_dir}")
-    if print_dir is not None and rendered:
-        pdf, labels = courts.print_batch(ctx, rendered, print_dir, now)
+    if print_batch and rendered:
+        pdf, labels = courts.print_batch(ctx, rendered, out_dir or Path("."), now)
         click.echo(f"print batch: {pdf} and {labels} (recorded as told by mail)")
     if send and rendered:
         queued, already, no_email, delivery = courts.send(ctx, rendered, now)
@@ -433,8 +433,8 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
                 click.echo(f"  {label}: {recipient}: {why}", err=True)
         if delivery.failed or delivery.retry or delivery.unknown or no_email:
             code = EXIT_SOURCE
-    if not (out_dir or send or print_dir) and rendered:
-        click.echo("(preview only: --out DIR writes the letters, --send emails them, --print DIR prints them)")
+    if not (out_dir or send or print_batch) and rendered:
+        click.echo("(preview only: --out DIR writes the letters, --send emails them, --print makes a print batch)")
     click.get_current_context().exit(code)
 
 

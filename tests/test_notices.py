@@ -58,7 +58,7 @@ def test_late_letters_are_warned_about(example_dir: Path, run: Runner) -> None:
 
 
 def test_moving_a_session_amends_only_the_affected_courts(example_dir: Path, run: Runner, tmp_path: Path) -> None:
-    assert run("notices", *cfg(example_dir), "--print", tmp_path / "batch1").exit_code == 0
+    assert run("notices", *cfg(example_dir), "--print", "--out", tmp_path / "batch1").exit_code == 0
     again = run("notices", *cfg(example_dir))
     assert "no change since the last letter" in again.stdout and "first letter" not in again.stdout
     toml = example_dir / "courtsync.toml"
@@ -84,7 +84,7 @@ def test_print_batch_merges_letters_and_writes_formula_safe_labels(example_dir: 
     toml.write_text(toml.read_text().replace('address = ["100 W. Jefferson St.", "Joliet, IL 60432"]',
                                              'address = ["=HYPERLINK(\\"http://x\\")", "Joliet, IL 60432"]'))
     batch = tmp_path / "batch"
-    assert run("notices", *cfg(example_dir), "--print", batch).exit_code == 0
+    assert run("notices", *cfg(example_dir), "--print", "--out", batch).exit_code == 0
     pdf = batch / f"notices-print-{AS_OF}.pdf"
     rows = list(csv.DictReader(io.StringIO((batch / f"notices-labels-{AS_OF}.csv").read_text())))
     assert [r["name"] for r in rows] == ["Circuit Court of Cook County, Child Protection Division",
@@ -121,7 +121,7 @@ def test_no_hearing_text_or_childrens_names_reach_a_court(example_dir: Path, run
     out = tmp_path / "out"
     batch = tmp_path / "batch"
     assert run("notices", *cfg(example_dir), "--out", out).exit_code == 0
-    assert run("notices", *cfg(example_dir), "--send", "--print", batch).exit_code == 0
+    assert run("notices", *cfg(example_dir), "--send", "--print", "--out", batch).exit_code == 0
     everything = [p.read_bytes().decode("utf-8", "replace") for p in out.iterdir() if p.suffix != ".pdf"]
     everything += [pdf_text(p) for p in [*out.glob("*.pdf"), *batch.glob("*.pdf")]]
     everything += [(batch / f"notices-labels-{AS_OF}.csv").read_text()]
