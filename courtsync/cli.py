@@ -11,7 +11,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from courtsync import __version__, app, busy, checks, courts, formats, views, weekly
+from courtsync import __version__, app, busy, checks, formats, views
 from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError
 from courtsync.models import Problem
 from courtsync.sync import SyncReport
@@ -354,6 +354,8 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
                    send: bool, resend: bool, offline: bool, as_of: date | None) -> None:
     """The weekly supervisor digest: conflicts ahead, new, still open and resolved. Exit 3 if anything is unsent
     or a calendar could not be read."""
+    from courtsync import weekly  # templates and mail load only for the commands that need them
+
     ctx = app.load_context(config_path, today(as_of))
     digests = weekly.team_digests(ctx, today(as_of), now, offline, week, supervisor_id)
     rendered = weekly.render_all(ctx, digests)
@@ -399,6 +401,8 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
                     out_dir: Path | None, send: bool, print_batch: bool, offline: bool,
                     as_of: date | None) -> None:
     """Letters asking courts to respect protected dates; amended letters only where something changed."""
+    from courtsync import courts  # templates, PDF and mail load only for the commands that need them
+
     ctx = app.load_context(config_path, today(as_of))
     outcomes, warnings = courts.letters(ctx, today(as_of), now, offline, court_id, first, last)
     for w in warnings:
