@@ -49,11 +49,27 @@ class Handler:
 
 
 class SmtpServer:
-    def __init__(self, behaviour: Behaviour | None = None) -> None:
+    def __init__(self, behaviour: Behaviour | None = None, tls: tuple[str, str] | None = None,
+                 login: tuple[str, str] | None = None) -> None:
         self.behaviour = behaviour or Behaviour()
         self.handler = Handler(self.behaviour)
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        kwargs: dict[str, Any] = {}
+        if tls is not None:   # STARTTLS required, with this certificate and key
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            kwargs.update(tls_context=context, require_starttls=True)
+        if login is not None:
+            from aiosmtpd.smtp import AuthResult
+
+            def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+                ok = (data.login.decode(), data.password.decode()) == login
+                return AuthResult(success=ok, handled=False)
+
+            kwargs.update(authenticator=check, auth_required=True, auth_require_tls=tls is not None)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     def start(self) -> SmtpServer:
         self.controller.start()

@@ -247,3 +247,74 @@ def test_sending_through_exchange_when_there_is_no_smtp(example_dir: Path, run: 
         assert again.exit_code == 0 and "sent 1" in again.stdout
     assert len(sent) == 6 and len(set(sent)) == 5    # five supervisors; the busy one tried twice, delivered once
     CachingProtocol.clear_cache()
+
+
+OPENSSL = __import__("shutil").which("openssl")
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="openssl is needed to make a test certificate")
+def test_starttls_and_login_with_the_password_from_the_environment(example_dir: Path, run: Runner,
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))   # trust the test certificate, nothing else changes
+    server = SmtpServer(tls=(str(cert), str(key)), login=("svc-courtsync", "right-password")).start()
+    try:
+        toml = example_dir / "courtsync.toml"
+        toml.write_text(toml.read_text() + f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nstarttls = true\n'
+                                           'username = "svc-courtsync"\npassword_env = "COURTSYNC_SMTP_PASSWORD"\n'
+                                           'sender = "Liaison <lc@agency.example>"\n')
+        args = ["digest", "--config", str(toml), "--as-of", AS_OF.isoformat(), "--week", WEEK, "--send"]
+        monkeypatch.setenv("COURTSYNC_SMTP_PASSWORD", "wrong-password")
+        refused = run(*args)
+        assert refused.exit_code == 3 and "refused the login of svc-courtsync" in refused.stderr
+        assert "COURTSYNC_SMTP_PASSWORD" in refused.stderr and "wrong-password" not in refused.stderr
+        assert server.received == []
+        monkeypatch.setenv("COURTSYNC_SMTP_PASSWORD", "right-password")
+        sent = run(*args)
+        assert sent.exit_code == 0 and "sent 5" in sent.stdout and len(server.received) == 5
+    finally:
+        server.stop()
+
+
+def test_an_agency_can_override_the_templates(example_dir: Path, run: Runner, tmp_path: Path) -> None:
+    (example_dir / "templates").mkdir()
+    (example_dir / "templates" / "digest.txt.j2").write_text("Agency digest for {{ supervisor.name }}: "
+                                                             "{{ entries|length }} item(s)\n")
+    out = tmp_path / "d"
+    run("digest", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--week", WEEK, "--supervisor",
+        "s01", "--out", out)
+    assert (out / "digest-s01-2026-W50.txt").read_text() == "Agency digest for Andre Whitfield: 4 item(s)\n"
+    assert "<table>" in (out / "digest-s01-2026-W50.html").read_text()   # the shipped HTML fills the gap
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_refused_login_is_tried_once_per_run(example_dir: Path, run: Runner,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each further try with a wrong password brings an account lockout closer."""
+    server = SmtpServer(login=("svc-courtsync", "right-password")).start()
+    attempts: list[str] = []
+    try:
+        toml = example_dir / "courtsync.toml"
+        toml.write_text(toml.read_text() + f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nstarttls = false\n'
+                                           'username = "svc-courtsync"\npassword_env = "COURTSYNC_SMTP_PASSWORD"\n'
+                                           'sender = "Liaison <lc@agency.example>"\n')
+        monkeypatch.setenv("COURTSYNC_SMTP_PASSWORD", "wrong-password")
+        import smtplib
+
+        real_login = smtplib.SMTP.login
+
+        def counting_login(self: smtplib.SMTP, user: str, password: str, **kw: object) -> object:
+            attempts.append(user)
+            return real_login(self, user, password, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(smtplib.SMTP, "login", counting_login)
+        result = run("digest", "--config", toml, "--as-of", AS_OF, "--week", WEEK, "--send")
+        assert result.exit_code == 3 and len(attempts) == 1 and server.received == []
+    finally:
+        server.stop()

@@ -32,11 +32,13 @@ class SmtpTransport:
                 raise ConfigError(f"The environment variable {settings.password_env} is not set.",
                                   hint=f"Export the SMTP password of {settings.username} as {settings.password_env}.")
         self.conn: smtplib.SMTP | None = None
+        self.refused: str | None = None   # after one refused login, no more tries this run (no lockout)
 
     def _connect(self) -> smtplib.SMTP:
         if self.conn is not None:
             return self.conn
         s = self.settings
+        conn: smtplib.SMTP | None = None
         try:
             conn = smtplib.SMTP(s.host, s.port, timeout=TIMEOUT)
             conn.ehlo()
@@ -46,14 +48,17 @@ class SmtpTransport:
             if s.username and self.password:
                 conn.login(s.username, self.password)
         except smtplib.SMTPAuthenticationError:
+            self._close_quietly(conn)
             raise SourceError(f"The mail server {s.host} refused the login of {s.username}.",
                               hint=f"Check the password in ${s.password_env}; nothing was sent, everything stays "
                                    "queued.") from None
         except smtplib.SMTPNotSupportedError:
+            self._close_quietly(conn)
             raise SourceError(f"The mail server {s.host}:{s.port} does not offer STARTTLS.",
                               hint="Use the submission port (587) or set starttls = false if the agency allows it.") \
                 from None
         except (OSError, smtplib.SMTPException) as exc:
+            self._close_quietly(conn)
             raise SourceError(f"Cannot connect to the mail server {s.host}:{s.port} ({type(exc).__name__}).",
                               hint="Nothing was sent; everything stays queued. Run the same command again later.") \
                 from None
@@ -61,10 +66,15 @@ class SmtpTransport:
         return conn
 
     def send(self, recipient: str, message: bytes) -> Attempt:
+        if self.refused is not None:
+            return Attempt("retry", self.refused)
         try:
             conn = self._connect()
         except SourceError as exc:
-            return Attempt("retry", exc.message)
+            detail = f"{exc.message} {exc.hint or ''}".strip()
+            if "refused the login" in exc.message:
+                self.refused = detail
+            return Attempt("retry", detail)
         try:
             code, reply = conn.mail(self.sender)
             if code >= 400:
@@ -93,6 +103,12 @@ class SmtpTransport:
         if code >= 500:
             return Attempt("failed", f"{code} {text.strip()} ({what})")
         return Attempt("retry", f"{code} {text.strip()} ({what})")
+
+    @staticmethod
+    def _close_quietly(conn: smtplib.SMTP | None) -> None:
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()
 
     def _drop(self) -> None:
         if self.conn is not None:
