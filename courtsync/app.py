@@ -219,7 +219,7 @@ def protected_dates(ctx: Context, *, worker_id: str | None = None, collaborative
         title = f"Protected dates of the {ctx.collaboratives[collaborative_id].name}"
     elif court_id:
         court = ctx.court(court_id)
-        for w in ctx.roster.workers_at_court(court.id):
+        for w in _staff_before(ctx, court, first, last):
             for cid in w.collaboratives:
                 staff.setdefault(cid, []).append(w.id)
         ids = list(staff)
@@ -232,6 +232,20 @@ def protected_dates(ctx: Context, *, worker_id: str | None = None, collaborative
     rows.sort(key=lambda r: (r.session.start, r.collaborative.id))
     return DatesResult(title=title, first=first, last=last, sessions=rows,
                        holidays_label=ctx.holidays.label)
+
+
+def _staff_before(ctx: Context, court: Court, first: date | None, last: date | None) -> list[Worker]:
+    """Staff with a case before the court (caseload.csv) or an item on its feeds in the store (as last read)."""
+    ids = {w.id for w in ctx.roster.workers_at_court(court.id)}
+    sources = [court.id if n == 1 else f"{court.id}#{n}" for n in range(1, len(court.feeds) + 1)]
+    lo = datetime.combine(first, time(), tzinfo=ctx.config.tz) if first else None
+    hi = datetime.combine(last + timedelta(days=1), time(), tzinfo=ctx.config.tz) if last else None
+    try:
+        for item in ctx.store.items(ctx.config.tz, sources, lo, hi, busy_only=True):
+            ids.update(item.worker_ids)
+    except ConfigError:
+        pass  # no store to read: the caseload alone
+    return [ctx.roster.workers[w] for w in sorted(ids) if w in ctx.roster.workers]
 
 
 def dates_ics(ctx: Context, result: DatesResult, as_of: date) -> bytes:

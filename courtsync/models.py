@@ -125,9 +125,6 @@ class Roster:
     def by_email(self) -> Mapping[str, Worker]:
         return {w.email.lower(): w for w in self.workers.values()}
 
-    def reports_of(self, supervisor_id: str) -> list[Worker]:
-        return [w for w in self.workers.values() if w.supervisor_id == supervisor_id]
-
     def workers_at_court(self, court_id: str) -> list[Worker]:
         ids = {c.worker_id for c in self.caseload if c.court_id == court_id}
         return [w for w in self.workers.values() if w.id in ids]
