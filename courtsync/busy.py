@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from courtsync import sync as sync_mod
@@ -24,10 +24,32 @@ class CalendarView:
     problems: list[Problem]
     window: Window
     synced: list[sync_mod.SyncReport]
+    horizon: str | None = None   # set when the dates asked about reach outside the window calendars are read in
 
     @property
     def incomplete(self) -> bool:
-        return any(s.status != "ok" for s in self.sources)
+        return self.horizon is not None or any(s.status != "ok" for s in self.sources)
+
+    def sees(self, day: date) -> bool:
+        """Whether the calendars were read for this local date (recurring items expanded over it)."""
+        return not self.sources or self.window.start.date() <= day < self.window.end.date()
+
+    def covering(self, first: date, last: date) -> CalendarView:
+        """This view, marked incomplete (a problem and exit 3) if [first, last] reaches outside the window: a
+        weekly hearing series in 2030 is not in the store, so "no busy item" there would be a guess."""
+        if self.sees(first) and self.sees(last):
+            return self
+        shown_end = self.window.end.date() - timedelta(days=1)
+        outside = last if not self.sees(last) else first
+        message = (f"Calendars are read from {self.window.start.date()} to {shown_end} (recurring hearings "
+                   f"expanded {sync_mod.WINDOW_MONTHS_BACK} months back and {sync_mod.WINDOW_MONTHS_AHEAD} "
+                   f"months ahead); {outside} is outside that, so hearings and Outlook items on it were not seen")
+        if outside > shown_end:
+            month = outside.year * 12 + outside.month - 1 - (sync_mod.WINDOW_MONTHS_AHEAD - 1)
+            message += f"; ask again from {date(month // 12, month % 12 + 1, 1)} on, when they will be"
+        message += "."
+        problem = Problem("calendars", f"{first}..{last}", message)
+        return replace(self, problems=[*self.problems, problem], horizon=message)
 
     @property
     def ids(self) -> list[str]:

@@ -75,7 +75,7 @@ def scan(ctx: Context, today: date, now: Now, offline: bool, first: date | None 
     first = first or today
     last = last or first + timedelta(days=SCAN_DAYS)
     workers = [ctx.worker(w) for w in worker_ids] or list(ctx.roster.workers.values())
-    view = calendar_view(ctx, today, now, offline)
+    view = calendar_view(ctx, today, now, offline).covering(first, last)
     start, end = local_range(first, last, ctx.config.tz)
     assert start is not None and end is not None
     reach = timedelta(days=1)  # buffers and all-day items reach across midnight
@@ -153,7 +153,7 @@ def check_date(ctx: Context, today: date, now: Now, offline: bool, worker_id: st
         ctx.court(court_id)
     tz = ctx.config.tz
     buffer = ctx.buffer_for(court_id)
-    view = calendar_view(ctx, today, now, offline)
+    view = calendar_view(ctx, today, now, offline).covering(day, day)
     horizon = suggest.SEARCH_DAYS + 2
     lo = datetime.combine(day - timedelta(days=1), time(), tzinfo=tz)
     items = ctx.store.items(tz, view.ids, lo, lo + timedelta(days=horizon), worker.id, busy_only=True)
@@ -218,11 +218,13 @@ def check_date(ctx: Context, today: date, now: Now, offline: bool, worker_id: st
         reasons.append(Reason("free", f"No protected session of {worker.id}'s collaboratives ({names}) touches this "
                                       f"{'day' if clock is None else 'time'}"
                                       + ("" if clock is None else f" or its {_minutes(buffer)} buffer")
-                                      + f"; no busy item in {len(view.sources)} calendar source(s); not a weekend; "
-                                        f"not a court holiday ({ctx.holidays.label})."))
+                                      + (f"; no busy item in {len(view.sources)} calendar source(s)" if view.sees(day)
+                                         else "; calendars were not read for this date (see the warning)")
+                                      + f"; not a weekend; not a court holiday ({ctx.holidays.label})."))
     wanted = suggest_n if suggest_n is not None else (DEFAULT_SUGGESTIONS if verdict == "conflict" else 0)
     suggestions = suggest.next_free_days(
-        day, wanted, lambda d: ctx.holidays.is_business_day(d) and not session_hits(d) and not busy_hits(d))
+        day, wanted, lambda d: view.sees(d) and ctx.holidays.is_business_day(d) and not session_hits(d)
+        and not busy_hits(d))
     result = CheckResult(worker=worker, day=day, start=start, end=end, whole_day=clock is None, verdict=verdict,
                          reasons=tuple(reasons), conflicts=tuple(out), suggestions=tuple(suggestions),
                          makeups=tuple(makeups), problems=tuple(view.problems))

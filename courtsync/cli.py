@@ -245,9 +245,9 @@ def _print_sources(view: busy.CalendarView) -> None:
     for s in bad:
         label = click.style(s.status.upper(), fg="red" if s.status == "error" else "yellow", bold=True)
         click.echo(f"{label} {s.id}: {s.error}", err=True)
-    if bad:
-        click.echo(f"courtsync: warning: {len(bad)} of {len(view.sources)} source(s) not read now: "
-                   "the answer may be incomplete (exit 3).", err=True)
+    why = (f"{len(bad)} of {len(view.sources)} source(s) not read now." if bad else "") + f" {view.horizon or ''}"
+    if why.strip():
+        click.echo(f"courtsync: warning: {why.strip()} The answer may be incomplete (exit 3).", err=True)
 
 
 def _print_problems(problems: list[Problem], limit: int = 50) -> None:

@@ -112,3 +112,30 @@ def test_makeups_skip_dates_the_worker_is_busy(example_dir: Path, run: Runner) -
     (conflict,) = json.loads(run("check", *cfg(example_dir), "--worker", "w01", "--format", "json").stdout)[
         "conflicts"]
     assert all(m["date"] != south["date"] for m in conflict.get("makeups", []))
+
+
+def test_dates_beyond_the_expansion_window_are_never_called_free(example_dir: Path, run: Runner) -> None:
+    """Bug: a Tuesday in 2030 came back FREE, exit 0, though a weekly hearing series without end covers it;
+    recurring items are only expanded 24 months ahead, so courtsync had not seen that date."""
+    feed = example_dir / "feeds" / "cook-cpd.ics"
+    weekly = ("BEGIN:VEVENT\r\nUID:weekly-w03\r\nDTSTAMP:20261123T060000Z\r\n"
+              "DTSTART;TZID=America/Chicago:20270105T090000\r\nDTEND;TZID=America/Chicago:20270105T100000\r\n"
+              "RRULE:FREQ=WEEKLY;BYDAY=TU\r\nSUMMARY:Status hearing\r\n"
+              "ATTENDEE:mailto:priya.raman@agency.example\r\nEND:VEVENT\r\nEND:VCALENDAR")
+    feed.write_bytes(feed.read_bytes().rstrip().removesuffix(b"END:VCALENDAR") + weekly.encode() + b"\r\n")
+    inside = run("check", *cfg(example_dir), "--worker", "w03", "--date", "2028-10-03", "--format", "json")
+    assert inside.exit_code == 1 and json.loads(inside.stdout)["verdict"] == "conflict"
+    beyond = run("check", *cfg(example_dir), "--worker", "w03", "--date", "2030-01-15", "--format", "json")
+    assert beyond.exit_code == 3, beyond.stdout
+    problems = json.loads(beyond.stdout)["problems"]
+    assert any(p["source"] == "calendars" and "2030-01-15" in p["reason"] for p in problems)
+    assert "2028-02-01" in beyond.stderr and "incomplete" in beyond.stderr  # when to ask again
+    text = run("check", *cfg(example_dir), "--worker", "w03", "--date", "2030-01-15")
+    assert text.exit_code == 3 and "no busy item" not in text.stdout
+    near_the_edge = json.loads(run("check", *cfg(example_dir), "--worker", "w03", "--date", "2028-10-27",
+                                   "--suggest", "5", "--format", "json").stdout)
+    assert all(d <= "2028-10-31" for d in near_the_edge["suggestions"])  # nothing offered beyond what was read
+    assert run("scan", *cfg(example_dir), "--worker", "w03", "--from", "2029-01-01", "--to", "2029-01-31"
+               ).exit_code == 3
+    assert run("scan", *cfg(example_dir), "--worker", "w03", "--from", "2026-12-01", "--to", "2027-01-31"
+               ).exit_code in (0, 1)
