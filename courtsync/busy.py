@@ -125,6 +125,8 @@ def events(ctx: Context, today: date, now: Callable[[], float], offline: bool, s
     if worker_id is not None:
         ctx.worker(worker_id)
     view = calendar_view(ctx, today, now, offline, source_id)
+    if last is not None:  # asked about dates beyond the window: say that recurring items were not expanded there
+        view = view.covering(first or min(last, view.window.start.date()), last)
     start, end = local_range(first, last, ctx.config.tz)
     items = ctx.store.items(ctx.config.tz, view.ids, start, end, worker_id)
     matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload)

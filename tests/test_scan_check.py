@@ -137,5 +137,7 @@ def test_dates_beyond_the_expansion_window_are_never_called_free(example_dir: Pa
     assert all(d <= "2028-10-31" for d in near_the_edge["suggestions"])  # nothing offered beyond what was read
     assert run("scan", *cfg(example_dir), "--worker", "w03", "--from", "2029-01-01", "--to", "2029-01-31"
                ).exit_code == 3
+    assert run("events", *cfg(example_dir), "--to", "2029-01-31").exit_code == 3
+    assert run("events", *cfg(example_dir), "--to", "2027-01-31").exit_code == 0
     assert run("scan", *cfg(example_dir), "--worker", "w03", "--from", "2026-12-01", "--to", "2027-01-31"
                ).exit_code in (0, 1)
