@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import HERE, courtsync, timed  # noqa: E402
+from common import AS_OF, HERE, courtsync, ensure_data, timed  # noqa: E402
 
 
 def main() -> None:
@@ -24,15 +23,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--data", type=Path, default=HERE / "data" / "state")
     args = parser.parse_args()
-    if not (args.data / "courtsync.toml").exists():
-        subprocess.run([sys.executable, str(HERE / "generate.py"), str(args.data), "--no-feeds"], check=True)
+    ensure_data(args.data, feeds=False)
     rng = random.Random(1)
     workers = [line.split(",", 1)[0] for line in (args.data / "workers.csv").read_text().splitlines()[1:]]
     dates = ["2027-01-13", "2027-02-17", "2027-03-10", "2027-04-21", "2027-05-05", "2027-06-16"]
 
     def one() -> tuple[float, int]:
-        return timed([*courtsync(), "check", "--worker", rng.choice(workers), "--date", rng.choice(dates),
-                      "--as-of", "2026-11-23"], args.data)
+        seconds, proc = timed([*courtsync(), "check", "--worker", rng.choice(workers), "--date", rng.choice(dates),
+                               "--as-of", AS_OF], args.data)
+        assert proc.returncode in (0, 1), proc.stderr
+        return seconds, proc.returncode
 
     for leftover in args.data.glob("courtsync.db*"):
         leftover.unlink()

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zoneinfo import ZoneInfo
 
-from common import AS_OF, HERE, courtsync, timed  # noqa: E402
+from common import AS_OF, HERE, courtsync, ensure_data, timed  # noqa: E402
 
 
 def straightforward(folder: Path) -> int:
@@ -74,8 +74,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--skip-script", action="store_true")
     args = parser.parse_args()
-    if not (args.data / "feeds").is_dir():
-        subprocess.run([sys.executable, str(HERE / "generate.py"), str(args.data)], check=True)
+    ensure_data(args.data)
     seconds, proc = timed([*courtsync(), "sync", "--as-of", AS_OF], args.data)
     print(f"sync (to have a current store): {seconds:.2f} s")
     workers = [line.split(",", 1)[0] for line in (args.data / "workers.csv").read_text().splitlines()[1:]]

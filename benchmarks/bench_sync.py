@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zoneinfo import ZoneInfo
 
-from common import ENV, HERE, courtsync  # noqa: E402
+from common import ENV, HERE, courtsync, ensure_data, working_copy  # noqa: E402
 
 CHI = ZoneInfo("America/Chicago")
 
@@ -80,11 +80,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE / "data" / "state")
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
-    if not (args.data / "feeds").is_dir():
-        subprocess.run([sys.executable, str(HERE / "generate.py"), str(args.data)], check=True)
-    work = HERE / "data" / "sync-run"
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(args.data, work, ignore=shutil.ignore_patterns("courtsync.db*"))
+    ensure_data(args.data)
+    work = working_copy(args.data, "sync-run")
     feeds = sorted((work / "feeds").glob("*.ics"))
     size = sum(f.stat().st_size for f in feeds) / 1e6
     events = sum(f.read_bytes().count(b"BEGIN:VEVENT") for f in feeds)

@@ -31,3 +31,11 @@ def ensure_data(folder: Path, feeds: bool = True) -> None:
     if not (folder / ("feeds" if feeds else "courtsync.toml")).exists():
         subprocess.run([sys.executable, str(HERE / "generate.py"), str(folder), *([] if feeds else ["--no-feeds"])],
                        check=True)
+
+
+def working_copy(data: Path, name: str) -> Path:
+    """A fresh copy of the data set under benchmarks/data/NAME (without its store), for a run that changes it."""
+    work = HERE / "data" / name
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(data, work, ignore=shutil.ignore_patterns("courtsync.db*"))
+    return work
