@@ -22,7 +22,7 @@ from courtsync.errors import UsageError
 from courtsync.formats import safe_cell
 from courtsync.notices.letters import Letter, LetterDate, changes, lateness
 from courtsync.notices.outbox import Delivery, Outbox, Outgoing, message_id
-from courtsync.notices.render import environment, render
+from courtsync.notices.render import for_agency, render, write_named
 
 Now = Callable[[], float]
 PERIOD_DAYS = 183
@@ -119,7 +119,7 @@ class Rendered:
 
 
 def render_all(ctx: Context, found: list[Letter]) -> list[Rendered]:
-    env = environment(ctx.config.resolve("templates") if (ctx.config.base_dir / "templates").is_dir() else None)
+    env = for_agency(ctx.config.base_dir)
     return [Rendered(letter, render(env, "letter.txt.j2", letter=letter), render(env, "letter.html.j2", letter=letter))
             for letter in found]
 
@@ -132,16 +132,9 @@ def _stem(letter: Letter) -> str:
 def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
     from courtsync.notices.pdf import many_pdfs
 
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
     pdfs = many_pdfs([r.html for r in rendered])
-    for r, pdf in zip(rendered, pdfs, strict=True):
-        base = folder / _stem(r.letter)
-        for suffix, body in ((".txt", r.text.encode()), (".html", r.html.encode()), (".pdf", pdf)):
-            path = base.with_suffix(suffix)
-            path.write_bytes(body)
-            written.append(path)
-    return written
+    return [path for r, pdf in zip(rendered, pdfs, strict=True)
+            for path in write_named(folder, _stem(r.letter), ((".txt", r.text), (".html", r.html), (".pdf", pdf)))]
 
 
 def record(ctx: Context, letter: Letter, how: str, when: float) -> None:

@@ -19,7 +19,7 @@ from courtsync.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.errors import ConfigError, UsageError
 from courtsync.models import Session, Worker
 from courtsync.notices.outbox import Delivery, Outbox, Outgoing, Transport, message_id
-from courtsync.notices.render import environment, render
+from courtsync.notices.render import for_agency, render, write_named
 
 Now = Callable[[], float]
 
@@ -110,7 +110,7 @@ class Rendered:
 
 
 def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
-    env = environment(ctx.config.resolve("templates") if (ctx.config.base_dir / "templates").is_dir() else None)
+    env = for_agency(ctx.config.base_dir)
     out = []
     for d in digests:
         horizon = d.first + timedelta(days=7 * ctx.config.digest.weeks - 1)
@@ -130,17 +130,8 @@ def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
 
 
 def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for r in rendered:
-        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", f"digest-{r.digest.supervisor.id}-{r.digest.week}")
-        for suffix, body in ((".txt", r.text), (".html", r.html)):
-            path = (folder / (stem + suffix)).resolve()
-            if folder.resolve() not in path.parents:
-                raise UsageError(f"refusing to write outside {folder}")
-            path.write_text(body, encoding="utf-8")
-            written.append(path)
-    return written
+    return [path for r in rendered for path in write_named(
+        folder, f"digest-{r.digest.supervisor.id}-{r.digest.week}", ((".txt", r.text), (".html", r.html)))]
 
 
 def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False) -> tuple[int, int, int, Delivery]:

@@ -150,3 +150,20 @@ def test_golden_letter(example_dir: Path, run: Runner, tmp_path: Path, golden: C
     assert run("notices", *cfg(example_dir), "--court", "will-juv", "--out", out).exit_code == 0
     golden("letter-will-juv.txt", (out / f"letter-will-juv-{AS_OF}.txt").read_text())
     golden("letter-will-juv.html", (out / f"letter-will-juv-{AS_OF}.html").read_text())
+
+
+def test_court_ids_with_dots_get_a_letter_each(example_dir: Path, run: Runner, tmp_path: Path) -> None:
+    """Bug: ids may hold dots, and the file name's suffix was substituted for the text after the last dot, so
+    courts il.cook-cpd and il.will-juv both wrote letter-il.pdf: one court's letter silently lost."""
+    for name in ("courtsync.toml", "caseload.csv"):
+        path = example_dir / name
+        text = path.read_text()
+        for court in ("cook-cpd", "will-juv"):
+            text = text.replace(f'"{court}"', f'"il.{court}"').replace(f",{court}\n", f",il.{court}\n")
+        path.write_text(text)
+    out = tmp_path / "letters"
+    assert run("notices", *cfg(example_dir), "--out", out).exit_code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"letter-il.{court}-{AS_OF}{suffix}" for court in ("cook-cpd", "will-juv")
+                     for suffix in (".html", ".pdf", ".txt")]
+    assert "Will County" in (out / f"letter-il.will-juv-{AS_OF}.txt").read_text()

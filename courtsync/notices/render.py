@@ -6,6 +6,8 @@ Feed text only ever arrives as a variable, never as template source.
 from __future__ import annotations
 
 import importlib.resources
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,25 @@ def environment(override: Path | None = None) -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
                               autoescape=jinja2.select_autoescape(["html", "html.j2"]), keep_trailing_newline=True,
                               trim_blocks=True, lstrip_blocks=True)
+
+
+def for_agency(config_dir: Path) -> jinja2.Environment:
+    """The shipped templates, with any the agency put in a `templates/` folder beside courtsync.toml first."""
+    folder = config_dir / "templates"
+    return environment(folder.resolve() if folder.is_dir() else None)
+
+
+def write_named(folder: Path, stem: str, bodies: Iterable[tuple[str, str | bytes]]) -> list[Path]:
+    """Write STEM.SUFFIX for each (suffix, body) into folder. Ids may hold dots ("il.cook"), so the suffix is
+    appended, never substituted for the text after the stem's last dot; anything but [A-Za-z0-9_.-] becomes _."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip(".")
+    written = []
+    for suffix, body in bodies:
+        path = folder / (stem + suffix)
+        path.write_bytes(body.encode() if isinstance(body, str) else body)
+        written.append(path)
+    return written
 
 
 def render(env: jinja2.Environment, name: str, **context: Any) -> str:
