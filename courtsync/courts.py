@@ -149,21 +149,18 @@ def print_batch(ctx: Context, rendered: list[Rendered], folder: Path, now: Now) 
     """One merged PDF for the batch and a mailing-labels CSV; recorded as told by mail."""
     from courtsync.notices.pdf import merged_pdf
 
-    folder.mkdir(parents=True, exist_ok=True)
     stamp = rendered[0].letter.today if rendered else date.today()
-    pdf = folder / f"notices-print-{stamp}.pdf"
-    pdf.write_bytes(merged_pdf([r.html for r in rendered]))
-    labels = folder / f"notices-labels-{stamp}.csv"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["name", "addressee", "line1", "line2", "line3"])
     for r in rendered:
         lines = list(r.letter.address) + ["", "", ""]
         writer.writerow([safe_cell(v) for v in (r.letter.court_name, r.letter.addressee, *lines[:3])])
-    labels.write_text(buffer.getvalue(), encoding="utf-8")
+    written = [*write_named(folder, f"notices-print-{stamp}", ((".pdf", merged_pdf([r.html for r in rendered])),)),
+               *write_named(folder, f"notices-labels-{stamp}", ((".csv", buffer.getvalue()),))]
     for r in rendered:
         record(ctx, r.letter, "print", now())
-    return [pdf, labels]
+    return written
 
 
 def send(ctx: Context, rendered: list[Rendered], now: Now,

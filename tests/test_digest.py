@@ -318,3 +318,13 @@ def test_a_refused_login_is_tried_once_per_run(example_dir: Path, run: Runner,
         assert result.exit_code == 3 and len(attempts) == 1 and server.received == []
     finally:
         server.stop()
+
+
+def test_an_out_folder_that_cannot_be_made_is_a_clear_error(example_dir: Path, run: Runner, tmp_path: Path) -> None:
+    """Bug: --out under a file (or a full or read-only disk) ended in a Python traceback."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for command in ("digest", "notices"):
+        result = run(command, "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--out", blocker / "sub")
+        assert result.exit_code == 2, (command, result.stderr)
+        assert "Cannot write" in result.stderr and "a-file" in result.stderr and "Traceback" not in result.stderr

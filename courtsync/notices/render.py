@@ -13,6 +13,8 @@ from typing import Any
 
 import jinja2
 
+from courtsync.errors import UsageError
+
 
 def environment(override: Path | None = None) -> jinja2.Environment:
     """An agency may put its own copies of the templates in `override`; the shipped ones fill the gaps."""
@@ -34,13 +36,18 @@ def for_agency(config_dir: Path) -> jinja2.Environment:
 def write_named(folder: Path, stem: str, bodies: Iterable[tuple[str, str | bytes]]) -> list[Path]:
     """Write STEM.SUFFIX for each (suffix, body) into folder. Ids may hold dots ("il.cook"), so the suffix is
     appended, never substituted for the text after the stem's last dot; anything but [A-Za-z0-9_.-] becomes _."""
-    folder.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip(".")
     written = []
-    for suffix, body in bodies:
-        path = folder / (stem + suffix)
-        path.write_bytes(body.encode() if isinstance(body, str) else body)
-        written.append(path)
+    path = folder
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix, body in bodies:
+            path = folder / (stem + suffix)
+            path.write_bytes(body.encode() if isinstance(body, str) else body)
+            written.append(path)
+    except OSError as exc:
+        raise UsageError(f"Cannot write {path}: {exc.strerror or exc}.",
+                         hint="Choose an --out folder you can write to, with free space.") from None
     return written
 
 
