@@ -57,12 +57,12 @@ def _zone(name: str) -> ZoneInfo | None:
 @lru_cache(maxsize=1024)
 def resolve_tzid(tzid: str) -> tuple[tzinfo | None, bool]:
     """IANA, Windows or '/vendor/Area/City' TZID -> (zone, guessed); (None, False) when unknown."""
-    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
-
     cleaned = tzid.strip().strip('"').strip("/")
     zone = _zone(cleaned) if cleaned else None
     if zone is not None:
         return zone, False
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON  # loads icalendar: only for other names
+
     if cleaned in WINDOWS_TO_OLSON:
         return _zone(WINDOWS_TO_OLSON[cleaned]), False
     if tzid.strip().startswith("/"):
