@@ -12,7 +12,6 @@ from courtsync.app import Context
 from courtsync.calendars.base import Source, Window
 from courtsync.errors import UsageError
 from courtsync.models import BusyItem, Problem, SourceInfo
-from courtsync.ownership import Matcher
 from courtsync.sync import MAILBOX_KINDS, owners_for
 
 
@@ -70,11 +69,11 @@ def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
     return chosen
 
 
-def run_sync(ctx: Context, source_id: str | None, today: date, now: Callable[[], float],
+def run_sync(ctx: Context, sources: list[Source], today: date, now: Callable[[], float],
              progress: Callable[[sync_mod.SyncReport], None] | None = None) -> list[sync_mod.SyncReport]:
+    """Sync these sources (from select_sources)."""
     window = sync_mod.window_for(today, ctx.config.tz)
-    return sync_mod.sync_sources(ctx.store, select_sources(ctx, source_id), window, ctx.roster, ctx.roster_key,
-                                 now, progress)
+    return sync_mod.sync_sources(ctx.store, sources, window, ctx.roster, ctx.roster_key, now, progress)
 
 
 def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: bool,
@@ -94,7 +93,7 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
     outdated = [s for s in sources if (row := rows.get(s.id)) is not None and row.synced_at is not None
                 and row.owners_key != ctx.roster_key]
     if outdated:  # the roster changed since these were stored: match their items to workers again
-        matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload)
+        matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
         for s in outdated:
             ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
     infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age) for s in sources]
@@ -129,7 +128,7 @@ def events(ctx: Context, today: date, now: Callable[[], float], offline: bool, s
         view = view.covering(first or min(last, view.window.start.date()), last)
     start, end = local_range(first, last, ctx.config.tz)
     items = ctx.store.items(ctx.config.tz, view.ids, start, end, worker_id)
-    matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload)
+    matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
     sources = {s.id: s for s in select_sources(ctx, source_id)}
     # The same meeting can sit in two mailboxes under one UID: reasons go item by item.
     reasons = [dict(matcher.reasons(i, sources[i.source].owner, sources[i.source].kind in MAILBOX_KINDS))

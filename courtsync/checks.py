@@ -12,8 +12,7 @@ from courtsync import suggest
 from courtsync.app import Context
 from courtsync.busy import CalendarView, calendar_view, local_range
 from courtsync.models import BusyItem, CheckResult, Conflict, ConflictKind, MakeUp, Reason, Session, Worker
-from courtsync.ownership import Matcher
-from courtsync.sync import MAILBOX_KINDS
+from courtsync.sync import MAILBOX_KINDS, matcher_for
 
 DEFAULT_SUGGESTIONS = 3
 SCAN_DAYS = 183          # the default scan and "upcoming" range: six months from today
@@ -97,7 +96,7 @@ def scan(ctx: Context, today: date, now: Now, offline: bool, first: date | None 
         timed = [(s, e, buffers.get(src, 0.0), item_id) for s, e, src, item_id in theirs]
         hits.extend((worker, session, item_id, kind) for session, item_id, kind in rules.collisions_at(sessions, timed))
     items = ctx.store.items_by_id(ctx.config.tz, (h[2] for h in hits))
-    matcher = Matcher(ctx.roster.workers.values(), ctx.roster.caseload) if hits else None
+    matcher = matcher_for(ctx.store, ctx.roster, ctx.roster_key) if hits else None
     kinds = {s.id: s.kind for s in view.sources}
     found = []
     for worker, session, item_id, kind in hits:

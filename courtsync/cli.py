@@ -290,9 +290,9 @@ def sync_command(config_path: Path | None, source_id: str | None, as_of: date | 
                 click.echo(views.report_line(r, width))  # rich shows stdout lines above the live bar
                 bar.advance(task)
 
-            reports = busy.run_sync(ctx, source_id, today(as_of), now, step)
+            reports = busy.run_sync(ctx, sources, today(as_of), now, step)
     else:
-        reports = busy.run_sync(ctx, source_id, today(as_of), now, line)
+        reports = busy.run_sync(ctx, sources, today(as_of), now, line)
     failed = [r for r in reports if r.outcome == "failed"]
     total = sum(r.seconds for r in reports)
     click.echo(f"\n{len(reports) - len(failed)} of {len(reports)} source(s) read in {total:.2f} s, "

@@ -18,6 +18,13 @@ class Matcher:
             if c.worker_id not in ids:
                 ids.append(c.worker_id)
 
+    @classmethod
+    def from_tables(cls, by_email: dict[str, str], by_case: dict[str, list[str]]) -> Matcher:
+        """A matcher from the tables of an earlier one (as cached)."""
+        matcher = cls((), ())
+        matcher.by_email, matcher.by_case = by_email, by_case
+        return matcher
+
     def reasons(self, item: BusyItem, owner: str | None, mailbox: bool = False) -> Mapping[str, str]:
         """worker id -> why the item is theirs. Everything on a person's own calendar (a calendar file or a
         mailbox) is theirs alone; attendees and case numbers are matched on court feeds only."""

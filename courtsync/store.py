@@ -3,11 +3,14 @@ worker, problems, and derived caches."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import sqlite3
+import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -67,9 +70,32 @@ CREATE TABLE IF NOT EXISTS digest_state (
     supervisor TEXT PRIMARY KEY, week TEXT NOT NULL, keys TEXT NOT NULL, sent_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS problems_by_group ON problems (source, grp);
+CREATE TABLE IF NOT EXISTS part_indexes (   -- per iCalendar source: where its last read cut it (ics_parts)
+    source TEXT PRIMARY KEY, data BLOB NOT NULL
+);
 """
 
 Owners = Callable[[BusyItem], tuple[str, ...]]
+_OPEN: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close open stores as the process ends, so SQLite folds its WAL into the database file (a copy of
+    the .db alone is then whole) rather than leaving that to whichever run opens it next."""
+    for store in list(_OPEN):
+        store.close()
+BATCH_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a partial read relates to what is stored (calendars.base.Snapshot has the same fields)."""
+
+    partial: bool = False
+    removed: list[str] = field(default_factory=list)
+    shifted: dict[str, int] = field(default_factory=dict)
+    index: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -93,14 +119,17 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self._batch_since: float | None = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
             db = sqlite3.connect(self.path, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA mmap_size=268435456")
             db.executescript(SCHEMA)
             self._db = db
+            _OPEN.add(self)
         return self._db
 
     @property
@@ -114,9 +143,33 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic change. Inside `batch()` changes are committed together, a few times a second."""
         db = self.db
-        with db:
+        if self._batch_since is None:
+            with db:
+                yield db
+            return
+        try:
             yield db
+        except BaseException:
+            db.rollback()
+            raise
+        if time.monotonic() - self._batch_since > BATCH_SECONDS:
+            db.commit()
+            self._batch_since = time.monotonic()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many transactions (a sync of many sources) with one commit every BATCH_SECONDS, not one each.
+        A crash loses at most the last batch, which the next sync reads again; readers never see half a
+        source."""
+        db = self.db
+        self._batch_since = time.monotonic()
+        try:
+            with db:
+                yield
+        finally:
+            self._batch_since = None
 
     # --- caches ---------------------------------------------------------------------------------
 
@@ -148,6 +201,10 @@ class Store:
     def group_hashes(self, source: str) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, hash FROM groups WHERE source = ?", (source,)).fetchall())
 
+    def part_index(self, source: str) -> bytes | None:
+        row = self.db.execute("SELECT data FROM part_indexes WHERE source = ?", (source,)).fetchone()
+        return bytes(row[0]) if row else None
+
     def record_failure(self, source: str, kind: str, label: str, error: str, now: float) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO sources (id, kind, label, attempted_at, error) VALUES (?, ?, ?, ?, ?) "
@@ -161,23 +218,31 @@ class Store:
 
     def apply(self, source: str, kind: str, label: str, groups: dict[str, Any], file_problems: list[Problem],
               validators: dict[str, str], window: str, now: float, round_trips: int, owners: Owners,
-              owners_key: str) -> tuple[int, int]:
-        """Replace what changed in one source, in one transaction. Returns (groups re-read, items now)."""
+              owners_key: str, change: Change | None = None) -> tuple[int, int]:
+        """Store one read of a source, in one transaction. Returns (groups re-read, items now).
+
+        Without `change`, `groups` is every group (unchanged ones with items None) and any other stored
+        group is gone. With a partial `change`, `groups` is only what changed and `change` says what else did.
+        """
+        change = change or Change()
         with self.transaction() as db:
-            old = dict(db.execute("SELECT key, hash FROM groups WHERE source = ?", (source,)).fetchall())
-            changed = [k for k, g in groups.items() if g.items is not None]
-            gone = [k for k in old if k not in groups]
-            for key in [*changed, *gone]:
-                if key in old:
-                    self._drop_group(db, source, key)
+            if change.partial:
+                changed = list(groups)
+                gone = change.removed
+            else:
+                old = [r[0] for r in db.execute("SELECT key FROM groups WHERE source = ?", (source,))]
+                changed = [k for k, g in groups.items() if g.items is not None]
+                gone = [k for k in old if k not in groups]
+            self._drop_groups(db, source, gone)
+            self._shift(db, source, change.shifted)
             db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
             db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
                            [(source, p.location, p.reason) for p in file_problems])
-            db.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?, ?)",
-                           [(source, key, groups[key].hash) for key in changed])
-            self._insert_items(db, source, [(key, groups[key].items) for key in changed], owners)
-            db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?)",
-                           [(source, key, p.location, p.reason) for key in changed for p in groups[key].problems or ()])
+            self._write_groups(db, source, {key: groups[key] for key in changed}, owners)
+            if change.index is None:
+                db.execute("DELETE FROM part_indexes WHERE source = ?", (source,))
+            else:
+                db.execute("INSERT OR REPLACE INTO part_indexes VALUES (?, ?)", (source, change.index))
             count = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
             db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, window, "
                        "events, round_trips, owners_key) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) "
@@ -189,12 +254,70 @@ class Store:
                         owners_key))
         return len(changed), count
 
-    def _drop_group(self, db: sqlite3.Connection, source: str, key: str) -> None:
-        ids = [r[0] for r in db.execute("SELECT id FROM items WHERE source = ? AND grp = ?", (source, key))]
-        db.executemany("DELETE FROM item_workers WHERE item = ?", [(i,) for i in ids])
-        db.execute("DELETE FROM items WHERE source = ? AND grp = ?", (source, key))
-        db.execute("DELETE FROM problems WHERE source = ? AND grp = ?", (source, key))
-        db.execute("DELETE FROM groups WHERE source = ? AND key = ?", (source, key))
+    def _drop_groups(self, db: sqlite3.Connection, source: str, keys: list[str]) -> None:
+        pairs = [(source, key) for key in keys]
+        db.executemany("DELETE FROM item_workers WHERE item IN (SELECT id FROM items WHERE source = ? AND grp = ?)",
+                       pairs)
+        db.executemany("DELETE FROM items WHERE source = ? AND grp = ?", pairs)
+        db.executemany("DELETE FROM problems WHERE source = ? AND grp = ?", pairs)
+        db.executemany("DELETE FROM groups WHERE source = ? AND key = ?", pairs)
+
+    def _shift(self, db: sqlite3.Connection, source: str, shifted: dict[str, int]) -> None:
+        """Unchanged groups whose lines moved (an event above them grew or shrank): renumber in place."""
+        if not shifted:
+            return
+        db.executemany("UPDATE items SET line = line + ? WHERE source = ? AND grp = ?",
+                       [(delta, source, key) for key, delta in shifted.items()])
+        moved = []
+        for key, delta in shifted.items():
+            for rowid, location in db.execute("SELECT rowid, location FROM problems WHERE source = ? AND grp = ?",
+                                              (source, key)):
+                where, _, line = location.rpartition(":")
+                if line.isdigit():
+                    moved.append((f"{where}:{int(line) + delta}", rowid))
+        db.executemany("UPDATE problems SET location = ? WHERE rowid = ?", moved)
+
+    def _write_groups(self, db: sqlite3.Connection, source: str, groups: dict[str, Any], owners: Owners) -> None:
+        """Changed groups. One with as many items as stored (the usual edit: a new room, a new time) is
+        updated row by row, so the indexes and worker links it did not change are not written; any
+        other is replaced."""
+        stored: dict[str, list[tuple[int, float, str]]] = {}
+        keys = list(groups)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            for grp, item_id, start, workers in db.execute(
+                    f"SELECT grp, id, start, worker_ids FROM items WHERE source = ? AND grp IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY id", (source, *chunk)):
+                stored.setdefault(grp, []).append((item_id, start, workers))
+        in_place = {k for k in keys if k in stored and len(stored[k]) == len(groups[k].items)}
+        fresh = [k for k in keys if k not in in_place]
+        self._drop_groups(db, source, [k for k in fresh if k in stored])
+        db.executemany("DELETE FROM problems WHERE source = ? AND grp = ?", [(source, k) for k in in_place])
+        light: list[tuple[Any, ...]] = []
+        moved: list[tuple[Any, ...]] = []
+        unlink: list[tuple[int]] = []
+        links: list[tuple[str, float, int]] = []
+        for key in in_place:
+            for (item_id, old_start, old_workers), item in zip(stored[key], groups[key].items, strict=True):
+                workers = owners(item)
+                start, values = item.start.timestamp(), _values(item, workers)
+                if start == old_start:
+                    light.append((*values, item_id))
+                else:
+                    moved.append((start, *values, item_id))
+                if start != old_start or values[-1] != old_workers:
+                    unlink.append((item_id,))
+                    links.extend((w, start, item_id) for w in workers)
+        db.executemany(f"UPDATE items SET {_SET} WHERE id = ?", light)
+        db.executemany(f"UPDATE items SET start = ?, {_SET} WHERE id = ?", moved)
+        db.executemany("DELETE FROM item_workers WHERE item = ?", unlink)
+        db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
+        db.executemany("INSERT INTO groups VALUES (?, ?, ?) ON CONFLICT (source, key) DO UPDATE "
+                       "SET hash = excluded.hash WHERE hash != excluded.hash",
+                       [(source, key, groups[key].hash) for key in keys])
+        self._insert_items(db, source, [(key, groups[key].items) for key in fresh], owners)
+        db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?)",
+                       [(source, key, p.location, p.reason) for key in keys for p in groups[key].problems or ()])
 
     def _insert_items(self, db: sqlite3.Connection, source: str,
                       groups: Iterable[tuple[str, Iterable[BusyItem] | None]], owners: Owners) -> None:
@@ -206,15 +329,11 @@ class Store:
             for item in items or ():
                 workers = owners(item)
                 start = item.start.timestamp()
-                rows.append((next_id, source, key, item.uid, item.instance, start,
-                             item.end.timestamp() if item.end else None, int(item.all_day), item.status, int(item.busy),
-                             item.summary, item.location, "\n".join(item.case_numbers), "\n".join(item.attendees),
-                             item.line, "\n".join(item.flags), int(item.private), ";".join(workers)))
+                rows.append((next_id, source, key, start, *_values(item, workers)))
                 links.extend((w, start, next_id) for w in workers)
                 next_id += 1
-        db.executemany("INSERT INTO items (id, source, grp, uid, instance, start, end, all_day, status, busy, summary,"
-                       " location, case_numbers, attendees, line, flags, private, worker_ids) VALUES (?, ?, ?, ?, ?,"
-                       " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany(f"INSERT INTO items (id, source, grp, start, {', '.join(_VALUES)}) VALUES "
+                       f"({', '.join('?' * (4 + len(_VALUES)))})", rows)
         db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
 
     def reassign_owners(self, source: str, owners: Owners, owners_key: str, tz: ZoneInfo) -> None:
@@ -292,8 +411,22 @@ class Store:
 
     def close(self) -> None:
         if self._db is not None:
+            with suppress(sqlite3.Error):   # fold the WAL into the database file now (never waiting on a reader)
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             self._db.close()
             self._db = None
+
+
+# An item's columns besides id, source, grp and start (those are indexed), in the order _values gives them.
+_VALUES = ("uid", "instance", "end", "all_day", "status", "busy", "summary", "location", "case_numbers", "attendees",
+           "line", "flags", "private", "worker_ids")
+_SET = ", ".join(f"{c} = ?" for c in _VALUES)
+
+
+def _values(item: BusyItem, workers: tuple[str, ...]) -> tuple[Any, ...]:
+    return (item.uid, item.instance, item.end.timestamp() if item.end else None, int(item.all_day), item.status,
+            int(item.busy), item.summary, item.location, "\n".join(item.case_numbers), "\n".join(item.attendees),
+            item.line, "\n".join(item.flags), int(item.private), ";".join(workers))
 
 
 _COLUMNS = ("i.id, i.source, i.uid, i.instance, i.all_day, i.start, i.end, i.status, i.busy, i.summary, "

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import gc
+import marshal
 import os
 import time as clock
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import BinaryIO, NoReturn
 from zoneinfo import ZoneInfo
 
-from courtsync.calendars.base import Snapshot, Source, Window, source_class, source_type
+from courtsync.calendars.base import Known, Snapshot, Source, Window, source_class, source_type
 from courtsync.config import Config
 from courtsync.errors import CourtsyncError
 from courtsync.models import BusyItem, Roster, SourceInfo
 from courtsync.ownership import Matcher
-from courtsync.store import SourceRow, Store
+from courtsync.store import Change, SourceRow, Store
 
 WINDOW_MONTHS_BACK = 3
 WINDOW_MONTHS_AHEAD = 24
@@ -90,82 +92,145 @@ def _read_one(task: tuple[Source, Window, dict[str, str], dict[str, str]]) -> tu
         return None, exc.message, clock.perf_counter() - started
 
 
-def _reads(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]]) -> Iterator[
-        tuple[Snapshot | None, str | None, float]]:
-    """Read sources, on every core when there are many (results come back in order). Sources that can
-    tell cheaply that nothing changed (a file's stat) are answered here, without a worker."""
-    cheap = [bool(getattr(t[0], "unchanged", None) and t[0].unchanged(t[2], t[3])) for t in tasks]  # type: ignore
-    rest = [t for t, same in zip(tasks, cheap, strict=True) if not same]
-    results = iter(_read_all(rest))
-    for task, same in zip(tasks, cheap, strict=True):
-        if same:
-            yield Snapshot(groups={}, validators=task[2], not_modified=True), None, 0.0
-        else:
-            yield next(results)
-
-
 def _read_all(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]]) -> Iterator[
         tuple[Snapshot | None, str | None, float]]:
-    import multiprocessing  # only a sync of many sources needs a process pool
-    from concurrent.futures import ProcessPoolExecutor
-
     cores = min(os.cpu_count() or 1, 4)
-    forkable = "fork" in multiprocessing.get_all_start_methods()
-    if len(tasks) < PARALLEL_FROM or cores < 2 or not forkable or \
+    if len(tasks) < PARALLEL_FROM or cores < 2 or not hasattr(os, "fork") or \
             not all(getattr(t[0], "parallel_safe", True) for t in tasks):
         yield from map(_read_one, tasks)
         return
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about fork in a process with threads; the workers only parse bytes.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pool = ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("fork"))
-    with pool:
-        yield from pool.map(_read_one, tasks, chunksize=1)
+    # What the process holds so far (config, roster, modules) is long-lived: keep the collector off it, so
+    # the forked readers share those pages instead of copying them, and exit does not walk them again
+    # (gc.freeze, as the gc documentation advises before fork).
+    gc.freeze()
+    yield from _read_forked(tasks, cores)
+
+
+def _read_forked(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]], workers: int) -> Iterator[
+        tuple[Snapshot | None, str | None, float]]:
+    """Forked readers: reader k reads tasks k, k + workers, ... (it inherits them; nothing is sent) and
+    pickles each result into its own pipe, so results come back in task order as they are ready."""
+    import pickle
+
+    children: list[tuple[int, BinaryIO]] = []
+    try:
+        for k in range(workers):
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:   # the reader: never returns
+                os.close(read_end)
+                _reader_process(tasks[k::workers], write_end)
+            os.close(write_end)
+            children.append((pid, os.fdopen(read_end, "rb")))
+        for i in range(len(tasks)):
+            try:
+                yield pickle.load(children[i % workers][1])
+            except (EOFError, pickle.UnpicklingError, OSError):   # the reader died (killed, out of memory)
+                yield None, "the process reading this source stopped; run `courtsync sync` again", 0.0
+    finally:
+        for pid, pipe in children:
+            pipe.close()
+            os.waitpid(pid, 0)
+
+
+def _reader_process(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]], fd: int) -> NoReturn:
+    import pickle
+
+    code = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for task in tasks:
+                try:
+                    result = _read_one(task)
+                except Exception as exc:   # a defect of ours: this source fails, the others are still read
+                    result = (None, f"internal error reading this source ({type(exc).__name__}); please report it",
+                              0.0)
+                pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.flush()
+    except BaseException:   # interrupted, or the parent went away
+        code = 1
+    finally:
+        os._exit(code)
 
 
 def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster: Roster, owners_key: str,
                  now: Callable[[], float] = clock.time,
                  progress: Callable[[SyncReport], None] | None = None) -> list[SyncReport]:
-    """Read each source and store what changed. Never raises for a source that cannot be read."""
-    matcher: Matcher | None = None
-    reports = []
+    """Read each source and store what changed. Never raises for a source that cannot be read.
+
+    Sources that can tell cheaply that nothing changed (a file's stat) are answered without reading;
+    the rest are read, on every core when there are many, and stored as their reads come back."""
     rows = store.sources()
-    tasks = []
+    tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]] = []
+    plan: list[tuple[Source, bool]] = []   # (source, read it?)
     for source in sources:
         row = rows.get(source.id)
-        same_window = row is not None and row.window == window.key() and row.synced_at is not None
-        known = store.group_hashes(source.id) if same_window else {}
-        validators = row.validators if (row is not None and same_window) else {}
+        has_reading = row is not None and row.window == window.key() and row.synced_at is not None
+        validators = row.validators if (row is not None and has_reading) else {}
+        cheap = getattr(source, "unchanged", None)
+        if has_reading and cheap is not None and cheap(validators):
+            plan.append((source, False))
+            continue
+        known = Known(index=store.part_index(source.id)) if has_reading else Known()
+        if has_reading and known.index is None:
+            known.update(store.group_hashes(source.id))
         tasks.append((source, window, validators, known))
-    for (source, _, _, known), (snap, error, seconds) in zip(tasks, _reads(tasks), strict=True):
-        started = clock.perf_counter()
-        row = rows.get(source.id)
-        if snap is None:
-            store.record_failure(source.id, source.kind, source.label, error or "unreadable", now())
-            report = SyncReport(source.id, source.label, "failed", row.events if row else 0, 0, 0, 0, seconds, 0,
-                                error)
+        plan.append((source, True))
+    results = iter(_read_all(tasks))
+    matcher: list[Matcher] = []   # built on first need: most re-syncs touch no items
+
+    def owners(source: Source) -> Callable[[BusyItem], tuple[str, ...]]:
+        if not matcher:
+            matcher.append(matcher_for(store, roster, owners_key))
+        return owners_for(matcher[0], source)
+
+    reports = []
+    with store.batch():
+        for source, read in plan:
+            row = rows.get(source.id)
+            snap, error, seconds = next(results) if read else (Snapshot(groups={}, not_modified=True), None, 0.0)
+            report = _store_one(store, source, row, snap, error, seconds, window, owners, owners_key, now)
             reports.append(report)
             if progress is not None:
                 progress(report)
-            continue
-        matcher = matcher or Matcher(roster.workers.values(), roster.caseload)
-        owners = owners_for(matcher, source)
-        if row is not None and row.owners_key != owners_key and known:
-            store.reassign_owners(source.id, owners, owners_key, window.tz)
-        if snap.not_modified:
-            store.record_unchanged(source.id, now(), snap.round_trips)
-            report = SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, len(known), 0,
-                                seconds + clock.perf_counter() - started, snap.round_trips)
-        else:
-            reread, count = store.apply(source.id, source.kind, source.label, snap.groups, snap.problems,
-                                        snap.validators, window.key(), now(), snap.round_trips, owners, owners_key)
-            problems = len(snap.problems) + sum(len(g.problems or ()) for g in snap.groups.values())
-            report = SyncReport(source.id, source.label, "read", count, reread, len(snap.groups), problems,
-                                seconds + clock.perf_counter() - started, snap.round_trips)
-        reports.append(report)
-        if progress is not None:
-            progress(report)
     return reports
+
+
+def _store_one(store: Store, source: Source, row: SourceRow | None, snap: Snapshot | None, error: str | None,
+               seconds: float, window: Window, owners: Callable[[Source], Callable[[BusyItem], tuple[str, ...]]],
+               owners_key: str, now: Callable[[], float]) -> SyncReport:
+    started = clock.perf_counter()
+    if snap is None:
+        store.record_failure(source.id, source.kind, source.label, error or "unreadable", now())
+        return SyncReport(source.id, source.label, "failed", row.events if row else 0, 0, 0, 0, seconds, 0, error)
+    if row is not None and row.owners_key != owners_key and row.synced_at is not None \
+            and row.window == window.key():
+        store.reassign_owners(source.id, owners(source), owners_key, window.tz)
+    if snap.not_modified:
+        store.record_unchanged(source.id, now(), snap.round_trips)
+        return SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, 0, 0,
+                          seconds + clock.perf_counter() - started, snap.round_trips)
+    change = Change(snap.partial, snap.removed, snap.shifted, snap.index)
+    reread, count = store.apply(source.id, source.kind, source.label, snap.groups, snap.problems,
+                                snap.validators, window.key(), now(), snap.round_trips, owners(source), owners_key,
+                                change)
+    problems = len(snap.problems) + sum(len(g.problems or ()) for g in snap.groups.values())
+    return SyncReport(source.id, source.label, "read", count, reread, len(snap.groups) + snap.kept, problems,
+                      seconds + clock.perf_counter() - started, snap.round_trips)
+
+
+def matcher_for(store: Store, roster: Roster, roster_key: str) -> Matcher:
+    """The roster's matcher; its tables are cached in the store under the roster's signature."""
+    blob = store.cached("matcher", roster_key)
+    if blob is not None:
+        try:
+            by_email, by_case = marshal.loads(blob)
+            return Matcher.from_tables(by_email, by_case)
+        except (ValueError, TypeError, EOFError):
+            pass
+    matcher = Matcher(roster.workers.values(), roster.caseload)
+    store.remember("matcher", roster_key, marshal.dumps((matcher.by_email, matcher.by_case)))
+    return matcher
 
 
 MAILBOX_KINDS = ("exchange", "graph")

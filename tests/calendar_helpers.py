@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from courtsync.calendars.base import Snapshot
+from courtsync.calendars.base import Known, Snapshot
 from courtsync.calendars.ics import read_ics
 from courtsync.models import BusyItem, Problem, SourceKind
 from courtsync.sync import window_for
@@ -20,6 +20,11 @@ CASE = r"\d{4}-J[AD]-\d{3,6}"
 def read_bytes(data: bytes, name: str = "test.ics", kind: SourceKind = "court",
                case_pattern: str | None = CASE) -> Snapshot:
     return read_ics(data, source="src", name=name, kind=kind, window=WINDOW, case_pattern=case_pattern, known={})
+
+
+def known_after(snap: Snapshot) -> Known:
+    """What sync hands the next read of a source after this one (what the store keeps)."""
+    return Known({k: g.hash for k, g in snap.groups.items()}, index=snap.index)
 
 
 def read_fixture(relative: str, kind: SourceKind = "court") -> tuple[list[BusyItem], list[Problem]]:

@@ -15,6 +15,7 @@ from courtsync.calendars.graph import GraphSource
 from courtsync.config import GraphConfig
 from courtsync.errors import ConfigError, SourceError
 from courtsync.sync import window_for
+from tests.calendar_helpers import known_after
 from tests.mail_fixtures import CLIENT, OPENID, TENANT, UTC, expected_busy, graph_event, held, schedule_answer
 from tests.mail_fixtures import Held as HeldItem
 
@@ -172,7 +173,7 @@ def test_an_unchanged_mailbox_is_not_rewritten(graph: responses.RequestsMock) ->
     schedule_server(graph)
     first = GraphSource("graph", settings(mode="free-busy"), mailboxes).read(WINDOW, {}, {})
     again = GraphSource("graph", settings(mode="free-busy"), mailboxes).read(
-        WINDOW, {}, {k: g.hash for k, g in first.groups.items()})
+        WINDOW, {}, known_after(first))
     assert all(g.items is None for g in again.groups.values())
 
 

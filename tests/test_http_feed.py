@@ -10,7 +10,7 @@ from courtsync.calendars import http as http_module
 from courtsync.calendars.base import redact
 from courtsync.calendars.http import HttpSource
 from courtsync.errors import SourceError
-from tests.calendar_helpers import CALENDARS, WINDOW
+from tests.calendar_helpers import CALENDARS, WINDOW, known_after
 from tests.feed_server import FeedServer, Route
 
 FEED = (CALENDARS / "court" / "status_and_transparency.ics").read_bytes()
@@ -32,7 +32,7 @@ def test_etag_makes_an_unchanged_feed_one_request_and_no_parsing(server: FeedSer
     src = source(server)
     first = src.read(WINDOW, {}, {})
     assert first.validators.get("etag") and len(first.groups) == 4
-    second = src.read(WINDOW, first.validators, {k: g.hash for k, g in first.groups.items()})
+    second = src.read(WINDOW, first.validators, known_after(first))
     assert second.not_modified and second.round_trips == 1
     assert server.count("/feed.ics") == 2
     assert server.requests[-1][1].get("If-None-Match") == first.validators["etag"]
@@ -42,7 +42,7 @@ def test_without_etag_unchanged_events_are_not_parsed(server: FeedServer) -> Non
     server.routes["/feed.ics"] = Route(body=FEED, etag=False)
     src = source(server)
     first = src.read(WINDOW, {}, {})
-    second = src.read(WINDOW, first.validators, {k: g.hash for k, g in first.groups.items()})
+    second = src.read(WINDOW, first.validators, known_after(first))
     assert not second.not_modified and all(g.items is None for g in second.groups.values())
 
 

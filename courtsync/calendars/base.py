@@ -39,13 +39,42 @@ class Group:
 
 @dataclass
 class Snapshot:
-    """One successful read of a source."""
+    """One successful read of a source.
+
+    Whole (`partial` False): `groups` holds every group, unchanged ones with `items` None; a stored
+    group not in it is gone. Partial: `groups` holds only what changed, `removed` what is gone,
+    `shifted` unchanged groups whose lines moved (by so many lines), `kept` how many groups are as
+    stored; nothing else is touched.
+    """
 
     groups: dict[str, Group]
     problems: list[Problem] = field(default_factory=list)    # whole-file notes (encoding, ...)
     validators: dict[str, str] = field(default_factory=dict)  # etag, last_modified
     not_modified: bool = False
     round_trips: int = 0
+    partial: bool = False
+    removed: list[str] = field(default_factory=list)
+    shifted: dict[str, int] = field(default_factory=dict)
+    kept: int = 0
+    index: bytes | None = None   # what the next read of this source starts from (ics_parts.PartIndex)
+
+    def keys(self, before: set[str]) -> set[str]:
+        """The groups the source has after this read, given those it had before."""
+        if not self.partial:
+            return set(self.groups)
+        return (before - set(self.removed)) | set(self.groups)
+
+
+class Known(dict[str, str]):
+    """What the last good read of a source left: group key -> stored hash, and `index`, the part
+    index of an iCalendar feed (ics_parts), so that a new read parses only what changed."""
+
+    def __init__(self, hashes: dict[str, str] | None = None, index: bytes | None = None) -> None:
+        super().__init__(hashes or {})
+        self.index = index
+
+    def __bool__(self) -> bool:
+        return len(self) > 0 or self.index is not None
 
 
 class Source(Protocol):
@@ -58,7 +87,8 @@ class Source(Protocol):
 
     def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
         """Read the source. `validators` came from the last good read (HTTP ETag and so on);
-        `known` maps group keys to the hashes already stored, so unchanged groups need no parsing.
+        `known` maps group keys to the hashes already stored (a `Known`, or a plain dict), so
+        unchanged groups need no parsing.
         Raises SourceError when the source cannot be read at all."""
         ...
 

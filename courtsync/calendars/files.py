@@ -23,13 +23,13 @@ class FileSource:
         self.label = str(self.path)
         self.case_pattern = case_pattern
 
-    def unchanged(self, validators: dict[str, str], known: dict[str, str]) -> bool:
-        """True when the file is as it was at the last good read (a stat, nothing read)."""
+    def unchanged(self, validators: dict[str, str]) -> bool:
+        """True when the file is as it was at the read that left `validators` (a stat, nothing read)."""
         try:
             stat = self.path.stat()
         except OSError:
             return False
-        return bool(known) and validators.get("file") == f"{stat.st_size}:{stat.st_mtime_ns}"
+        return validators.get("file") == f"{stat.st_size}:{stat.st_mtime_ns}"
 
     def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
         try:

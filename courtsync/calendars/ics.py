@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
+from itertools import compress, repeat
+from operator import ne
 
 from courtsync.calendars.base import Group, Snapshot, Window
 from courtsync.calendars.ics_events import Reader, read_plain, read_plain_chunk
+from courtsync.calendars.ics_parts import (
+    PartIndex,
+    begin_lines,
+    cut,
+    digest_all,
+    event_bytes,
+    event_part_ok,
+    header_ok,
+    salt_of,
+)
 from courtsync.calendars.ics_text import (
     Block,
     Chunk,
+    Document,
     FeedError,
+    add_context,
+    check_head,
     chunk_block,
-    number_lines,
     read_document,
     scan,
     uid_of,
@@ -25,55 +40,160 @@ def read_ics(data: bytes, *, source: str, name: str, kind: SourceKind, window: W
              case_pattern: str | None, known: dict[str, str]) -> Snapshot:
     """Bytes of one iCalendar file -> a Snapshot. Raises SourceError if the file is unusable as a whole.
 
-    Each VEVENT is hashed as raw bytes; `known` (group key -> comma-joined hashes of its VEVENTs, as
-    stored) says which are unchanged, and those are neither decoded nor parsed, their UID not even read.
+    `known` is what the last good read left (base.Known). A regular file is cut at its events and
+    only the parts that differ from the last read's are decoded and parsed (ics_parts); any other file
+    is read whole, and its events hashed so that unchanged groups are not parsed again.
     """
+    settings = (source, name, kind, window, case_pattern)
+    index = PartIndex.decode(getattr(known, "index", None))
+    if index is not None:
+        changes = _read_changes(data, index, *settings)
+        if changes is not None:
+            return changes
     try:
         quick = scan(data, name, source)
-        doc, raw_pieces = quick if quick is not None else (read_document(data, name, source), [])
+        if quick is not None:
+            snap = _read_all_parts(quick[0], quick[1], *settings)
+            if snap is not None:
+                return snap
+        doc = read_document(data, name, source)
     except FeedError as exc:
         raise SourceError(str(exc), hint="courtsync keeps the last good copy of this source until it reads "
                                          "again.") from None
+    return _read_blocks(doc, known, *settings)
+
+
+def _reader(doc: Document, source: str, name: str, kind: SourceKind, window: Window,
+            case_pattern: str | None) -> tuple[Reader, str]:
+    """How events of this file are read, and the salt: what a reading depends on besides the event's text."""
     reader = Reader(source=source, name=name, kind=kind, tz=window.tz, window=(window.start, window.end),
                     case_pattern=re.compile(case_pattern) if case_pattern else None, doc=doc)
-    # What a reading depends on besides the event's own text. The expansion window is not in it: a new
-    # window makes sync re-read the whole source (sync.py), so stored hashes only ever meet one window.
-    salt = hashlib.blake2b("|".join((doc.context(), kind, window.tz.key, case_pattern or "",
-                                     _READER_VERSION)).encode(), digest_size=32).digest()
-    owner_of = {h: key for key, joined in known.items() for h in joined.split(",")}
-    parts: dict[str, list[tuple[str, Chunk | Block]]] = {}
-    if quick is not None:
-        for offset, raw in raw_pieces:
-            h = hashlib.blake2b(raw, digest_size=16, key=salt).hexdigest()
-            key = owner_of.get(h)
-            uid = None
-            if key is None:
-                uid = uid_of(raw)
-                key = uid or f"(no UID #{offset})"
-            parts.setdefault(key, []).append((h, Chunk(uid, offset, raw)))
-    else:
-        for block in doc.events:
-            h = hashlib.blake2b(block.text().encode(), digest_size=16, key=salt).hexdigest()
-            parts.setdefault(block.uid or f"(no UID #{block.number})", []).append((h, block))
-    groups: dict[str, Group] = {}
-    changed: dict[str, tuple[str, list[Chunk | Block]]] = {}
-    for key, members in parts.items():
-        joined = ",".join(sorted(h for h, _ in members))
-        if known.get(key) == joined:
-            groups[key] = Group(hash=joined)
+    return reader, salt_of(doc.context(), kind, window.tz.key, case_pattern or "", window.key(), _READER_VERSION)
+
+
+def _read_all_parts(doc: Document, parts: list[bytes], source: str, name: str, kind: SourceKind, window: Window,
+                    case_pattern: str | None) -> Snapshot | None:
+    """A first read of a file the quick scan accepted; None if an event part is not whole."""
+    reader, salt = _reader(doc, source, name, kind, window, case_pattern)
+    lines = begin_lines(parts)
+    digests = digest_all(parts)
+    keys = [""]
+    members: dict[str, list[Chunk]] = {}
+    for i in range(1, len(parts)):
+        raw = event_bytes(parts[i])
+        if raw is None:
+            return None
+        uid = uid_of(raw)
+        key = uid or _no_uid_key(digests[i])
+        keys.append(key)
+        members.setdefault(key, []).append(Chunk(uid, i, raw, lines[i]))
+    groups = {key: _read_parts(chunks, reader, "", name, source) for key, chunks in members.items()}
+    header = Document(name=name)
+    add_context(header, parts[0])
+    # Kept only when the header alone says how events read (time zones declared up front), so that a
+    # re-read can trust it; other files are read in full each time they change.
+    index = PartIndex(salt, digests, keys, lines).encode() \
+        if doc.calendars == 1 and header.context() == doc.context() else None
+    return Snapshot(groups=groups, problems=list(doc.problems), index=index)
+
+
+def _read_changes(data: bytes, index: PartIndex, source: str, name: str, kind: SourceKind, window: Window,
+                  case_pattern: str | None) -> Snapshot | None:
+    """Read only the events whose parts are new since `index`; None when the file must be read whole."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    try:
+        check_head(body, name)
+        if not body.isascii():
+            body.decode("utf-8")
+    except (FeedError, UnicodeDecodeError):
+        return None
+    parts = cut(body)
+    digests = digest_all(parts)
+    if len(parts) < 2 or len(set(digests)) != len(digests) or len(set(index.digests)) != len(index.digests):
+        return None   # no events, or the same bytes twice: counted properly by the whole read
+    if digests[0] != index.digests[0] and not header_ok(parts[0]):
+        return None
+    doc = Document(name=name, calendars=1)
+    add_context(doc, parts[0])
+    reader, salt = _reader(doc, source, name, kind, window, case_pattern)
+    if salt != index.salt:
+        return None   # other time zones, window or settings: every event reads anew
+    where = dict(zip(index.digests, range(len(index.digests)), strict=True))
+    before = list(map(where.get, digests, repeat(-1)))   # each part's number in the last read; -1 if new
+    count, last, old_last = len(parts), len(parts) - 1, len(index.digests) - 1
+    if before[0] not in (0, -1) or 0 in before[1:] or old_last in before[1:last]:
+        return None   # the header or the calendar's end moved
+    new = [i for i in compress(range(count), map((-1).__eq__, before)) if i]
+    if not all(event_part_ok(parts[i], i == last) for i in new):
+        return None
+    lines = begin_lines(parts)
+    keys = list(map(index.keys.__getitem__, before))   # a new part's key is set below
+    keys[0] = ""
+    changed: set[str] = set()
+    for i in new:
+        raw = event_bytes(parts[i])
+        assert raw is not None   # event_part_ok saw it end
+        keys[i] = uid_of(raw) or _no_uid_key(digests[i])
+        changed.add(keys[i])
+    changed.update(index.keys[j] for j in set(range(1, old_last + 1)).difference(before))
+    moves: dict[str, list[int]] = {}
+    old_lines = list(map(index.lines.__getitem__, before))
+    for i in compress(range(count), map(ne, lines, old_lines)):
+        if i and before[i] != -1:
+            moves.setdefault(keys[i], []).append(lines[i] - old_lines[i])
+    members: dict[str, list[int]] = {}
+    wanted = changed | moves.keys()
+    for i in compress(range(count), map(wanted.__contains__, keys)) if wanted else ():
+        if i:
+            members.setdefault(keys[i], []).append(i)
+    shifted: dict[str, int] = {}
+    for key, deltas in moves.items():
+        if key in changed:
+            continue
+        if len(deltas) == len(members[key]) and len(set(deltas)) == 1:
+            shifted[key] = deltas[0]
         else:
-            changed[key] = (joined, [m for _, m in members])
-    chunks = [m for _, group_parts in changed.values() for m in group_parts if isinstance(m, Chunk)]
-    for chunk in chunks:
-        if chunk.uid is None:  # known VEVENT in a changed group: its UID was not needed until now
-            chunk.uid = uid_of(chunk.raw)
-    number_lines(doc, sorted(chunks, key=lambda c: c.offset))
-    for key, (joined, group_parts) in changed.items():
-        groups[key] = _read_parts(group_parts, reader, joined, name, source)
+            changed.add(key)   # its events moved apart: read it again rather than guess its lines
+    groups: dict[str, Group] = {}
+    removed: list[str] = []
+    for key in changed:
+        if key not in members:
+            removed.append(key)
+            continue
+        chunks = []
+        for i in members[key]:
+            raw = event_bytes(parts[i])
+            if raw is None:
+                return None
+            chunks.append(Chunk(uid_of(raw), i, raw, lines[i]))
+        groups[key] = _read_parts(chunks, reader, "", name, source)
+    return Snapshot(groups=groups, partial=True, removed=sorted(removed), shifted=shifted,
+                    kept=len(set(keys[1:])) - len(groups),
+                    index=PartIndex(salt, digests, keys, lines).encode(reuse=index))
+
+
+def _no_uid_key(digest: bytes) -> str:
+    return f"(no UID {digest.hex()[:16]})"
+
+
+def _read_blocks(doc: Document, known: dict[str, str], source: str, name: str, kind: SourceKind, window: Window,
+                 case_pattern: str | None) -> Snapshot:
+    """A file only the full reader takes: each group hashed, and read unless `known` has that hash."""
+    reader, salt = _reader(doc, source, name, kind, window, case_pattern)
+    key = bytes.fromhex(salt)
+    found: dict[str, list[tuple[str, Block]]] = {}
+    for block in doc.events:
+        h = hashlib.blake2b(block.text().encode(), digest_size=16, key=key).hexdigest()
+        found.setdefault(block.uid or f"(no UID #{block.number})", []).append((h, block))
+    groups: dict[str, Group] = {}
+    for group_key, members in found.items():
+        joined = ",".join(sorted(h for h, _ in members))
+        groups[group_key] = Group(hash=joined) if known.get(group_key) == joined else \
+            _read_parts([b for _, b in members], reader, joined, name, source)
     return Snapshot(groups=groups, problems=list(doc.problems))
 
 
-def _read_parts(parts: list[Chunk | Block], reader: Reader, h: str, name: str, source: str) -> Group:
+def _read_parts(parts: Sequence[Chunk | Block], reader: Reader, h: str, name: str, source: str) -> Group:
     if len(parts) == 1 and isinstance(parts[0], Chunk) and parts[0].uid:
         try:
             fast = read_plain_chunk(parts[0].raw, parts[0].line, reader)

@@ -51,7 +51,6 @@ class Document:
     x_wr_timezone: str | None = None
     problems: list[Problem] = field(default_factory=list)
     calendars: int = 0
-    body: bytes = b""    # the raw text, kept by the quick scan to number lines of the events read
 
     def context(self) -> str:
         """What every event's reading depends on besides its own lines."""
@@ -227,13 +226,14 @@ _UID = re.compile(rb"^UID(?:;[^:\r\n]*)?:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.
 _NESTED = re.compile(rb"^BEGIN:(?!VEVENT)[A-Za-z0-9-]+.*?^END:[A-Za-z0-9-]+[ \t]*\r?$", re.M | re.S | re.I)
 _XWR = re.compile(rb"^X-WR-TIMEZONE[^:\r\n]*:([^\r\n]*)", re.M | re.I)
 _FOLD = re.compile(rb"\r?\n[ \t]")
-_KNOWN = {b"VCALENDAR", b"VEVENT", b"VTIMEZONE", b"STANDARD", b"DAYLIGHT", b"VALARM", b"VTODO", b"VJOURNAL",
-          b"VFREEBUSY", b"VAVAILABILITY", b"AVAILABLE", b"VLOCATION", b"VRESOURCE", b"PARTICIPANT"}
+KNOWN_COMPONENTS = {b"VCALENDAR", b"VEVENT", b"VTIMEZONE", b"STANDARD", b"DAYLIGHT", b"VALARM", b"VTODO",
+                    b"VJOURNAL", b"VFREEBUSY", b"VAVAILABILITY", b"AVAILABLE", b"VLOCATION", b"VRESOURCE",
+                    b"PARTICIPANT"}
 
 
 @dataclass(slots=True)
 class Chunk:
-    """One VEVENT's raw bytes, where it starts (byte offset; line once known), and its UID."""
+    """One VEVENT's raw bytes, its place in the file (part number, then line), and its UID."""
 
     uid: str | None
     offset: int
@@ -241,58 +241,63 @@ class Chunk:
     line: int = 0
 
 
-def scan(data: bytes, name: str, source: str) -> tuple[Document, list[tuple[int, bytes]]] | None:
-    """A quick cut of a regular file into (offset, raw VEVENT) pieces; None when anything is unusual
-    (the full reader then decides)."""
+def component_lines(text: bytes) -> list[tuple[bytes, bytes]] | None:
+    """Every BEGIN:/END: line of `text` as (verb, kind), in order; None when some such line is not in
+    the plain form (lower case, trailing blanks) or `BEGIN:` appears inside a value."""
+    found = _COMPONENT.findall(text)
+    begins = sum(1 for verb, _ in found if verb == b"BEGIN")
+    ends = text.count(b"\nEND:") + text.startswith(b"END:")
+    upper = text.upper()
+    if upper.count(b"\nBEGIN:") != text.count(b"\nBEGIN:") or upper.count(b"\nEND:") != text.count(b"\nEND:"):
+        return None
+    if text.count(b"BEGIN:") != begins or ends != len(found) - begins:
+        return None
+    return found
+
+
+def add_context(doc: Document, text: bytes) -> None:
+    """The calendar's X-WR-TIMEZONE (the first) and VTIMEZONEs found in `text`, onto `doc`."""
+    xwr = _XWR.search(text) if doc.x_wr_timezone is None and text.find(b"X-WR-TIMEZONE") != -1 else None
+    if xwr:
+        doc.x_wr_timezone = xwr.group(1).decode().strip()
+    for zone in (_ZONE.finditer(text) if text.find(b"BEGIN:VTIMEZONE") != -1 else ()):
+        lines = _FOLD.sub(b"", zone.group(0)).decode().splitlines()
+        tzid = next((t.split(":", 1)[1].strip() for t in lines if t.upper().startswith("TZID")), "")
+        doc.timezones[tzid] = "\r\n".join(t for t in lines if t.strip())
+
+
+def scan(data: bytes, name: str, source: str) -> tuple[Document, list[bytes]] | None:
+    """A quick check of a regular file, cut into parts at each `BEGIN:VEVENT` line (ics_parts); None
+    when anything is unusual (the full reader then decides)."""
     check_head(data, name)
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    if not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     if body.count(b"\r") != body.count(b"\r\n"):
         return None  # lone CR line ends: the full reader normalises them
-    # Every component opened is closed, kind by kind, and all are kinds we know.
-    upper = body.upper()
-    if upper.count(b"\nBEGIN:") != body.count(b"\nBEGIN:") or upper.count(b"\nEND:") != body.count(b"\nEND:"):
-        return None  # lower-case component lines: the full reader handles them
+    found = component_lines(body)
+    if found is None:
+        return None  # lower-case component lines, or BEGIN: inside a text value: the full reader handles them
     opened: dict[bytes, int] = {}
     closed: dict[bytes, int] = {}
-    for verb, kind in _COMPONENT.findall(body):
+    for verb, kind in found:
         table = opened if verb == b"BEGIN" else closed
         table[kind] = table.get(kind, 0) + 1
-    if opened != closed or not set(opened) <= _KNOWN or body.count(b"BEGIN:") != sum(opened.values()):
-        return None  # unbalanced, unknown, or BEGIN: inside a text value
-    begins = [kind for kind in (b"VCALENDAR", b"VEVENT") for _ in range(opened.get(kind, 0))]
+    if opened != closed or not set(opened) <= KNOWN_COMPONENTS:
+        return None  # unbalanced or unknown
     tail = body.rstrip().rsplit(b"\n", 1)[-1].strip().upper()
     first = body.lstrip().split(b"\n", 1)[0].strip().upper()
     if tail != b"END:VCALENDAR" or first != b"BEGIN:VCALENDAR":
         return None
-    doc = Document(name=name, calendars=begins.count(b"VCALENDAR"))
-    xwr = _XWR.search(body) if body.find(b"X-WR-TIMEZONE") != -1 else None
-    if xwr:
-        doc.x_wr_timezone = xwr.group(1).decode().strip()
-    for zone in (_ZONE.finditer(body) if body.find(b"BEGIN:VTIMEZONE") != -1 else ()):
-        text = _FOLD.sub(b"", zone.group(0)).decode().splitlines()
-        tzid = next((t.split(":", 1)[1].strip() for t in text if t.upper().startswith("TZID")), "")
-        doc.timezones[tzid] = "\r\n".join(t for t in text if t.strip())
-    if body.count(b"\nBEGIN:VEVENT") != begins.count(b"VEVENT"):
-        return None  # lower-case or indented component lines: the full reader handles them
-    pieces: list[tuple[int, bytes]] = []
-    find = body.find
-    at = find(b"\nBEGIN:VEVENT")
-    while at != -1:
-        start = at + 1
-        stop = find(b"\nEND:VEVENT", start)
-        if stop == -1:
-            return None
-        stop = find(b"\n", stop + 1)
-        pieces.append((start, body[start: stop if stop != -1 else len(body)].rstrip(b"\r")))
-        at = find(b"\nBEGIN:VEVENT", stop) if stop != -1 else -1
-    if len(pieces) != begins.count(b"VEVENT"):
-        return None
-    doc.body = body
-    return doc, pieces
+    parts = body.split(b"\nBEGIN:VEVENT")
+    if len(parts) - 1 != opened.get(b"VEVENT", 0):
+        return None  # indented component lines: the full reader handles them
+    doc = Document(name=name, calendars=opened.get(b"VCALENDAR", 0))
+    add_context(doc, body)
+    return doc, parts
 
 
 def uid_of(raw: bytes) -> str | None:
@@ -312,15 +317,6 @@ def uid_of(raw: bytes) -> str | None:
     if b"\n" in value:
         value = _FOLD.sub(b"", value)
     return value.decode().strip() or None
-
-
-def number_lines(doc: Document, chunks: list[Chunk]) -> None:
-    """Give chunks (in file order) their line numbers: one pass over the bytes before the last of them."""
-    line, last = 1, 0
-    for chunk in chunks:
-        line += doc.body.count(b"\n", last, chunk.offset)
-        last = chunk.offset
-        chunk.line = line
 
 
 def chunk_block(chunk: Chunk, name: str, source: str) -> Block:
