@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import time as time_module
 from collections.abc import Callable
@@ -443,8 +444,7 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
 
 
 def main() -> None:
-    cli(prog_name="courtsync")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+    try:
+        cli(prog_name="courtsync")
+    finally:  # the process ends: spare its last garbage collection the walk over all it holds
+        gc.freeze()

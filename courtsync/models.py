@@ -125,6 +125,14 @@ class Roster:
     def by_email(self) -> Mapping[str, Worker]:
         return {w.email.lower(): w for w in self.workers.values()}
 
+    def with_calendar(self) -> list[Worker]:
+        """Workers with a calendar of their own, without building the others (a roster may hold 10,000)."""
+        rows = getattr(self.workers, "rows", None)   # roster.py's cached form: {id: raw row}
+        if rows is not None:
+            at = Worker._fields.index("calendar")
+            return [self.workers[wid] for wid, row in rows.items() if row[at]]
+        return [w for w in self.workers.values() if w.calendar]
+
     def workers_at_court(self, court_id: str) -> list[Worker]:
         ids = {c.worker_id for c in self.caseload if c.court_id == court_id}
         return [w for w in self.workers.values() if w.id in ids]

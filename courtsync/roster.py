@@ -181,23 +181,23 @@ class _Workers(Mapping[str, Worker]):
     """Workers from the cache: a row becomes a Worker only when asked for (a check needs one of 10,000)."""
 
     def __init__(self, rows: tuple[tuple[Any, ...], ...]) -> None:
-        self._rows = {row[0]: row for row in rows}
+        self.rows = {row[0]: row for row in rows}
         self._made: dict[str, Worker] = {}
 
     def __getitem__(self, worker_id: str) -> Worker:
         made = self._made.get(worker_id)
         if made is None:
-            made = self._made[worker_id] = Worker._make(self._rows[worker_id])
+            made = self._made[worker_id] = Worker._make(self.rows[worker_id])
         return made
 
     def __contains__(self, worker_id: object) -> bool:
-        return worker_id in self._rows
+        return worker_id in self.rows
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
+        return iter(self.rows)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self.rows)
 
 
 def workers_from_bytes(data: bytes) -> Mapping[str, Worker]:

@@ -85,7 +85,7 @@ def _close_all() -> None:
     the .db alone is then whole) rather than leaving that to whichever run opens it next."""
     for store in list(_OPEN):
         store.close()
-BATCH_SECONDS = 0.25
+BATCH_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,6 @@ class Store:
             db = sqlite3.connect(self.path, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA mmap_size=268435456")
             db.executescript(SCHEMA)
             self._db = db
             _OPEN.add(self)

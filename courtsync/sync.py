@@ -56,7 +56,7 @@ def configured_sources(config: Config, roster: Roster) -> list[Source]:
         for n, feed in enumerate(court.feeds, 1):
             sid = court.id if n == 1 else f"{court.id}#{n}"
             out.append(_make(source_type(feed), sid, "court", feed, config, None, court.case_pattern))
-    for worker in roster.workers.values():
+    for worker in roster.with_calendar():
         if worker.calendar:
             out.append(_make(source_type(worker.calendar), f"calendar:{worker.id}", "personal", worker.calendar,
                              config, worker.id, None))
@@ -99,10 +99,6 @@ def _read_all(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]]
             not all(getattr(t[0], "parallel_safe", True) for t in tasks):
         yield from map(_read_one, tasks)
         return
-    # What the process holds so far (config, roster, modules) is long-lived: keep the collector off it, so
-    # the forked readers share those pages instead of copying them, and exit does not walk them again
-    # (gc.freeze, as the gc documentation advises before fork).
-    gc.freeze()
     yield from _read_forked(tasks, cores)
 
 
@@ -114,14 +110,20 @@ def _read_forked(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str
 
     children: list[tuple[int, BinaryIO]] = []
     try:
-        for k in range(workers):
-            read_end, write_end = os.pipe()
-            pid = os.fork()
-            if pid == 0:   # the reader: never returns
-                os.close(read_end)
-                _reader_process(tasks[k::workers], write_end)
-            os.close(write_end)
-            children.append((pid, os.fdopen(read_end, "rb")))
+        # Keep the readers' collector off what they inherit, so they share those pages instead of copying
+        # them (gc.freeze before fork, as the gc documentation advises).
+        gc.freeze()
+        try:
+            for k in range(workers):
+                read_end, write_end = os.pipe()
+                pid = os.fork()
+                if pid == 0:   # the reader: never returns
+                    os.close(read_end)
+                    _reader_process(tasks[k::workers], write_end)
+                os.close(write_end)
+                children.append((pid, os.fdopen(read_end, "rb")))
+        finally:
+            gc.unfreeze()
         for i in range(len(tasks)):
             try:
                 yield pickle.load(children[i % workers][1])

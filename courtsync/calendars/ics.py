@@ -109,7 +109,8 @@ def _read_changes(data: bytes, index: PartIndex, source: str, name: str, kind: S
         return None
     parts = cut(body)
     digests = digest_all(parts)
-    if len(parts) < 2 or len(set(digests)) != len(digests) or len(set(index.digests)) != len(index.digests):
+    where = dict(zip(index.digests, range(len(index.digests)), strict=True))
+    if len(parts) < 2 or len(set(digests)) != len(digests) or len(where) != len(index.digests):
         return None   # no events, or the same bytes twice: counted properly by the whole read
     if digests[0] != index.digests[0] and not header_ok(parts[0]):
         return None
@@ -118,7 +119,6 @@ def _read_changes(data: bytes, index: PartIndex, source: str, name: str, kind: S
     reader, salt = _reader(doc, source, name, kind, window, case_pattern)
     if salt != index.salt:
         return None   # other time zones, window or settings: every event reads anew
-    where = dict(zip(index.digests, range(len(index.digests)), strict=True))
     before = list(map(where.get, digests, repeat(-1)))   # each part's number in the last read; -1 if new
     count, last, old_last = len(parts), len(parts) - 1, len(index.digests) - 1
     if before[0] not in (0, -1) or 0 in before[1:] or old_last in before[1:last]:
@@ -169,7 +169,7 @@ def _read_changes(data: bytes, index: PartIndex, source: str, name: str, kind: S
         groups[key] = _read_parts(chunks, reader, "", name, source)
     return Snapshot(groups=groups, partial=True, removed=sorted(removed), shifted=shifted,
                     kept=len(set(keys[1:])) - len(groups),
-                    index=PartIndex(salt, digests, keys, lines).encode(reuse=index))
+                    index=PartIndex(salt, digests, keys, lines).encode())
 
 
 def _no_uid_key(digest: bytes) -> str:

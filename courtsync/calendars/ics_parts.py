@@ -16,16 +16,18 @@ whole-file reader, so a diff never accepts what a first read would refuse.
 from __future__ import annotations
 
 import hashlib
-import json
+import sys
 import zlib
-from dataclasses import dataclass, field
+from array import array
+from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import add
 
 from courtsync.calendars.ics_text import KNOWN_COMPONENTS, component_lines
 
 SEP = b"\nBEGIN:VEVENT"
-_MAGIC = b"courtsync-parts-2\n"
+# The layout, and this machine's byte order (the lines are stored as native integers).
+_MAGIC = f"courtsync-parts-3-{sys.byteorder}\n".encode()
 _DIGEST = 16
 # Components a new event part may hold: the calendar and its time zones belong to the header.
 _IN_EVENT_PART = KNOWN_COMPONENTS - {b"VCALENDAR", b"VTIMEZONE", b"STANDARD", b"DAYLIGHT"}
@@ -35,22 +37,19 @@ _IN_EVENT_PART = KNOWN_COMPONENTS - {b"VCALENDAR", b"VTIMEZONE", b"STANDARD", b"
 class PartIndex:
     """What one read of a feed left: per part, its digest, group key and first line."""
 
-    salt: str            # what the readings depend on besides the bytes (time zones, window, ...)
+    salt: str            # what the readings depend on besides the bytes (time zones, window, ...): 32 hex digits
     digests: list[bytes]
     keys: list[str]      # "" for the header
     lines: list[int]     # the line of the part's BEGIN:VEVENT (0 for the header)
 
-    meta: bytes | None = field(default=None, repr=False, compare=False)   # as decoded, to reuse
-
-    def encode(self, reuse: PartIndex | None = None) -> bytes:
-        """The index as stored; the keys and lines of `reuse` are not encoded again when they are the same."""
-        if reuse is not None and reuse.meta is not None and (reuse.salt, reuse.keys, reuse.lines) == \
-                (self.salt, self.keys, self.lines):
-            meta = reuse.meta
-        else:
-            meta = zlib.compress(json.dumps({"salt": self.salt, "keys": self.keys, "lines": self.lines},
-                                            separators=(",", ":")).encode(), 1)
-        return _MAGIC + len(meta).to_bytes(4, "big") + meta + b"".join(self.digests)
+    def encode(self) -> bytes | None:
+        """The index as stored: salt, part count, the keys (compressed), the lines, the digests. None when
+        it cannot be kept (a key with a line break)."""
+        if any("\n" in key for key in self.keys) or len(self.salt) != 32:
+            return None
+        keys = zlib.compress("\n".join(self.keys).encode(), 1)
+        return b"".join((_MAGIC, self.salt.encode(), len(self.keys).to_bytes(4, "big"), len(keys).to_bytes(4, "big"),
+                         keys, array("i", self.lines).tobytes(), *self.digests))
 
     @classmethod
     def decode(cls, blob: bytes | None) -> PartIndex | None:
@@ -59,21 +58,21 @@ class PartIndex:
             return None
         try:
             at = len(_MAGIC)
-            size = int.from_bytes(blob[at:at + 4], "big")
-            packed = blob[at + 4:at + 4 + size]
-            meta = json.loads(zlib.decompress(packed))
-            raw = blob[at + 4 + size:]
-            digests = [raw[i:i + _DIGEST] for i in range(0, len(raw), _DIGEST)]
-            keys, lines = meta["keys"], meta["lines"]
-            if not (isinstance(meta["salt"], str) and all(isinstance(k, str) for k in keys)
-                    and all(type(n) is int for n in lines)):
-                return None
-            index = cls(meta["salt"], digests, keys, lines, packed)
-        except (ValueError, KeyError, TypeError, zlib.error):
+            salt = blob[at:at + 32].decode("ascii")
+            count = int.from_bytes(blob[at + 32:at + 36], "big")
+            size = int.from_bytes(blob[at + 36:at + 40], "big")
+            at += 40
+            keys = zlib.decompress(blob[at:at + size]).decode().split("\n")
+            at += size
+            lines = array("i", blob[at:at + 4 * count]).tolist()
+            at += 4 * count
+            ends = range(at + _DIGEST, len(blob) + _DIGEST, _DIGEST)
+            digests = list(map(blob.__getitem__, map(slice, range(at, len(blob), _DIGEST), ends)))
+        except (ValueError, UnicodeDecodeError, zlib.error):
             return None
-        if not (len(index.digests) == len(index.keys) == len(index.lines)) or len(raw) % _DIGEST:
+        if not (len(digests) == len(keys) == len(lines) == count) or (len(blob) - at) % _DIGEST:
             return None
-        return index
+        return cls(salt, digests, keys, lines)
 
 
 def cut(body: bytes) -> list[bytes]:
