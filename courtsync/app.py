@@ -31,7 +31,7 @@ from courtsync.store import Store
 
 T = TypeVar("T")
 # Raise whenever the layout of a cached value changes, so no run decodes an older layout.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 class Sessions(Mapping[str, list[Session]]):

@@ -127,11 +127,8 @@ class Roster:
 
     def with_calendar(self) -> list[Worker]:
         """Workers with a calendar of their own, without building the others (a roster may hold 10,000)."""
-        rows = getattr(self.workers, "rows", None)   # roster.py's cached form: {id: raw row}
-        if rows is not None:
-            at = Worker._fields.index("calendar")
-            return [self.workers[wid] for wid, row in rows.items() if row[at]]
-        return [w for w in self.workers.values() if w.calendar]
+        quick = getattr(self.workers, "with_calendar", None)   # roster.py's cached form knows them
+        return quick() if quick is not None else [w for w in self.workers.values() if w.calendar]
 
     def workers_at_court(self, court_id: str) -> list[Worker]:
         ids = {c.worker_id for c in self.caseload if c.court_id == court_id}

@@ -6,6 +6,7 @@ import csv
 import io
 import marshal
 from collections.abc import Collection, Iterator, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -173,16 +174,32 @@ def _short(ids: Collection[str]) -> str:
 
 
 def workers_to_bytes(roster: Roster) -> bytes:
-    """Validated rows in a form that loads ~10x faster than re-reading the CSV file."""
-    return marshal.dumps(tuple(tuple(w) for w in roster.workers.values()))
+    """Validated rows in a form that loads ~10x faster than re-reading the CSV file: first the few
+    workers with a calendar of their own (all that a sync needs), then everyone."""
+    rows = tuple(tuple(w) for w in roster.workers.values())
+    own = marshal.dumps(tuple(r for r in rows if r[_CALENDAR]))
+    return len(own).to_bytes(8, "big") + own + marshal.dumps(rows)
+
+
+_CALENDAR = Worker._fields.index("calendar")
 
 
 class _Workers(Mapping[str, Worker]):
-    """Workers from the cache: a row becomes a Worker only when asked for (a check needs one of 10,000)."""
+    """Workers from the cache, unpacked on first use; a row becomes a Worker only when asked for (a
+    check needs one of 10,000, a sync only those with a calendar of their own)."""
 
-    def __init__(self, rows: tuple[tuple[Any, ...], ...]) -> None:
-        self.rows = {row[0]: row for row in rows}
+    def __init__(self, data: bytes) -> None:
+        size = int.from_bytes(data[:8], "big")
+        self._own_calendar = marshal.loads(data[8:8 + size])
+        self._data = data[8 + size:]
         self._made: dict[str, Worker] = {}
+
+    @cached_property
+    def rows(self) -> dict[str, tuple[Any, ...]]:
+        return {row[0]: row for row in marshal.loads(self._data)}
+
+    def with_calendar(self) -> list[Worker]:
+        return [Worker._make(row) for row in self._own_calendar]
 
     def __getitem__(self, worker_id: str) -> Worker:
         made = self._made.get(worker_id)
@@ -201,7 +218,7 @@ class _Workers(Mapping[str, Worker]):
 
 
 def workers_from_bytes(data: bytes) -> Mapping[str, Worker]:
-    return _Workers(marshal.loads(data))
+    return _Workers(data)
 
 
 def caseload_to_bytes(roster: Roster) -> bytes:

@@ -3,7 +3,6 @@ worker, problems, and derived caches."""
 
 from __future__ import annotations
 
-import atexit
 import json
 import sqlite3
 import time
@@ -76,15 +75,14 @@ CREATE TABLE IF NOT EXISTS part_indexes (   -- per iCalendar source: where its l
 """
 
 Owners = Callable[[BusyItem], tuple[str, ...]]
-_OPEN: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
-@atexit.register
-def _close_all() -> None:
-    """Close open stores as the process ends, so SQLite folds its WAL into the database file (a copy of
-    the .db alone is then whole) rather than leaving that to whichever run opens it next."""
-    for store in list(_OPEN):
-        store.close()
+def _close(db: sqlite3.Connection) -> None:
+    """Fold the WAL into the database file (never waiting on a reader), so a copy of the .db alone is
+    whole, then close. Runs when the store is closed or dropped, or at the latest as the process ends."""
+    with suppress(sqlite3.Error):
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    db.close()
 BATCH_SECONDS = 0.05
 
 
@@ -119,6 +117,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self._closer: weakref.finalize[[sqlite3.Connection], Store] | None = None
         self._batch_since: float | None = None
 
     def _connect(self) -> sqlite3.Connection:
@@ -128,7 +127,7 @@ class Store:
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
             self._db = db
-            _OPEN.add(self)
+            self._closer = weakref.finalize(self, _close, db)
         return self._db
 
     @property
@@ -409,11 +408,9 @@ class Store:
         return [Problem(*r) for r in rows]
 
     def close(self) -> None:
-        if self._db is not None:
-            with suppress(sqlite3.Error):   # fold the WAL into the database file now (never waiting on a reader)
-                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            self._db.close()
-            self._db = None
+        if self._closer is not None:
+            self._closer()
+        self._db = self._closer = None
 
 
 # An item's columns besides id, source, grp and start (those are indexed), in the order _values gives them.

@@ -43,7 +43,7 @@ STDLIB = {"__future__", "abc", "calendar", "collections", "contextlib", "csv", "
           "math", "os", "pathlib", "re", "shutil", "smtplib", "sqlite3", "sys", "threading", "time",
           "tomllib", "typing", "uuid", "zoneinfo", "email", "concurrent", "urllib", "socket", "ssl",
           "tempfile", "textwrap", "html", "heapq", "bisect", "string", "operator", "warnings", "marshal",
-          "multiprocessing", "zlib", "atexit", "weakref", "gc", "pickle", "array"}
+          "multiprocessing", "zlib", "weakref", "gc", "pickle", "array"}
 
 
 def modules() -> list[tuple[str, Path]]:
