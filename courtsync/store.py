@@ -280,16 +280,20 @@ class Store:
         updated row by row, so the indexes and worker links it did not change are not written; any
         other is replaced."""
         stored: dict[str, list[tuple[int, float, str]]] = {}
+        existing: set[str] = set()
         keys = list(groups)
         for i in range(0, len(keys), 500):
             chunk = keys[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            existing.update(r[0] for r in db.execute(f"SELECT key FROM groups WHERE source = ? AND key IN ({marks})",
+                                                     (source, *chunk)))
             for grp, item_id, start, workers in db.execute(
-                    f"SELECT grp, id, start, worker_ids FROM items WHERE source = ? AND grp IN "
-                    f"({','.join('?' * len(chunk))}) ORDER BY id", (source, *chunk)):
+                    f"SELECT grp, id, start, worker_ids FROM items WHERE source = ? AND grp IN ({marks}) ORDER BY id",
+                    (source, *chunk)):
                 stored.setdefault(grp, []).append((item_id, start, workers))
         in_place = {k for k in keys if k in stored and len(stored[k]) == len(groups[k].items)}
         fresh = [k for k in keys if k not in in_place]
-        self._drop_groups(db, source, [k for k in fresh if k in stored])
+        self._drop_groups(db, source, [k for k in fresh if k in existing])
         db.executemany("DELETE FROM problems WHERE source = ? AND grp = ?", [(source, k) for k in in_place])
         light: list[tuple[Any, ...]] = []
         moved: list[tuple[Any, ...]] = []

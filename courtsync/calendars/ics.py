@@ -183,7 +183,8 @@ def _read_blocks(doc: Document, known: dict[str, str], source: str, name: str, k
     key = bytes.fromhex(salt)
     found: dict[str, list[tuple[str, Block]]] = {}
     for block in doc.events:
-        h = hashlib.blake2b(block.text().encode(), digest_size=16, key=key).hexdigest()
+        # The line is part of what is read (items and problems carry it): a block that moved is read again.
+        h = hashlib.blake2b(f"{block.number}\n{block.text()}".encode(), digest_size=16, key=key).hexdigest()
         found.setdefault(block.uid or f"(no UID #{block.number})", []).append((h, block))
     groups: dict[str, Group] = {}
     for group_key, members in found.items():

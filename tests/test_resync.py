@@ -1,0 +1,322 @@
+"""A re-read that parses only what changed must leave the store exactly as a first read of the new file.
+
+Every fixture calendar is edited the ways feeds change (a new room, a new time, an event added, dropped,
+moved, grown by a line, a changed header, a duplicate, an odd line ending) and, after each edit, a
+store kept up to date by partial re-reads is compared, item by item and problem by problem, with a
+fresh store that read the new file whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from courtsync.calendars.base import Known, Snapshot
+from courtsync.calendars.ics import read_ics
+from courtsync.errors import SourceError
+from courtsync.store import Change, Store
+from tests.calendar_helpers import CALENDARS, CASE, CHICAGO, WINDOW
+from tests.conftest import AS_OF, Run
+
+FIXTURES = sorted(str(p.relative_to(CALENDARS)) for p in CALENDARS.rglob("*.ics")
+                  if p.name not in ("empty.ics", "html_login.ics", "truncated.ics"))
+_EVENT = re.compile(r"^BEGIN:VEVENT\r?\n.*?^END:VEVENT\r?\n", re.M | re.S | re.I)
+
+
+def read(data: bytes, name: str, known: Known | None = None) -> Snapshot:
+    kind = "personal" if name.startswith("personal") else "court"
+    return read_ics(data, source="src", name=Path(name).name, kind=kind, window=WINDOW, case_pattern=CASE,
+                    known=known or Known())
+
+
+def store_state(store: Store) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]]]:
+    items = sorted((i.uid, i.instance, i.start.isoformat(), i.end.isoformat() if i.end else None, i.all_day,
+                    i.status, i.busy, i.summary, i.location, i.case_numbers, i.attendees, i.line, i.flags, i.private)
+                   for i in store.items(CHICAGO, ["src"]))
+    return items, sorted((p.location, p.reason) for p in store.problems(["src"]))
+
+
+def keep(store: Store, snap: Snapshot) -> None:
+    store.apply("src", "court", "src", snap.groups, snap.problems, {}, WINDOW.key(), 0.0, 0, lambda item: (), "k",
+                Change(snap.partial, snap.removed, snap.shifted, snap.index))
+
+
+def known_from(store: Store) -> Known:
+    index = store.part_index("src")
+    return Known(index=index) if index is not None else Known(store.group_hashes("src"))
+
+
+# --- edits, each as a feed might make it -------------------------------------------------------------
+
+def _events(text: str) -> list[re.Match[str]]:
+    return list(_EVENT.finditer(text))
+
+
+def _nl(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _replace_event(text: str, k: int, new: str) -> str:
+    found = _events(text)
+    if not found:
+        return text
+    m = found[k % len(found)]
+    return text[:m.start()] + new + text[m.end():]
+
+
+def new_summary(text: str, k: int) -> str:
+    found = _events(text)
+    if not found:
+        return text
+    block = found[k % len(found)].group(0)
+    nl = _nl(text)
+    changed = re.sub(r"^SUMMARY([;:])", r"SUMMARY\1(moved to room 4) ", block, count=1, flags=re.M)
+    if changed == block:
+        changed = block.replace("BEGIN:VEVENT" + nl, f"BEGIN:VEVENT{nl}SUMMARY:added{nl}", 1)
+    return _replace_event(text, k, changed)
+
+
+def grow(text: str, k: int) -> str:
+    found = _events(text)
+    if not found:
+        return text
+    nl = _nl(text)
+    block = found[k % len(found)].group(0)
+    return _replace_event(text, k, block.replace("BEGIN:VEVENT" + nl,
+                                                 f"BEGIN:VEVENT{nl}X-NOTE:one{nl}X-NOTE:two{nl}", 1))
+
+
+def drop(text: str, k: int) -> str:
+    return _replace_event(text, k, "")
+
+
+def add(text: str, k: int) -> str:
+    nl = _nl(text)
+    new = (f"BEGIN:VEVENT{nl}UID:added-{k}@test{nl}DTSTAMP:20270101T000000Z{nl}"
+           f"DTSTART;TZID=America/Chicago:2027021{k % 10}T090000{nl}DTEND;TZID=America/Chicago:2027021{k % 10}T100000"
+           f"{nl}SUMMARY:2027-JA-00{k % 10}123 added hearing{nl}END:VEVENT{nl}")
+    found = _events(text)
+    if not found:
+        return text
+    return _replace_event(text, k, new + found[k % len(found)].group(0))
+
+
+def move_to_end(text: str, k: int) -> str:
+    found = _events(text)
+    if len(found) < 2:
+        return text
+    block = found[k % len(found)].group(0)
+    rest = _replace_event(text, k, "")
+    last = _events(rest)[-1]
+    return rest[:last.end()] + block + rest[last.end():]
+
+
+def later(text: str, k: int) -> str:
+    found = _events(text)
+    if not found:
+        return text
+    block = found[k % len(found)].group(0)
+    return _replace_event(text, k, re.sub(r"(^DTSTART[^:\r\n]*:\d{8}T)(\d)", lambda m: m.group(1) + str(
+        (int(m.group(2)) + 1) % 2), block, count=1, flags=re.M))
+
+
+def duplicate(text: str, k: int) -> str:
+    found = _events(text)
+    if not found:
+        return text
+    block = found[k % len(found)].group(0)
+    return _replace_event(text, k, block + block)
+
+
+def new_header(text: str, k: int) -> str:
+    nl = _nl(text)
+    return re.sub(r"^(VERSION:[^\r\n]*\r?\n)", lambda m: m.group(1) + f"X-WR-CALDESC:edition {k}{nl}", text,
+                  count=1, flags=re.M)
+
+
+def lower_case(text: str, k: int) -> str:
+    found = _events(text)
+    if not found:
+        return text
+    block = found[k % len(found)].group(0)
+    return _replace_event(text, k, "begin:vevent" + block[len("BEGIN:VEVENT"):])
+
+
+def new_uid(text: str, k: int) -> str:
+    found = _events(text)
+    if not found:
+        return text
+    block = found[k % len(found)].group(0)
+    return _replace_event(text, k, re.sub(r"^UID:([^\r\n]*)", r"UID:renamed-\1", block, count=1, flags=re.M))
+
+
+def todo_after(text: str, k: int) -> str:
+    found = _events(text)
+    if not found:
+        return text
+    nl = _nl(text)
+    block = found[k % len(found)].group(0)
+    return _replace_event(text, k, block + f"BEGIN:VTODO{nl}UID:todo-{k}{nl}SUMMARY:file the report{nl}END:VTODO{nl}")
+
+
+EDITS: list[Callable[[str, int], str]] = [new_summary, grow, drop, add, move_to_end, later, duplicate, new_header,
+                                          lower_case, new_uid, todo_after]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_partial_rereads_leave_the_store_as_a_first_read_would(name: str, tmp_path: Path) -> None:
+    rng = random.Random(name)
+    text = (CALENDARS / name).read_bytes().decode("utf-8", errors="surrogateescape")
+    kept = Store(tmp_path / "kept.db")
+    first = read(text.encode("utf-8", errors="surrogateescape"), name)
+    keep(kept, first)
+    partial = []
+    for step in range(14):
+        edit = EDITS[step % len(EDITS)] if step < len(EDITS) else rng.choice(EDITS)
+        text = edit(text, rng.randrange(50))
+        data = text.encode("utf-8", errors="surrogateescape")
+        snap = read(data, name, known_from(kept))
+        partial.append(snap.partial)
+        keep(kept, snap)
+        fresh = Store(tmp_path / f"fresh-{step}.db")
+        keep(fresh, read(data, name))
+        assert store_state(kept) == store_state(fresh), f"after {edit.__name__} (step {step})"
+        fresh.close()
+    kept.close()
+    if first.index is not None and name != "court/duplicates.ics":   # (byte-identical events: read whole)
+        assert partial[0], "a regular file: the partial path was taken, not only the whole one"
+
+
+def test_a_one_event_edit_is_read_as_a_partial_change() -> None:
+    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
+    first = read(data, "court/recurrence.ics")
+    assert first.index is not None
+    edited = new_summary(data.decode(), 3).encode()
+    second = read(edited, "court/recurrence.ics", Known(index=first.index))
+    assert second.partial and len(second.groups) == 1 and not second.removed
+    assert second.kept == len(first.groups) - 1
+
+
+def test_an_event_that_grows_moves_the_lines_of_those_below_without_reading_them() -> None:
+    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
+    first = read(data, "court/recurrence.ics")
+    second = read(grow(data.decode(), 0).encode(), "court/recurrence.ics", Known(index=first.index))
+    assert second.partial and len(second.groups) == 1
+    assert set(second.shifted.values()) == {2} and len(second.shifted) == len(first.groups) - 1
+
+
+def test_a_cut_off_download_after_a_good_one_is_still_an_error() -> None:
+    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
+    first = read(data, "court/recurrence.ics")
+    with pytest.raises(SourceError, match="truncated"):
+        read(data[:len(data) * 2 // 3], "court/recurrence.ics", Known(index=first.index))
+
+
+def test_an_index_from_other_settings_is_not_trusted() -> None:
+    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
+    first = read(data, "court/recurrence.ics")
+    other = read_ics(data, source="src", name="recurrence.ics", kind="court", window=WINDOW,
+                     case_pattern=r"\d{4}-JD-\d+", known=Known(index=first.index))
+    assert not other.partial and all(g.items is not None for g in other.groups.values())
+
+
+def test_a_damaged_index_means_a_whole_read() -> None:
+    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
+    first = read(data, "court/recurrence.ics")
+    assert first.index is not None
+    damaged = read(data, "court/recurrence.ics", Known(index=first.index[:-7]))
+    assert not damaged.partial and all(g.items is not None for g in damaged.groups.values())
+
+
+# --- end to end, through the command line ------------------------------------------------------------
+
+def _cfg(d: Path) -> list[str]:
+    return ["--config", str(d / "courtsync.toml"), "--as-of", AS_OF.isoformat()]
+
+
+def _lines(run: Callable[..., Run], d: Path) -> dict[tuple[str, str], int]:
+    result = run("events", *_cfg(d), "--format", "json", "--offline")
+    return {(e["uid"], e["start"]): e["line"] for e in json.loads(result.stdout)["events"]}
+
+
+def _many_feeds(d: Path, copies: int) -> None:
+    """The example's Cook feed published `copies` times (cook-cpd, cook-cpd#2, ...): enough sources that
+    sync reads them in forked readers."""
+    names = []
+    for n in range(copies):
+        name = f"feeds/cook-{n}.ics"
+        shutil.copy(d / "feeds" / "cook-cpd.ics", d / name)
+        names.append(name)
+    config = d / "courtsync.toml"
+    config.write_text(config.read_text().replace('feeds = ["feeds/cook-cpd.ics"]',
+                                                 "feeds = [" + ", ".join(f'"{n}"' for n in names) + "]"))
+
+
+def test_events_below_an_edit_report_their_new_lines(example_dir: Path, run: Callable[..., Run]) -> None:
+    # Bug: events whose bytes did not change kept the line numbers of the last read, though an edit above
+    # them had added lines; `events` then pointed at the wrong line.
+    assert run("sync", *_cfg(example_dir)).exit_code == 0
+    feed = example_dir / "feeds" / "cook-cpd.ics"
+    feed.write_bytes(grow(feed.read_bytes().decode(), 0).encode())
+    assert "1 of 12 events re-read" in run("sync", *_cfg(example_dir)).stdout
+    after_edit = _lines(run, example_dir)
+    (example_dir / "courtsync.db").unlink()
+    assert run("sync", *_cfg(example_dir)).exit_code == 0
+    assert after_edit == _lines(run, example_dir)
+    assert len(set(after_edit.values())) > 3
+
+
+def test_a_group_with_only_problems_is_replaced_when_it_changes(tmp_path: Path) -> None:
+    # Bug: an event read as a problem alone (no item) kept its old problem when it moved, next to the new one.
+    text = (CALENDARS / "broken" / "bad_lines.ics").read_text()
+    kept = Store(tmp_path / "kept.db")
+    keep(kept, read(text.encode(), "broken/bad_lines.ics"))
+    february_31 = next(k for k, m in enumerate(_events(text)) if "UID:bl-2" in m.group(0))
+    moved = move_to_end(text, february_31).encode()
+    keep(kept, read(moved, "broken/bad_lines.ics", known_from(kept)))
+    fresh = Store(tmp_path / "fresh.db")
+    keep(fresh, read(moved, "broken/bad_lines.ics"))
+    assert store_state(kept)[1] == store_state(fresh)[1]
+    assert sum("20270231" in reason for _, reason in store_state(kept)[1]) == 2
+
+
+def test_many_sources_are_read_in_parallel_and_a_broken_one_fails_alone(example_dir: Path,
+                                                                       run: Callable[..., Run]) -> None:
+    _many_feeds(example_dir, 9)
+    (example_dir / "feeds" / "cook-4.ics").write_text("<html><body>Service unavailable</body></html>")
+    result = run("sync", *_cfg(example_dir))
+    assert result.exit_code == 3
+    lines = [line.split() for line in result.stdout.splitlines() if line.startswith(("cook", "will"))]
+    assert [w[0] for w in lines] == ["cook-cpd", *(f"cook-cpd#{n}" for n in range(2, 10)), "will-juv"]
+    assert [w[0] for w in lines if w[1] == "FAILED"] == ["cook-cpd#5"]
+    cook = {w[2] for w in lines if w[1] == "read" and w[0].startswith("cook")}
+    assert len(cook) == 1   # every copy of the Cook feed read to the same number of items
+
+
+def test_a_copy_of_the_store_file_alone_holds_the_last_sync(example_dir: Path) -> None:
+    # Bug: with many sources the process ended without folding SQLite's WAL into the database file, so a
+    # copy of courtsync.db alone (a backup) missed the last sync.
+    _many_feeds(example_dir, 9)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURTSYNC_")}
+    done = subprocess.run([sys.executable, "-m", "courtsync", "sync", *_cfg(example_dir)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    copy = example_dir.parent / "backup.db"
+    shutil.copy(example_dir / "courtsync.db", copy)
+    db = sqlite3.connect(copy)
+    sources = dict(db.execute("SELECT id, events FROM sources").fetchall())
+    items = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
+    db.close()
+    assert len(sources) == 10 and all(n > 0 for n in sources.values())
+    assert items == sources
