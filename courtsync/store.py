@@ -280,17 +280,17 @@ class Store:
         updated row by row, so the indexes and worker links it did not change are not written; any
         other is replaced."""
         stored: dict[str, list[tuple[int, float, str]]] = {}
-        existing: set[str] = set()
+        existing: dict[str, str] = {}   # group key -> stored hash
         keys = list(groups)
         for i in range(0, len(keys), 500):
             chunk = keys[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            existing.update(r[0] for r in db.execute(f"SELECT key FROM groups WHERE source = ? AND key IN ({marks})",
-                                                     (source, *chunk)))
-            for grp, item_id, start, workers in db.execute(
-                    f"SELECT grp, id, start, worker_ids FROM items WHERE source = ? AND grp IN ({marks}) ORDER BY id",
-                    (source, *chunk)):
-                stored.setdefault(grp, []).append((item_id, start, workers))
+            for key, h, item_id, start, workers in db.execute(
+                    f"SELECT g.key, g.hash, i.id, i.start, i.worker_ids FROM groups g LEFT JOIN items i ON "
+                    f"i.source = g.source AND i.grp = g.key WHERE g.source = ? AND g.key IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY i.id", (source, *chunk)):
+                existing[key] = h
+                if item_id is not None:
+                    stored.setdefault(key, []).append((item_id, start, workers))
         in_place = {k for k in keys if k in stored and len(stored[k]) == len(groups[k].items)}
         fresh = [k for k in keys if k not in in_place]
         self._drop_groups(db, source, [k for k in fresh if k in existing])
@@ -314,9 +314,9 @@ class Store:
         db.executemany(f"UPDATE items SET start = ?, {_SET} WHERE id = ?", moved)
         db.executemany("DELETE FROM item_workers WHERE item = ?", unlink)
         db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
-        db.executemany("INSERT INTO groups VALUES (?, ?, ?) ON CONFLICT (source, key) DO UPDATE "
-                       "SET hash = excluded.hash WHERE hash != excluded.hash",
-                       [(source, key, groups[key].hash) for key in keys])
+        db.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?, ?)",
+                       [(source, key, groups[key].hash) for key in keys
+                        if key not in in_place or existing.get(key) != groups[key].hash])
         self._insert_items(db, source, [(key, groups[key].items) for key in fresh], owners)
         db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?)",
                        [(source, key, p.location, p.reason) for key in keys for p in groups[key].problems or ()])
