@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Problem
+from courtsync.store_groups import Owners, drop_groups, shift, write_groups
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS derived (
@@ -74,7 +76,17 @@ CREATE TABLE IF NOT EXISTS part_indexes (   -- per iCalendar source: where its l
 );
 """
 
-Owners = Callable[[BusyItem], tuple[str, ...]]
+
+
+def _checkpoints(path: Path, stop: threading.Event) -> None:
+    try:
+        db = sqlite3.connect(path, timeout=0)
+    except sqlite3.Error:
+        return
+    while not stop.wait(CHECKPOINT_SECONDS):
+        with suppress(sqlite3.Error):
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    db.close()
 
 
 def _close(db: sqlite3.Connection) -> None:
@@ -84,6 +96,7 @@ def _close(db: sqlite3.Connection) -> None:
         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
     db.close()
 BATCH_SECONDS = 0.05
+CHECKPOINT_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -163,11 +176,20 @@ class Store:
         source."""
         db = self.db
         self._batch_since = time.monotonic()
+        # Fold the WAL into the database file beside the batch, on a connection of its own (SQLite lets go
+        # of the GIL for that I/O), instead of inside the batch's commits.
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        stop = threading.Event()
+        helper = threading.Thread(target=_checkpoints, args=(self.path, stop), daemon=True)
+        helper.start()
         try:
             with db:
                 yield
         finally:
+            stop.set()
+            helper.join()
             self._batch_since = None
+            db.execute("PRAGMA wal_autocheckpoint=1000")
 
     # --- caches ---------------------------------------------------------------------------------
 
@@ -231,12 +253,12 @@ class Store:
                 old = [r[0] for r in db.execute("SELECT key FROM groups WHERE source = ?", (source,))]
                 changed = [k for k, g in groups.items() if g.items is not None]
                 gone = [k for k in old if k not in groups]
-            self._drop_groups(db, source, gone)
-            self._shift(db, source, change.shifted)
+            drop_groups(db, source, gone)
+            shift(db, source, change.shifted)
             db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
             db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
                            [(source, p.location, p.reason) for p in file_problems])
-            self._write_groups(db, source, {key: groups[key] for key in changed}, owners)
+            write_groups(db, source, {key: groups[key] for key in changed}, owners)
             if change.index is None:
                 db.execute("DELETE FROM part_indexes WHERE source = ?", (source,))
             else:
@@ -251,92 +273,6 @@ class Store:
                        (source, kind, label, now, now, json.dumps(validators), window, count, round_trips,
                         owners_key))
         return len(changed), count
-
-    def _drop_groups(self, db: sqlite3.Connection, source: str, keys: list[str]) -> None:
-        pairs = [(source, key) for key in keys]
-        db.executemany("DELETE FROM item_workers WHERE item IN (SELECT id FROM items WHERE source = ? AND grp = ?)",
-                       pairs)
-        db.executemany("DELETE FROM items WHERE source = ? AND grp = ?", pairs)
-        db.executemany("DELETE FROM problems WHERE source = ? AND grp = ?", pairs)
-        db.executemany("DELETE FROM groups WHERE source = ? AND key = ?", pairs)
-
-    def _shift(self, db: sqlite3.Connection, source: str, shifted: dict[str, int]) -> None:
-        """Unchanged groups whose lines moved (an event above them grew or shrank): renumber in place."""
-        if not shifted:
-            return
-        db.executemany("UPDATE items SET line = line + ? WHERE source = ? AND grp = ?",
-                       [(delta, source, key) for key, delta in shifted.items()])
-        moved = []
-        for key, delta in shifted.items():
-            for rowid, location in db.execute("SELECT rowid, location FROM problems WHERE source = ? AND grp = ?",
-                                              (source, key)):
-                where, _, line = location.rpartition(":")
-                if line.isdigit():
-                    moved.append((f"{where}:{int(line) + delta}", rowid))
-        db.executemany("UPDATE problems SET location = ? WHERE rowid = ?", moved)
-
-    def _write_groups(self, db: sqlite3.Connection, source: str, groups: dict[str, Any], owners: Owners) -> None:
-        """Changed groups. One with as many items as stored (the usual edit: a new room, a new time) is
-        updated row by row, so the indexes and worker links it did not change are not written; any
-        other is replaced."""
-        stored: dict[str, list[tuple[int, float, str]]] = {}
-        existing: dict[str, str] = {}   # group key -> stored hash
-        keys = list(groups)
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            for key, h, item_id, start, workers in db.execute(
-                    f"SELECT g.key, g.hash, i.id, i.start, i.worker_ids FROM groups g LEFT JOIN items i ON "
-                    f"i.source = g.source AND i.grp = g.key WHERE g.source = ? AND g.key IN "
-                    f"({','.join('?' * len(chunk))}) ORDER BY i.id", (source, *chunk)):
-                existing[key] = h
-                if item_id is not None:
-                    stored.setdefault(key, []).append((item_id, start, workers))
-        in_place = {k for k in keys if k in stored and len(stored[k]) == len(groups[k].items)}
-        fresh = [k for k in keys if k not in in_place]
-        self._drop_groups(db, source, [k for k in fresh if k in existing])
-        db.executemany("DELETE FROM problems WHERE source = ? AND grp = ?", [(source, k) for k in in_place])
-        light: list[tuple[Any, ...]] = []
-        moved: list[tuple[Any, ...]] = []
-        unlink: list[tuple[int]] = []
-        links: list[tuple[str, float, int]] = []
-        for key in in_place:
-            for (item_id, old_start, old_workers), item in zip(stored[key], groups[key].items, strict=True):
-                workers = owners(item)
-                start, values = item.start.timestamp(), _values(item, workers)
-                if start == old_start:
-                    light.append((*values, item_id))
-                else:
-                    moved.append((start, *values, item_id))
-                if start != old_start or values[-1] != old_workers:
-                    unlink.append((item_id,))
-                    links.extend((w, start, item_id) for w in workers)
-        db.executemany(f"UPDATE items SET {_SET} WHERE id = ?", light)
-        db.executemany(f"UPDATE items SET start = ?, {_SET} WHERE id = ?", moved)
-        db.executemany("DELETE FROM item_workers WHERE item = ?", unlink)
-        db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
-        db.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?, ?)",
-                       [(source, key, groups[key].hash) for key in keys
-                        if key not in in_place or existing.get(key) != groups[key].hash])
-        self._insert_items(db, source, [(key, groups[key].items) for key in fresh], owners)
-        db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?)",
-                       [(source, key, p.location, p.reason) for key in keys for p in groups[key].problems or ()])
-
-    def _insert_items(self, db: sqlite3.Connection, source: str,
-                      groups: Iterable[tuple[str, Iterable[BusyItem] | None]], owners: Owners) -> None:
-        """Items with ids given here, so rows and their worker links go in as two bulk inserts."""
-        next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]
-        rows: list[tuple[Any, ...]] = []
-        links: list[tuple[str, float, int]] = []
-        for key, items in groups:
-            for item in items or ():
-                workers = owners(item)
-                start = item.start.timestamp()
-                rows.append((next_id, source, key, start, *_values(item, workers)))
-                links.extend((w, start, next_id) for w in workers)
-                next_id += 1
-        db.executemany(f"INSERT INTO items (id, source, grp, start, {', '.join(_VALUES)}) VALUES "
-                       f"({', '.join('?' * (4 + len(_VALUES)))})", rows)
-        db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
 
     def reassign_owners(self, source: str, owners: Owners, owners_key: str, tz: ZoneInfo) -> None:
         """The roster changed: match this source's items to workers again, without re-reading it."""
@@ -415,18 +351,6 @@ class Store:
         if self._closer is not None:
             self._closer()
         self._db = self._closer = None
-
-
-# An item's columns besides id, source, grp and start (those are indexed), in the order _values gives them.
-_VALUES = ("uid", "instance", "end", "all_day", "status", "busy", "summary", "location", "case_numbers", "attendees",
-           "line", "flags", "private", "worker_ids")
-_SET = ", ".join(f"{c} = ?" for c in _VALUES)
-
-
-def _values(item: BusyItem, workers: tuple[str, ...]) -> tuple[Any, ...]:
-    return (item.uid, item.instance, item.end.timestamp() if item.end else None, int(item.all_day), item.status,
-            int(item.busy), item.summary, item.location, "\n".join(item.case_numbers), "\n".join(item.attendees),
-            item.line, "\n".join(item.flags), int(item.private), ";".join(workers))
 
 
 _COLUMNS = ("i.id, i.source, i.uid, i.instance, i.all_day, i.start, i.end, i.status, i.busy, i.summary, "

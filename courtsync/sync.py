@@ -7,6 +7,7 @@ import marshal
 import os
 import time as clock
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import BinaryIO, NoReturn
@@ -92,23 +93,36 @@ def _read_one(task: tuple[Source, Window, dict[str, str], dict[str, str]]) -> tu
         return None, exc.message, clock.perf_counter() - started
 
 
-def _read_all(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]]) -> Iterator[
-        tuple[Snapshot | None, str | None, float]]:
+@contextmanager
+def _read_all(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]]) -> Iterator[Iterator[
+        tuple[Snapshot | None, str | None, float]]]:
+    """The tasks' results in order: read here, or by forked readers when there are many (forked on entry,
+    before anything else starts a thread)."""
     cores = min(os.cpu_count() or 1, 4)
     if len(tasks) < PARALLEL_FROM or cores < 2 or not hasattr(os, "fork") or \
             not all(getattr(t[0], "parallel_safe", True) for t in tasks):
-        yield from map(_read_one, tasks)
+        yield map(_read_one, tasks)
         return
-    yield from _read_forked(tasks, cores)
+    with _forked_readers(tasks, cores) as results:
+        yield results
 
 
-def _read_forked(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]], workers: int) -> Iterator[
-        tuple[Snapshot | None, str | None, float]]:
-    """Forked readers: reader k reads tasks k, k + workers, ... (it inherits them; nothing is sent) and
-    pickles each result into its own pipe, so results come back in task order as they are ready."""
+@contextmanager
+def _forked_readers(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]], workers: int) -> Iterator[
+        Iterator[tuple[Snapshot | None, str | None, float]]]:
+    """Reader k reads tasks k, k + workers, ... (it inherits them; nothing is sent) and pickles each result
+    into its own pipe, so results come back in task order as they are ready."""
     import pickle
 
     children: list[tuple[int, BinaryIO]] = []
+
+    def results() -> Iterator[tuple[Snapshot | None, str | None, float]]:
+        for i in range(len(tasks)):
+            try:
+                yield pickle.load(children[i % workers][1])
+            except (EOFError, pickle.UnpicklingError, OSError):   # the reader died (killed, out of memory)
+                yield None, "the process reading this source stopped; run `courtsync sync` again", 0.0
+
     try:
         # Keep the readers' collector off what they inherit, so they share those pages instead of copying
         # them (gc.freeze before fork, as the gc documentation advises).
@@ -124,11 +138,7 @@ def _read_forked(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str
                 children.append((pid, os.fdopen(read_end, "rb")))
         finally:
             gc.unfreeze()
-        for i in range(len(tasks)):
-            try:
-                yield pickle.load(children[i % workers][1])
-            except (EOFError, pickle.UnpicklingError, OSError):   # the reader died (killed, out of memory)
-                yield None, "the process reading this source stopped; run `courtsync sync` again", 0.0
+        yield results()
     finally:
         for pid, pipe in children:
             pipe.close()
@@ -178,7 +188,6 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
             known.update(store.group_hashes(source.id))
         tasks.append((source, window, validators, known))
         plan.append((source, True))
-    results = iter(_read_all(tasks))
     matcher: list[Matcher] = []   # built on first need: most re-syncs touch no items
 
     def owners(source: Source) -> Callable[[BusyItem], tuple[str, ...]]:
@@ -187,7 +196,7 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
         return owners_for(matcher[0], source)
 
     reports = []
-    with store.batch():
+    with _read_all(tasks) as results, store.batch():
         for source, read in plan:
             row = rows.get(source.id)
             snap, error, seconds = next(results) if read else (Snapshot(groups={}, not_modified=True), None, 0.0)
