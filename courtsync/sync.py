@@ -197,6 +197,8 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
 
     reports = []
     with _read_all(tasks) as results, store.batch():
+        if tasks:
+            owners(plan[0][0])   # load the matcher while the first reads run
         for source, read in plan:
             row = rows.get(source.id)
             snap, error, seconds = next(results) if read else (Snapshot(groups={}, not_modified=True), None, 0.0)
