@@ -7,11 +7,8 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import FR, MO, MONTHLY, SA, SU, TH, TU, WE, rrule
-
 from courtsync.models import Collaborative, Rule, Session
 
-_WEEKDAYS = (MO, TU, WE, TH, FR, SA, SU)
 HolidayName = Callable[[date], "str | None"]
 
 
@@ -32,8 +29,10 @@ def ordinal(day: date) -> int:
 
 def rule_dates(rule: Rule) -> list[date]:
     """The rule's own dates: first_session's ordinal weekday every `every` months (5th -> last)."""
+    from dateutil.rrule import FR, MO, MONTHLY, SA, SU, TH, TU, WE, rrule  # loads when sessions are computed
+
     n = ordinal(rule.first)
-    weekday = _WEEKDAYS[rule.first.weekday()](-1 if n == 5 else n)
+    weekday = (MO, TU, WE, TH, FR, SA, SU)[rule.first.weekday()](-1 if n == 5 else n)
     start = datetime.combine(rule.first, time())
     if rule.until is not None:
         dates = rrule(MONTHLY, interval=rule.every, byweekday=weekday, dtstart=start,
