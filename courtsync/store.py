@@ -101,12 +101,19 @@ CHECKPOINT_SECONDS = 0.05
 
 @dataclass(frozen=True)
 class Change:
-    """How a partial read relates to what is stored (calendars.base.Snapshot has the same fields)."""
+    """How a partial read relates to what is stored (calendars.base.Snapshot has the same fields); `base`
+    is the part index the read started from."""
 
     partial: bool = False
     removed: list[str] = field(default_factory=list)
     shifted: dict[str, int] = field(default_factory=dict)
     index: bytes | None = None
+    base: bytes | None = None
+
+
+class StaleRead(Exception):
+    """A partial read started from a part index that another sync has replaced meanwhile: applying its
+    relative changes (lines moved by n) again would be wrong, and the store already holds a newer read."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +169,8 @@ class Store:
             return
         try:
             yield db
+        except StaleRead:
+            raise   # raised before that transaction wrote anything: the batch's other work stands
         except BaseException:
             db.rollback()
             raise
@@ -247,6 +256,10 @@ class Store:
         change = change or Change()
         with self.transaction() as db:
             if change.partial:
+                # First, and as the write that takes the lock: only if the index is still the read's base.
+                if not db.execute("UPDATE part_indexes SET data = ? WHERE source = ? AND data = ?",
+                                  (change.index, source, change.base)).rowcount:
+                    raise StaleRead(source)
                 changed = list(groups)
                 gone = change.removed
             else:
@@ -261,7 +274,7 @@ class Store:
             write_groups(db, source, {key: groups[key] for key in changed}, owners)
             if change.index is None:
                 db.execute("DELETE FROM part_indexes WHERE source = ?", (source,))
-            else:
+            elif not change.partial:
                 db.execute("INSERT OR REPLACE INTO part_indexes VALUES (?, ?)", (source, change.index))
             count = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
             db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, window, "

@@ -18,7 +18,7 @@ from courtsync.config import Config
 from courtsync.errors import CourtsyncError
 from courtsync.models import BusyItem, Roster, SourceInfo
 from courtsync.ownership import Matcher
-from courtsync.store import Change, SourceRow, Store
+from courtsync.store import Change, SourceRow, StaleRead, Store
 
 WINDOW_MONTHS_BACK = 3
 WINDOW_MONTHS_AHEAD = 24
@@ -175,6 +175,7 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
     rows = store.sources()
     tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]] = []
     plan: list[tuple[Source, bool]] = []   # (source, read it?)
+    bases: dict[str, bytes | None] = {}     # the part index each read starts from
     for source in sources:
         row = rows.get(source.id)
         has_reading = row is not None and row.window == window.key() and row.synced_at is not None
@@ -188,6 +189,7 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
             known.update(store.group_hashes(source.id))
         tasks.append((source, window, validators, known))
         plan.append((source, True))
+        bases[source.id] = known.index
     matcher: list[Matcher] = []   # built on first need: most re-syncs touch no items
 
     def owners(source: Source) -> Callable[[BusyItem], tuple[str, ...]]:
@@ -202,7 +204,8 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
         for source, read in plan:
             row = rows.get(source.id)
             snap, error, seconds = next(results) if read else (Snapshot(groups={}, not_modified=True), None, 0.0)
-            report = _store_one(store, source, row, snap, error, seconds, window, owners, owners_key, now)
+            report = _store_one(store, source, row, snap, error, seconds, window, owners, owners_key, now,
+                                bases.get(source.id))
             reports.append(report)
             if progress is not None:
                 progress(report)
@@ -211,7 +214,7 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
 
 def _store_one(store: Store, source: Source, row: SourceRow | None, snap: Snapshot | None, error: str | None,
                seconds: float, window: Window, owners: Callable[[Source], Callable[[BusyItem], tuple[str, ...]]],
-               owners_key: str, now: Callable[[], float]) -> SyncReport:
+               owners_key: str, now: Callable[[], float], base: bytes | None = None) -> SyncReport:
     started = clock.perf_counter()
     if snap is None:
         store.record_failure(source.id, source.kind, source.label, error or "unreadable", now())
@@ -223,10 +226,14 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, snap: Snapsh
         store.record_unchanged(source.id, now(), snap.round_trips)
         return SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, 0, 0,
                           seconds + clock.perf_counter() - started, snap.round_trips)
-    change = Change(snap.partial, snap.removed, snap.shifted, snap.index)
-    reread, count = store.apply(source.id, source.kind, source.label, snap.groups, snap.problems,
-                                snap.validators, window.key(), now(), snap.round_trips, owners(source), owners_key,
-                                change)
+    change = Change(snap.partial, snap.removed, snap.shifted, snap.index, base)
+    try:
+        reread, count = store.apply(source.id, source.kind, source.label, snap.groups, snap.problems,
+                                    snap.validators, window.key(), now(), snap.round_trips, owners(source), owners_key,
+                                    change)
+    except StaleRead:   # another sync stored a newer read of this source while this one read it
+        return SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, 0, 0,
+                          seconds + clock.perf_counter() - started, snap.round_trips)
     problems = len(snap.problems) + sum(len(g.problems or ()) for g in snap.groups.values())
     return SyncReport(source.id, source.label, "read", count, reread, len(snap.groups) + snap.kept, problems,
                       seconds + clock.perf_counter() - started, snap.round_trips)

@@ -25,7 +25,7 @@ import pytest
 from courtsync.calendars.base import Known, Snapshot
 from courtsync.calendars.ics import read_ics
 from courtsync.errors import SourceError
-from courtsync.store import Change, Store
+from courtsync.store import Change, StaleRead, Store
 from tests.calendar_helpers import CALENDARS, CASE, CHICAGO, WINDOW
 from tests.conftest import AS_OF, Run
 
@@ -47,9 +47,10 @@ def store_state(store: Store) -> tuple[list[tuple[Any, ...]], list[tuple[str, st
     return items, sorted((p.location, p.reason) for p in store.problems(["src"]))
 
 
-def keep(store: Store, snap: Snapshot) -> None:
+def keep(store: Store, snap: Snapshot, base: bytes | None = None) -> None:
+    """Store a read as sync does; `base` is the part index the read started from."""
     store.apply("src", "court", "src", snap.groups, snap.problems, {}, WINDOW.key(), 0.0, 0, lambda item: (), "k",
-                Change(snap.partial, snap.removed, snap.shifted, snap.index))
+                Change(snap.partial, snap.removed, snap.shifted, snap.index, base))
 
 
 def known_from(store: Store) -> Known:
@@ -186,9 +187,10 @@ def test_partial_rereads_leave_the_store_as_a_first_read_would(name: str, tmp_pa
         edit = EDITS[step % len(EDITS)] if step < len(EDITS) else rng.choice(EDITS)
         text = edit(text, rng.randrange(50))
         data = text.encode("utf-8", errors="surrogateescape")
-        snap = read(data, name, known_from(kept))
+        known = known_from(kept)
+        snap = read(data, name, known)
         partial.append(snap.partial)
-        keep(kept, snap)
+        keep(kept, snap, known.index)
         fresh = Store(tmp_path / f"fresh-{step}.db")
         keep(fresh, read(data, name))
         assert store_state(kept) == store_state(fresh), f"after {edit.__name__} (step {step})"
@@ -214,6 +216,23 @@ def test_an_event_that_grows_moves_the_lines_of_those_below_without_reading_them
     second = read(grow(data.decode(), 0).encode(), "court/recurrence.ics", Known(index=first.index))
     assert second.partial and len(second.groups) == 1
     assert set(second.shifted.values()) == {2} and len(second.shifted) == len(first.groups) - 1
+
+
+def test_two_syncs_that_read_the_same_change_store_it_once(tmp_path: Path) -> None:
+    # Bug: a second sync that had read the same edit from the same starting point applied its relative
+    # changes again, and the events below the edit moved down twice.
+    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
+    store = Store(tmp_path / "store.db")
+    keep(store, read(data, "court/recurrence.ics"))
+    grown = grow(data.decode(), 0).encode()
+    known = known_from(store)
+    first, second = (read(grown, "court/recurrence.ics", known) for _ in range(2))
+    keep(store, first, known.index)
+    with pytest.raises(StaleRead):
+        keep(store, second, known.index)
+    fresh = Store(tmp_path / "fresh.db")
+    keep(fresh, read(grown, "court/recurrence.ics"))
+    assert store_state(store) == store_state(fresh)
 
 
 def test_a_cut_off_download_after_a_good_one_is_still_an_error() -> None:
@@ -284,7 +303,8 @@ def test_a_group_with_only_problems_is_replaced_when_it_changes(tmp_path: Path) 
     keep(kept, read(text.encode(), "broken/bad_lines.ics"))
     february_31 = next(k for k, m in enumerate(_events(text)) if "UID:bl-2" in m.group(0))
     moved = move_to_end(text, february_31).encode()
-    keep(kept, read(moved, "broken/bad_lines.ics", known_from(kept)))
+    known = known_from(kept)
+    keep(kept, read(moved, "broken/bad_lines.ics", known), known.index)
     fresh = Store(tmp_path / "fresh.db")
     keep(fresh, read(moved, "broken/bad_lines.ics"))
     assert store_state(kept)[1] == store_state(fresh)[1]
