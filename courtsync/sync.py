@@ -6,6 +6,7 @@ import gc
 import marshal
 import os
 import time as clock
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -130,7 +131,11 @@ def _forked_readers(tasks: list[tuple[Source, Window, dict[str, str], dict[str, 
         try:
             for k in range(workers):
                 read_end, write_end = os.pipe()
-                pid = os.fork()
+                with warnings.catch_warnings():
+                    # Python 3.12+ warns about fork in a process with threads (a progress bar's); the
+                    # readers only parse bytes and write to their pipe, touching no lock of those threads.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    pid = os.fork()
                 if pid == 0:   # the reader: never returns
                     os.close(read_end)
                     _reader_process(tasks[k::workers], write_end)
