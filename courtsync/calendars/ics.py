@@ -15,6 +15,7 @@ from courtsync.calendars.ics_parts import (
     begin_lines,
     cut,
     digest_all,
+    digest_parts,
     event_bytes,
     event_part_ok,
     header_ok,
@@ -46,14 +47,16 @@ def read_ics(data: bytes, *, source: str, name: str, kind: SourceKind, window: W
     """
     settings = (source, name, kind, window, case_pattern)
     index = PartIndex.decode(getattr(known, "index", None))
+    stamped = False
     if index is not None:
-        changes = _read_changes(data, index, *settings)
+        changes, restamped = _read_changes(data, index, *settings)
         if changes is not None:
             return changes
+        stamped = index.stamped or restamped
     try:
         quick = scan(data, name, source)
         if quick is not None:
-            snap = _read_all_parts(quick[0], quick[1], *settings)
+            snap = _read_all_parts(quick[0], quick[1], _body(data), stamped, *settings)
             if snap is not None:
                 return snap
         doc = read_document(data, name, source)
@@ -71,12 +74,19 @@ def _reader(doc: Document, source: str, name: str, kind: SourceKind, window: Win
     return reader, salt_of(doc.context(), kind, window.tz.key, case_pattern or "", window.key(), _READER_VERSION)
 
 
-def _read_all_parts(doc: Document, parts: list[bytes], source: str, name: str, kind: SourceKind, window: Window,
-                    case_pattern: str | None) -> Snapshot | None:
-    """A first read of a file the quick scan accepted; None if an event part is not whole."""
+def _body(data: bytes) -> bytes:
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+def _read_all_parts(doc: Document, parts: list[bytes], body: bytes, stamped: bool, source: str, name: str,
+                    kind: SourceKind, window: Window, case_pattern: str | None) -> Snapshot | None:
+    """A first read of a file the quick scan accepted; None if an event part is not whole. The part index
+    it leaves ignores DTSTAMP lines when `stamped` (the last re-read found nearly every event restamped)."""
     reader, salt = _reader(doc, source, name, kind, window, case_pattern)
     lines = begin_lines(parts)
-    digests = digest_all(parts)
+    digests = digest_parts(body, parts, stamped)
+    if digests is None:
+        digests, stamped = digest_all(parts), False
     keys = [""]
     members: dict[str, list[Chunk]] = {}
     for i in range(1, len(parts)):
@@ -92,40 +102,43 @@ def _read_all_parts(doc: Document, parts: list[bytes], source: str, name: str, k
     add_context(header, parts[0])
     # Kept only when the header alone says how events read (time zones declared up front), so that a
     # re-read can trust it; other files are read in full each time they change.
-    index = PartIndex(salt, digests, keys, lines).encode() \
+    index = PartIndex(salt, digests, keys, lines, stamped).encode() \
         if doc.calendars == 1 and header.context() == doc.context() else None
     return Snapshot(groups=groups, problems=list(doc.problems), index=index)
 
 
 def _read_changes(data: bytes, index: PartIndex, source: str, name: str, kind: SourceKind, window: Window,
-                  case_pattern: str | None) -> Snapshot | None:
-    """Read only the events whose parts are new since `index`; None when the file must be read whole."""
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+                  case_pattern: str | None) -> tuple[Snapshot | None, bool]:
+    """Read only the events whose parts are new since `index`. (None, restamped) when the file must be read
+    whole; restamped: most events changed and the file has DTSTAMPs, so perhaps only those changed."""
+    body = _body(data)
     try:
         check_head(body, name)
         if not body.isascii():
             body.decode("utf-8")
     except (FeedError, UnicodeDecodeError):
-        return None
+        return None, False
     parts = cut(body)
-    digests = digest_all(parts)
+    digests = digest_parts(body, parts, index.stamped)
     where = dict(zip(index.digests, range(len(index.digests)), strict=True))
-    if len(parts) < 2 or len(set(digests)) != len(digests) or len(where) != len(index.digests):
-        return None   # no events, or the same bytes twice: counted properly by the whole read
+    if digests is None or len(parts) < 2 or len(set(digests)) != len(digests) or len(where) != len(index.digests):
+        return None, False   # no events, or the same bytes twice: counted properly by the whole read
     if digests[0] != index.digests[0] and not header_ok(parts[0]):
-        return None
+        return None, False
     doc = Document(name=name, calendars=1)
     add_context(doc, parts[0])
     reader, salt = _reader(doc, source, name, kind, window, case_pattern)
     if salt != index.salt:
-        return None   # other time zones, window or settings: every event reads anew
+        return None, False   # other time zones, window or settings: every event reads anew
     before = list(map(where.get, digests, repeat(-1)))   # each part's number in the last read; -1 if new
     count, last, old_last = len(parts), len(parts) - 1, len(index.digests) - 1
     if before[0] not in (0, -1) or 0 in before[1:] or old_last in before[1:last]:
-        return None   # the header or the calendar's end moved
+        return None, False   # the header or the calendar's end moved
     new = [i for i in compress(range(count), map((-1).__eq__, before)) if i]
+    if not index.stamped and len(new) * 2 > count and body.find(b"\nDTSTAMP") != -1:
+        return None, True    # most events "changed": an export that restamps every event looks like this
     if not all(event_part_ok(parts[i], i == last) for i in new):
-        return None
+        return None, False
     lines = begin_lines(parts)
     keys = list(map(index.keys.__getitem__, before))   # a new part's key is set below
     keys[0] = ""
@@ -164,12 +177,12 @@ def _read_changes(data: bytes, index: PartIndex, source: str, name: str, kind: S
         for i in members[key]:
             raw = event_bytes(parts[i])
             if raw is None:
-                return None
+                return None, False
             chunks.append(Chunk(uid_of(raw), i, raw, lines[i]))
         groups[key] = _read_parts(chunks, reader, "", name, source)
     return Snapshot(groups=groups, partial=True, removed=sorted(removed), shifted=shifted,
                     kept=len(set(keys[1:])) - len(groups),
-                    index=PartIndex(salt, digests, keys, lines).encode())
+                    index=PartIndex(salt, digests, keys, lines, index.stamped).encode()), False
 
 
 def _no_uid_key(digest: bytes) -> str:

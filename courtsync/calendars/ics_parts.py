@@ -16,6 +16,7 @@ whole-file reader, so a diff never accepts what a first read would refuse.
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import zlib
 from array import array
@@ -27,7 +28,7 @@ from courtsync.calendars.ics_text import KNOWN_COMPONENTS, component_lines
 
 SEP = b"\nBEGIN:VEVENT"
 # The layout, and this machine's byte order (the lines are stored as native integers).
-_MAGIC = f"courtsync-parts-3-{sys.byteorder}\n".encode()
+_MAGIC = f"courtsync-parts-4-{sys.byteorder}\n".encode()
 _DIGEST = 16
 # Components a new event part may hold: the calendar and its time zones belong to the header.
 _IN_EVENT_PART = KNOWN_COMPONENTS - {b"VCALENDAR", b"VTIMEZONE", b"STANDARD", b"DAYLIGHT"}
@@ -41,6 +42,7 @@ class PartIndex:
     digests: list[bytes]
     keys: list[str]      # "" for the header
     lines: list[int]     # the line of the part's BEGIN:VEVENT (0 for the header)
+    stamped: bool = False   # digests taken without DTSTAMP lines (a feed that restamps every event)
 
     def encode(self) -> bytes | None:
         """The index as stored: salt, part count, the keys (compressed), the lines, the digests. None when
@@ -48,8 +50,8 @@ class PartIndex:
         if any("\n" in key for key in self.keys) or len(self.salt) != 32:
             return None
         keys = zlib.compress("\n".join(self.keys).encode(), 1)
-        return b"".join((_MAGIC, self.salt.encode(), len(self.keys).to_bytes(4, "big"), len(keys).to_bytes(4, "big"),
-                         keys, array("i", self.lines).tobytes(), *self.digests))
+        return b"".join((_MAGIC, b"S" if self.stamped else b"-", self.salt.encode(), len(self.keys).to_bytes(4, "big"),
+                         len(keys).to_bytes(4, "big"), keys, array("i", self.lines).tobytes(), *self.digests))
 
     @classmethod
     def decode(cls, blob: bytes | None) -> PartIndex | None:
@@ -57,7 +59,8 @@ class PartIndex:
         if not blob or not blob.startswith(_MAGIC):
             return None
         try:
-            at = len(_MAGIC)
+            stamped = blob[len(_MAGIC):len(_MAGIC) + 1] == b"S"
+            at = len(_MAGIC) + 1
             salt = blob[at:at + 32].decode("ascii")
             count = int.from_bytes(blob[at + 32:at + 36], "big")
             size = int.from_bytes(blob[at + 36:at + 40], "big")
@@ -72,7 +75,7 @@ class PartIndex:
             return None
         if not (len(digests) == len(keys) == len(lines) == count) or (len(blob) - at) % _DIGEST:
             return None
-        return cls(salt, digests, keys, lines)
+        return cls(salt, digests, keys, lines, stamped)
 
 
 def cut(body: bytes) -> list[bytes]:
@@ -82,6 +85,18 @@ def cut(body: bytes) -> list[bytes]:
 def digest_all(parts: list[bytes]) -> list[bytes]:
     blake2b = hashlib.blake2b
     return [blake2b(p, digest_size=_DIGEST).digest() for p in parts]
+
+
+_STAMP = re.compile(rb"\nDTSTAMP[;:][^\n]*")
+
+
+def digest_parts(body: bytes, parts: list[bytes], stamped: bool) -> list[bytes] | None:
+    """Each part's digest; with `stamped`, of the part without its DTSTAMP line (an export that stamps every
+    event with the time of export changes no event by that). None if the two cuts disagree."""
+    if not stamped:
+        return digest_all(parts)
+    bare = cut(_STAMP.sub(b"", body))
+    return digest_all(bare) if len(bare) == len(parts) else None
 
 
 def begin_lines(parts: list[bytes]) -> list[int]:
