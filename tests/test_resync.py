@@ -68,49 +68,38 @@ def _nl(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
 
 
-def _replace_event(text: str, k: int, new: str) -> str:
+def _edit_event(text: str, k: int, change: Callable[[str, str], str]) -> str:
+    """The k-th event (counting round) replaced by change(its text, the file's line end)."""
     found = _events(text)
     if not found:
         return text
     m = found[k % len(found)]
-    return text[:m.start()] + new + text[m.end():]
+    return text[:m.start()] + change(m.group(0), _nl(text)) + text[m.end():]
 
 
 def new_summary(text: str, k: int) -> str:
-    found = _events(text)
-    if not found:
-        return text
-    block = found[k % len(found)].group(0)
-    nl = _nl(text)
-    changed = re.sub(r"^SUMMARY([;:])", r"SUMMARY\1(moved to room 4) ", block, count=1, flags=re.M)
-    if changed == block:
-        changed = block.replace("BEGIN:VEVENT" + nl, f"BEGIN:VEVENT{nl}SUMMARY:added{nl}", 1)
-    return _replace_event(text, k, changed)
+    def change(block: str, nl: str) -> str:
+        changed = re.sub(r"^SUMMARY([;:])", r"SUMMARY\1(moved to room 4) ", block, count=1, flags=re.M)
+        added = block.replace("BEGIN:VEVENT" + nl, f"BEGIN:VEVENT{nl}SUMMARY:added{nl}", 1)
+        return changed if changed != block else added
+    return _edit_event(text, k, change)
 
 
 def grow(text: str, k: int) -> str:
-    found = _events(text)
-    if not found:
-        return text
-    nl = _nl(text)
-    block = found[k % len(found)].group(0)
-    return _replace_event(text, k, block.replace("BEGIN:VEVENT" + nl,
-                                                 f"BEGIN:VEVENT{nl}X-NOTE:one{nl}X-NOTE:two{nl}", 1))
+    return _edit_event(text, k, lambda block, nl: block.replace("BEGIN:VEVENT" + nl,
+                                                                f"BEGIN:VEVENT{nl}X-NOTE:one{nl}X-NOTE:two{nl}", 1))
 
 
 def drop(text: str, k: int) -> str:
-    return _replace_event(text, k, "")
+    return _edit_event(text, k, lambda block, nl: "")
 
 
 def add(text: str, k: int) -> str:
-    nl = _nl(text)
-    new = (f"BEGIN:VEVENT{nl}UID:added-{k}@test{nl}DTSTAMP:20270101T000000Z{nl}"
-           f"DTSTART;TZID=America/Chicago:2027021{k % 10}T090000{nl}DTEND;TZID=America/Chicago:2027021{k % 10}T100000"
-           f"{nl}SUMMARY:2027-JA-00{k % 10}123 added hearing{nl}END:VEVENT{nl}")
-    found = _events(text)
-    if not found:
-        return text
-    return _replace_event(text, k, new + found[k % len(found)].group(0))
+    day = f"2027021{k % 10}"
+    return _edit_event(text, k, lambda block, nl: (
+        f"BEGIN:VEVENT{nl}UID:added-{k}@test{nl}DTSTAMP:20270101T000000Z{nl}DTSTART;TZID=America/Chicago:{day}T090000"
+        f"{nl}DTEND;TZID=America/Chicago:{day}T100000{nl}SUMMARY:2027-JA-00{k % 10}123 added hearing{nl}END:VEVENT{nl}"
+        + block))
 
 
 def move_to_end(text: str, k: int) -> str:
@@ -118,26 +107,18 @@ def move_to_end(text: str, k: int) -> str:
     if len(found) < 2:
         return text
     block = found[k % len(found)].group(0)
-    rest = _replace_event(text, k, "")
+    rest = drop(text, k)
     last = _events(rest)[-1]
     return rest[:last.end()] + block + rest[last.end():]
 
 
 def later(text: str, k: int) -> str:
-    found = _events(text)
-    if not found:
-        return text
-    block = found[k % len(found)].group(0)
-    return _replace_event(text, k, re.sub(r"(^DTSTART[^:\r\n]*:\d{8}T)(\d)", lambda m: m.group(1) + str(
+    return _edit_event(text, k, lambda block, nl: re.sub(r"(^DTSTART[^:\r\n]*:\d{8}T)(\d)", lambda m: m.group(1) + str(
         (int(m.group(2)) + 1) % 2), block, count=1, flags=re.M))
 
 
 def duplicate(text: str, k: int) -> str:
-    found = _events(text)
-    if not found:
-        return text
-    block = found[k % len(found)].group(0)
-    return _replace_event(text, k, block + block)
+    return _edit_event(text, k, lambda block, nl: block + block)
 
 
 def new_header(text: str, k: int) -> str:
@@ -147,28 +128,17 @@ def new_header(text: str, k: int) -> str:
 
 
 def lower_case(text: str, k: int) -> str:
-    found = _events(text)
-    if not found:
-        return text
-    block = found[k % len(found)].group(0)
-    return _replace_event(text, k, "begin:vevent" + block[len("BEGIN:VEVENT"):])
+    return _edit_event(text, k, lambda block, nl: "begin:vevent" + block[len("BEGIN:VEVENT"):])
 
 
 def new_uid(text: str, k: int) -> str:
-    found = _events(text)
-    if not found:
-        return text
-    block = found[k % len(found)].group(0)
-    return _replace_event(text, k, re.sub(r"^UID:([^\r\n]*)", r"UID:renamed-\1", block, count=1, flags=re.M))
+    return _edit_event(text, k, lambda block, nl: re.sub(r"^UID:([^\r\n]*)", r"UID:renamed-\1", block, count=1,
+                                                         flags=re.M))
 
 
 def todo_after(text: str, k: int) -> str:
-    found = _events(text)
-    if not found:
-        return text
-    nl = _nl(text)
-    block = found[k % len(found)].group(0)
-    return _replace_event(text, k, block + f"BEGIN:VTODO{nl}UID:todo-{k}{nl}SUMMARY:file the report{nl}END:VTODO{nl}")
+    return _edit_event(text, k, lambda block, nl: block + (f"BEGIN:VTODO{nl}UID:todo-{k}{nl}SUMMARY:file the report"
+                                                           f"{nl}END:VTODO{nl}"))
 
 
 def restamp(text: str, k: int) -> str:
