@@ -6,6 +6,9 @@ Every part is digested (BLAKE2b, 128 bits). The digests, each part's group key (
 each event starts on are kept in the store as a `PartIndex`. The next read of the same feed cuts and
 digests again and reads only the events whose part is new, and the groups that lost a part.
 
+A feed found restamping every event's DTSTAMP at each export is digested without its DTSTAMP lines
+from then on (`stamped`), so that churn is not a change.
+
 Parts that are byte for byte as before passed the checks before and are not looked at again. A new
 part is checked on its own the way the quick scan checks a whole file (components closed in order,
 known kinds, upper case, CRLF or LF, no calendar or time-zone components); a new header must still
