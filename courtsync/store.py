@@ -76,9 +76,12 @@ CREATE TABLE IF NOT EXISTS part_indexes (   -- per iCalendar source: where its l
 );
 """
 
+BATCH_SECONDS = 0.05       # how often a batch commits
+CHECKPOINT_SECONDS = 0.05  # how often the WAL is folded in beside a batch
 
 
 def _checkpoints(path: Path, stop: threading.Event) -> None:
+    """Fold the WAL into the database file every CHECKPOINT_SECONDS until `stop`, on a connection of its own."""
     try:
         db = sqlite3.connect(path, timeout=0)
     except sqlite3.Error:
@@ -95,8 +98,6 @@ def _close(db: sqlite3.Connection) -> None:
     with suppress(sqlite3.Error):
         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
     db.close()
-BATCH_SECONDS = 0.05
-CHECKPOINT_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -169,8 +170,6 @@ class Store:
             return
         try:
             yield db
-        except StaleRead:
-            raise   # raised before that transaction wrote anything: the batch's other work stands
         except BaseException:
             db.rollback()
             raise
@@ -251,40 +250,42 @@ class Store:
         """Store one read of a source, in one transaction. Returns (groups re-read, items now).
 
         Without `change`, `groups` is every group (unchanged ones with items None) and any other stored
-        group is gone. With a partial `change`, `groups` is only what changed and `change` says what else did.
+        group is gone. With a partial `change`, `groups` is only what changed and `change` says what else did;
+        StaleRead if the part index it started from is no longer the stored one (nothing is written then).
         """
         change = change or Change()
         with self.transaction() as db:
-            if change.partial:
-                # First, and as the write that takes the lock: only if the index is still the read's base.
-                if not db.execute("UPDATE part_indexes SET data = ? WHERE source = ? AND data = ?",
-                                  (change.index, source, change.base)).rowcount:
-                    raise StaleRead(source)
-                changed = list(groups)
-                gone = change.removed
-            else:
-                old = [r[0] for r in db.execute("SELECT key FROM groups WHERE source = ?", (source,))]
-                changed = [k for k, g in groups.items() if g.items is not None]
-                gone = [k for k in old if k not in groups]
-            drop_groups(db, source, gone)
-            shift(db, source, change.shifted)
-            db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
-            db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
-                           [(source, p.location, p.reason) for p in file_problems])
-            write_groups(db, source, {key: groups[key] for key in changed}, owners)
-            if change.index is None:
-                db.execute("DELETE FROM part_indexes WHERE source = ?", (source,))
-            elif not change.partial:
-                db.execute("INSERT OR REPLACE INTO part_indexes VALUES (?, ?)", (source, change.index))
-            count = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
-            db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, window, "
-                       "events, round_trips, owners_key) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) "
-                       "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
-                       "synced_at=excluded.synced_at, attempted_at=excluded.attempted_at, error=NULL, "
-                       "validators=excluded.validators, window=excluded.window, events=excluded.events, "
-                       "round_trips=excluded.round_trips, owners_key=excluded.owners_key",
-                       (source, kind, label, now, now, json.dumps(validators), window, count, round_trips,
-                        owners_key))
+            # A partial read first, as the write that takes the lock: only over the index it started from.
+            stale = change.partial and not db.execute("UPDATE part_indexes SET data = ? WHERE source = ? AND "
+                                                      "data = ?", (change.index, source, change.base)).rowcount
+            if not stale:
+                if change.partial:
+                    changed, gone = list(groups), change.removed
+                else:
+                    old = [r[0] for r in db.execute("SELECT key FROM groups WHERE source = ?", (source,))]
+                    changed = [k for k, g in groups.items() if g.items is not None]
+                    gone = [k for k in old if k not in groups]
+                drop_groups(db, source, gone)
+                shift(db, source, change.shifted)
+                db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
+                db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
+                               [(source, p.location, p.reason) for p in file_problems])
+                write_groups(db, source, {key: groups[key] for key in changed}, owners)
+                if change.index is None:
+                    db.execute("DELETE FROM part_indexes WHERE source = ?", (source,))
+                elif not change.partial:
+                    db.execute("INSERT OR REPLACE INTO part_indexes VALUES (?, ?)", (source, change.index))
+                count = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
+                db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, "
+                           "window, events, round_trips, owners_key) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) "
+                           "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
+                           "synced_at=excluded.synced_at, attempted_at=excluded.attempted_at, error=NULL, "
+                           "validators=excluded.validators, window=excluded.window, events=excluded.events, "
+                           "round_trips=excluded.round_trips, owners_key=excluded.owners_key",
+                           (source, kind, label, now, now, json.dumps(validators), window, count, round_trips,
+                            owners_key))
+        if stale:   # raised outside the transaction, so a batch keeps what other sources wrote
+            raise StaleRead(source)
         return len(changed), count
 
     def reassign_owners(self, source: str, owners: Owners, owners_key: str, tz: ZoneInfo) -> None:
