@@ -59,9 +59,9 @@ def configured_sources(config: Config, roster: Roster) -> list[Source]:
             sid = court.id if n == 1 else f"{court.id}#{n}"
             out.append(_make(source_type(feed), sid, "court", feed, config, None, court.case_pattern))
     for worker in roster.with_calendar():
-        if worker.calendar:
-            out.append(_make(source_type(worker.calendar), f"calendar:{worker.id}", "personal", worker.calendar,
-                             config, worker.id, None))
+        assert worker.calendar
+        out.append(_make(source_type(worker.calendar), f"calendar:{worker.id}", "personal", worker.calendar,
+                         config, worker.id, None))
     if config.exchange is not None or config.graph is not None:
         # Everyone whose calendar is not a file or URL of their own is read from the mail system.
         mailboxes = {w.email: w.id for w in roster.workers.values() if not w.calendar}
@@ -179,22 +179,20 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
     the rest are read, on every core when there are many, and stored as their reads come back."""
     rows = store.sources()
     tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]] = []
-    plan: list[tuple[Source, bool]] = []   # (source, read it?)
-    bases: dict[str, bytes | None] = {}     # the part index each read starts from
+    plan: list[tuple[Source, Known | None]] = []   # (source, what its read starts from; None: not read)
     for source in sources:
         row = rows.get(source.id)
         has_reading = row is not None and row.window == window.key() and row.synced_at is not None
         validators = row.validators if (row is not None and has_reading) else {}
         cheap = getattr(source, "unchanged", None)
         if has_reading and cheap is not None and cheap(validators):
-            plan.append((source, False))
+            plan.append((source, None))
             continue
         known = Known(index=store.part_index(source.id)) if has_reading else Known()
         if has_reading and known.index is None:
             known.update(store.group_hashes(source.id))
         tasks.append((source, window, validators, known))
-        plan.append((source, True))
-        bases[source.id] = known.index
+        plan.append((source, known))
     matcher: list[Matcher] = []   # built on first need: most re-syncs touch no items
 
     def owners(source: Source) -> Callable[[BusyItem], tuple[str, ...]]:
@@ -205,12 +203,13 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
     reports = []
     with _read_all(tasks) as results, store.batch():
         if tasks:
-            owners(plan[0][0])   # load the matcher while the first reads run
-        for source, read in plan:
+            owners(tasks[0][0])   # load the matcher while the first reads run
+        for source, start in plan:
             row = rows.get(source.id)
-            snap, error, seconds = next(results) if read else (Snapshot(groups={}, not_modified=True), None, 0.0)
+            snap, error, seconds = next(results) if start is not None else \
+                (Snapshot(groups={}, not_modified=True), None, 0.0)
             report = _store_one(store, source, row, snap, error, seconds, window, owners, owners_key, now,
-                                bases.get(source.id))
+                                start.index if start is not None else None)
             reports.append(report)
             if progress is not None:
                 progress(report)
@@ -229,18 +228,19 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, snap: Snapsh
         store.reassign_owners(source.id, owners(source), owners_key, window.tz)
     if snap.not_modified:
         store.record_unchanged(source.id, now(), snap.round_trips)
-        return SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, 0, 0,
-                          seconds + clock.perf_counter() - started, snap.round_trips)
-    change = Change(snap.partial, snap.removed, snap.shifted, snap.index, base)
-    try:
-        reread, count = store.apply(source.id, source.kind, source.label, snap.groups, snap.problems,
-                                    snap.validators, window.key(), now(), snap.round_trips, owners(source), owners_key,
-                                    change)
-    except StaleRead:   # another sync stored a newer read of this source while this one read it
-        return SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, 0, 0,
-                          seconds + clock.perf_counter() - started, snap.round_trips)
-    problems = len(snap.problems) + sum(len(g.problems or ()) for g in snap.groups.values())
-    return SyncReport(source.id, source.label, "read", count, reread, len(snap.groups) + snap.kept, problems,
+    else:
+        change = Change(snap.partial, snap.removed, snap.shifted, snap.index, base)
+        try:
+            reread, count = store.apply(source.id, source.kind, source.label, snap.groups, snap.problems,
+                                        snap.validators, window.key(), now(), snap.round_trips, owners(source),
+                                        owners_key, change)
+        except StaleRead:   # another sync stored a newer read of this source while this one read it
+            pass
+        else:
+            problems = len(snap.problems) + sum(len(g.problems or ()) for g in snap.groups.values())
+            return SyncReport(source.id, source.label, "read", count, reread, len(snap.groups) + snap.kept,
+                              problems, seconds + clock.perf_counter() - started, snap.round_trips)
+    return SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, 0, 0,
                       seconds + clock.perf_counter() - started, snap.round_trips)
 
 
