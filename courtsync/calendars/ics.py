@@ -13,7 +13,6 @@ from courtsync.calendars.ics_events import Reader, read_plain, read_plain_chunk
 from courtsync.calendars.ics_parts import (
     PartIndex,
     begin_lines,
-    cut,
     digest_all,
     digest_parts,
     event_bytes,
@@ -29,8 +28,11 @@ from courtsync.calendars.ics_text import (
     add_context,
     check_head,
     chunk_block,
+    cut,
+    is_utf8,
     read_document,
     scan,
+    strip_bom,
     uid_of,
 )
 from courtsync.errors import SourceError
@@ -56,7 +58,7 @@ def read_ics(data: bytes, *, source: str, name: str, kind: SourceKind, window: W
     try:
         quick = scan(data, name, source)
         if quick is not None:
-            snap = _read_all_parts(quick[0], quick[1], _body(data), stamped, *settings)
+            snap = _read_all_parts(quick[0], quick[1], strip_bom(data), stamped, *settings)
             if snap is not None:
                 return snap
         doc = read_document(data, name, source)
@@ -74,10 +76,6 @@ def _reader(doc: Document, source: str, name: str, kind: SourceKind, window: Win
     return reader, salt_of(doc.context(), kind, window.tz.key, case_pattern or "", window.key(), _READER_VERSION)
 
 
-def _body(data: bytes) -> bytes:
-    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-
-
 def _read_all_parts(doc: Document, parts: list[bytes], body: bytes, stamped: bool, source: str, name: str,
                     kind: SourceKind, window: Window, case_pattern: str | None) -> Snapshot | None:
     """A first read of a file the quick scan accepted; None if an event part is not whole. The part index
@@ -90,44 +88,48 @@ def _read_all_parts(doc: Document, parts: list[bytes], body: bytes, stamped: boo
     keys = [""]
     members: dict[str, list[Chunk]] = {}
     for i in range(1, len(parts)):
-        raw = event_bytes(parts[i])
-        if raw is None:
+        chunk = _event_chunk(parts, i, lines)
+        if chunk is None:
             return None
-        uid = uid_of(raw)
-        key = uid or _no_uid_key(digests[i])
-        keys.append(key)
-        members.setdefault(key, []).append(Chunk(uid, i, raw, lines[i]))
+        keys.append(chunk.uid or _no_uid_key(digests[i]))
+        members.setdefault(keys[-1], []).append(chunk)
     groups = {key: _read_parts(chunks, reader, "", name, source) for key, chunks in members.items()}
-    header = Document(name=name)
-    add_context(header, parts[0])
     # Kept only when the header alone says how events read (time zones declared up front), so that a
     # re-read can trust it; other files are read in full each time they change.
     index = PartIndex(salt, digests, keys, lines, stamped).encode() \
-        if doc.calendars == 1 and header.context() == doc.context() else None
+        if doc.calendars == 1 and _header_doc(name, parts[0]).context() == doc.context() else None
     return Snapshot(groups=groups, problems=list(doc.problems), index=index)
+
+
+def _event_chunk(parts: list[bytes], i: int, lines: list[int]) -> Chunk | None:
+    raw = event_bytes(parts[i])
+    return Chunk(uid_of(raw), i, raw, lines[i]) if raw is not None else None
+
+
+def _header_doc(name: str, header: bytes) -> Document:
+    """What the header part says about how events read (its X-WR-TIMEZONE and VTIMEZONEs)."""
+    doc = Document(name=name, calendars=1)
+    add_context(doc, header)
+    return doc
 
 
 def _read_changes(data: bytes, index: PartIndex, source: str, name: str, kind: SourceKind, window: Window,
                   case_pattern: str | None) -> tuple[Snapshot | None, bool]:
     """Read only the events whose parts are new since `index`. (None, restamped) when the file must be read
     whole; restamped: most events changed and the file has DTSTAMPs, so perhaps only those changed."""
-    body = _body(data)
+    body = strip_bom(data)
     try:
         check_head(body, name)
-        if not body.isascii():
-            body.decode("utf-8")
-    except (FeedError, UnicodeDecodeError):
+    except FeedError:
         return None, False
     parts = cut(body)
-    digests = digest_parts(body, parts, index.stamped)
+    digests = digest_parts(body, parts, index.stamped) if is_utf8(body) else None
     where = dict(zip(index.digests, range(len(index.digests)), strict=True))
     if digests is None or len(parts) < 2 or len(set(digests)) != len(digests) or len(where) != len(index.digests):
-        return None, False   # no events, or the same bytes twice: counted properly by the whole read
+        return None, False   # not UTF-8, no events, or the same bytes twice: counted properly by the whole read
     if digests[0] != index.digests[0] and not header_ok(parts[0]):
         return None, False
-    doc = Document(name=name, calendars=1)
-    add_context(doc, parts[0])
-    reader, salt = _reader(doc, source, name, kind, window, case_pattern)
+    reader, salt = _reader(_header_doc(name, parts[0]), source, name, kind, window, case_pattern)
     if salt != index.salt:
         return None, False   # other time zones, window or settings: every event reads anew
     before = list(map(where.get, digests, repeat(-1)))   # each part's number in the last read; -1 if new
@@ -142,21 +144,36 @@ def _read_changes(data: bytes, index: PartIndex, source: str, name: str, kind: S
     lines = begin_lines(parts)
     keys = list(map(index.keys.__getitem__, before))   # a new part's key is set below
     keys[0] = ""
-    changed: set[str] = set()
     for i in new:
-        raw = event_bytes(parts[i])
-        assert raw is not None   # event_part_ok saw it end
-        keys[i] = uid_of(raw) or _no_uid_key(digests[i])
-        changed.add(keys[i])
-    changed.update(index.keys[j] for j in set(range(1, old_last + 1)).difference(before))
+        chunk = _event_chunk(parts, i, lines)
+        assert chunk is not None   # event_part_ok saw it end
+        keys[i] = chunk.uid or _no_uid_key(digests[i])
+    changed, shifted, members = _what_changed(index, before, keys, lines, new)
+    groups: dict[str, Group] = {}
+    for key in changed & members.keys():
+        chunks = [_event_chunk(parts, i, lines) for i in members[key]]
+        if None in chunks:
+            return None, False
+        groups[key] = _read_parts([c for c in chunks if c is not None], reader, "", name, source)
+    return Snapshot(groups=groups, partial=True, removed=sorted(changed - members.keys()), shifted=shifted,
+                    kept=len(set(keys[1:])) - len(groups),
+                    index=PartIndex(salt, digests, keys, lines, index.stamped).encode()), False
+
+
+def _what_changed(index: PartIndex, before: list[int], keys: list[str], lines: list[int],
+                  new: list[int]) -> tuple[set[str], dict[str, int], dict[str, list[int]]]:
+    """The groups to read again (a new part, a lost part, or parts that moved apart), the unchanged groups
+    whose lines all moved by one amount, and each such group's parts in the new file."""
+    changed = {keys[i] for i in new}
+    changed.update(index.keys[j] for j in set(range(1, len(index.keys))).difference(before))
     moves: dict[str, list[int]] = {}
     old_lines = list(map(index.lines.__getitem__, before))
-    for i in compress(range(count), map(ne, lines, old_lines)):
+    for i in compress(range(len(keys)), map(ne, lines, old_lines)):
         if i and before[i] != -1:
             moves.setdefault(keys[i], []).append(lines[i] - old_lines[i])
     members: dict[str, list[int]] = {}
     wanted = changed | moves.keys()
-    for i in compress(range(count), map(wanted.__contains__, keys)) if wanted else ():
+    for i in compress(range(len(keys)), map(wanted.__contains__, keys)) if wanted else ():
         if i:
             members.setdefault(keys[i], []).append(i)
     shifted: dict[str, int] = {}
@@ -167,22 +184,7 @@ def _read_changes(data: bytes, index: PartIndex, source: str, name: str, kind: S
             shifted[key] = deltas[0]
         else:
             changed.add(key)   # its events moved apart: read it again rather than guess its lines
-    groups: dict[str, Group] = {}
-    removed: list[str] = []
-    for key in changed:
-        if key not in members:
-            removed.append(key)
-            continue
-        chunks = []
-        for i in members[key]:
-            raw = event_bytes(parts[i])
-            if raw is None:
-                return None, False
-            chunks.append(Chunk(uid_of(raw), i, raw, lines[i]))
-        groups[key] = _read_parts(chunks, reader, "", name, source)
-    return Snapshot(groups=groups, partial=True, removed=sorted(removed), shifted=shifted,
-                    kept=len(set(keys[1:])) - len(groups),
-                    index=PartIndex(salt, digests, keys, lines, index.stamped).encode()), False
+    return changed, shifted, members
 
 
 def _no_uid_key(digest: bytes) -> str:

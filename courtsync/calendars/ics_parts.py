@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import add
 
-from courtsync.calendars.ics_text import KNOWN_COMPONENTS, component_lines
+from courtsync.calendars.ics_text import KNOWN_COMPONENTS, component_lines, cut
 
-SEP = b"\nBEGIN:VEVENT"
 # The layout, and this machine's byte order (the lines are stored as native integers).
 _MAGIC = f"courtsync-parts-4-{sys.byteorder}\n".encode()
 _DIGEST = 16
@@ -79,10 +78,6 @@ class PartIndex:
         if not (len(digests) == len(keys) == len(lines) == count) or (len(blob) - at) % _DIGEST:
             return None
         return cls(salt, digests, keys, lines, stamped)
-
-
-def cut(body: bytes) -> list[bytes]:
-    return body.split(SEP)
 
 
 def digest_all(parts: list[bytes]) -> list[bytes]:

@@ -266,16 +266,35 @@ def add_context(doc: Document, text: bytes) -> None:
         doc.timezones[tzid] = "\r\n".join(t for t in lines if t.strip())
 
 
+EVENT_SEP = b"\nBEGIN:VEVENT"
+
+
+def cut(body: bytes) -> list[bytes]:
+    """The file cut at each `BEGIN:VEVENT` line: the header, then each event with what follows it (ics_parts)."""
+    return body.split(EVENT_SEP)
+
+
+def strip_bom(data: bytes) -> bytes:
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+def is_utf8(body: bytes) -> bool:
+    if body.isascii():
+        return True
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def scan(data: bytes, name: str, source: str) -> tuple[Document, list[bytes]] | None:
-    """A quick check of a regular file, cut into parts at each `BEGIN:VEVENT` line (ics_parts); None
-    when anything is unusual (the full reader then decides)."""
+    """A quick check of a regular file, cut into parts at each `BEGIN:VEVENT` line; None when anything
+    is unusual (the full reader then decides)."""
     check_head(data, name)
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    if not body.isascii():
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+    body = strip_bom(data)
+    if not is_utf8(body):
+        return None
     if body.count(b"\r") != body.count(b"\r\n"):
         return None  # lone CR line ends: the full reader normalises them
     found = component_lines(body)
@@ -292,7 +311,7 @@ def scan(data: bytes, name: str, source: str) -> tuple[Document, list[bytes]] | 
     first = body.lstrip().split(b"\n", 1)[0].strip().upper()
     if tail != b"END:VCALENDAR" or first != b"BEGIN:VCALENDAR":
         return None
-    parts = body.split(b"\nBEGIN:VEVENT")
+    parts = cut(body)
     if len(parts) - 1 != opened.get(b"VEVENT", 0):
         return None  # indented component lines: the full reader handles them
     doc = Document(name=name, calendars=opened.get(b"VCALENDAR", 0))
