@@ -58,12 +58,6 @@ class Snapshot:
     kept: int = 0
     index: bytes | None = None   # what the next read of this source starts from (ics_parts.PartIndex)
 
-    def keys(self, before: set[str]) -> set[str]:
-        """The groups the source has after this read, given those it had before."""
-        if not self.partial:
-            return set(self.groups)
-        return (before - set(self.removed)) | set(self.groups)
-
 
 class Known(dict[str, str]):
     """What the last good read of a source left: group key -> stored hash, and `index`, the part
