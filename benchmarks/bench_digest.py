@@ -13,10 +13,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import AS_OF, HERE, courtsync, ensure_data, timed, working_copy  # noqa: E402
+from common import AS_OF, HERE, courtsync, ensure_data, synced_copy, timed  # noqa: E402
 
 sys.path.insert(0, str(HERE.parent))
-
 
 
 def main() -> None:
@@ -26,8 +25,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE / "data" / "state")
     args = parser.parse_args()
     ensure_data(args.data)
-    work = working_copy(args.data, "digest-run")
-    timed([*courtsync(), "sync", "--as-of", AS_OF], work)
+    work = synced_copy(args.data, "digest-run")
     with tempfile.TemporaryDirectory() as out:
         seconds, proc = timed([*courtsync(), "digest", "--as-of", AS_OF, "--out", out], work)
         files = len(list(Path(out).iterdir()))

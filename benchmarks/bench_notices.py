@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import AS_OF, HERE, courtsync, ensure_data, timed, working_copy  # noqa: E402
+from common import AS_OF, HERE, courtsync, ensure_data, synced_copy, timed  # noqa: E402
 
 
 def main() -> None:
@@ -20,8 +20,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE / "data" / "state")
     args = parser.parse_args()
     ensure_data(args.data)
-    work = working_copy(args.data, "notices-run")
-    timed([*courtsync(), "sync", "--as-of", AS_OF], work)
+    work = synced_copy(args.data, "notices-run")
     with tempfile.TemporaryDirectory() as out:
         seconds, proc = timed([*courtsync(), "notices", "--as-of", AS_OF, "--from", "2027-01-01", "--to",
                                "2027-06-30", "--out", out], work)

@@ -17,7 +17,6 @@ import re
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime
@@ -26,19 +25,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zoneinfo import ZoneInfo
 
-from common import ENV, HERE, courtsync, ensure_data, working_copy  # noqa: E402
+from common import AS_OF, HERE, courtsync, ensure_data, timed, working_copy  # noqa: E402
 
 CHI = ZoneInfo("America/Chicago")
 
 
-
 def run_sync(folder: Path) -> tuple[float, float]:
-    """Wall seconds and the peak RSS (MB) of one `courtsync sync` process."""
+    """Wall seconds and the peak RSS (MB) of one `courtsync sync` process (and its readers)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    proc = subprocess.run([*courtsync(), "sync", "--as-of", "2026-11-23"], cwd=folder, capture_output=True, text=True,
-                          env=ENV)
-    elapsed = time.perf_counter() - start
+    elapsed, proc = timed([*courtsync(), "sync", "--as-of", AS_OF], folder)
     if proc.returncode != 0:
         raise SystemExit(f"sync failed:\n{proc.stdout}\n{proc.stderr}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
