@@ -6,14 +6,13 @@ and delivered to a real SMTP server on loopback (aiosmtpd, from the test extra).
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import AS_OF, HERE, courtsync, ensure_data, synced_copy, timed  # noqa: E402
+from common import AS_OF, HERE, courtsync, synced_state, timed  # noqa: E402
 
 sys.path.insert(0, str(HERE.parent))
 
@@ -21,11 +20,7 @@ sys.path.insert(0, str(HERE.parent))
 def main() -> None:
     from tests.smtp_server import SmtpServer
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=HERE / "data" / "state")
-    args = parser.parse_args()
-    ensure_data(args.data)
-    work = synced_copy(args.data, "digest-run")
+    work = synced_state(__doc__.splitlines()[0], "digest-run")
     with tempfile.TemporaryDirectory() as out:
         seconds, proc = timed([*courtsync(), "digest", "--as-of", AS_OF, "--out", out], work)
         files = len(list(Path(out).iterdir()))

@@ -5,22 +5,17 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import AS_OF, HERE, courtsync, ensure_data, synced_copy, timed  # noqa: E402
+from common import AS_OF, courtsync, synced_state, timed  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=HERE / "data" / "state")
-    args = parser.parse_args()
-    ensure_data(args.data)
-    work = synced_copy(args.data, "notices-run")
+    work = synced_state(__doc__.splitlines()[0], "notices-run")
     with tempfile.TemporaryDirectory() as out:
         seconds, proc = timed([*courtsync(), "notices", "--as-of", AS_OF, "--from", "2027-01-01", "--to",
                                "2027-06-30", "--out", out], work)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -48,3 +49,12 @@ def synced_copy(data: Path, name: str) -> Path:
     if proc.returncode != 0:
         raise SystemExit(f"sync failed:\n{proc.stdout}\n{proc.stderr}")
     return work
+
+
+def synced_state(description: str, name: str) -> Path:
+    """For a benchmark of what comes after a sync: its command line (--data), the data set, a synced copy."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", type=Path, default=HERE / "data" / "state")
+    data = parser.parse_args().data
+    ensure_data(data)
+    return synced_copy(data, name)
