@@ -27,6 +27,7 @@ class CalendarView:
     synced: list[sync_mod.SyncReport]
     horizon: str | None = None   # set when the dates asked about reach outside the window calendars are read in
     configured: tuple[Source, ...] = ()   # the sources behind `sources`: who each one can hold items of
+    as_read: tuple[SourceInfo, ...] = ()  # `sources` before for_workers chose and restated them
 
     @property
     def incomplete(self) -> bool:
@@ -78,6 +79,8 @@ class CalendarView:
         kept: dict[str, set[str]] = {}     # source id -> its workers among these (mail sources)
         infos: list[SourceInfo] = []
         by_id = {s.id: s for s in self.configured}
+        as_read = self.as_read or tuple(self.sources)   # a team within a scan's view: restated from the read
+        original = {s.id: s for s in as_read}
         for info in self.sources:
             source = by_id.get(info.id)
             if source is None or source.kind == "court":
@@ -87,14 +90,14 @@ class CalendarView:
                 theirs = {m for w in workers if (m := mailboxes.get(w.email.lower())) is not None}
                 if theirs:
                     kept[info.id] = theirs
-                    infos.append(self._mailboxes_for(info, theirs, store))
+                    infos.append(self._mailboxes_for(original.get(info.id, info), theirs, store))
             elif source.owner in ids:
                 infos.append(info)
         shown = {i.id for i in infos}
         problems = [p for p in self.problems if p.source not in by_id or (
             p.source in shown and (p.source not in kept or mailbox_worker(p.location) in kept[p.source]
                                    or mailbox_worker(p.location) is None))]
-        return replace(self, sources=infos, problems=problems)
+        return replace(self, sources=infos, problems=problems, as_read=as_read)
 
     def _mailboxes_for(self, info: SourceInfo, workers: set[str], store: Store) -> SourceInfo:
         if info.synced_at is None:   # the mail source itself was never read: that says it all

@@ -371,7 +371,7 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
                 click.echo(f"  {label}: {recipient}: {why}", err=True)
         if delivery.failed or delivery.retry or delivery.unknown:
             code = EXIT_SOURCE
-    if digests and digests[0].unread:
+    if any(d.unread for d in digests):
         code = EXIT_SOURCE
     if not out_dir and not send:
         click.echo("(preview only: --out DIR writes the digests, --send emails them)")

@@ -218,3 +218,16 @@ def test_a_collaboratives_own_buffer_comes_before_the_courts_in_scan(example_dir
     after = run("scan", *cfg(example_dir), "--worker", "w02", "--format", "json")
     assert after.exit_code == 0, after.stdout + after.stderr
     assert json.loads(after.stdout)["conflicts"] == []
+
+
+def test_one_failed_personal_calendar_is_unread_only_in_its_owners_teams_digest(example_dir: Path, run: Runner,
+                                                                               tmp_path: Path) -> None:
+    own_calendars(example_dir, {"w01": CALENDARS / "broken" / "html_login.ics", "w13": OWN})
+    out = tmp_path / "digests"
+    result = run("digest", *cfg(example_dir), "--week", "2026-W50", "--out", out)
+    assert result.exit_code == 3                                           # one team's digest is incomplete
+    theirs = (out / "digest-s01-2026-W50.txt").read_text()                # w01's supervisor
+    assert "could not be read" in theirs and "calendar:w01" in theirs
+    for other in ("s02", "s03", "s04", "a001"):
+        text = (out / f"digest-{other}-2026-W50.txt").read_text()
+        assert "could not be read" not in text and "calendar:w01" not in text, other
