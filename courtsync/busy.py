@@ -114,16 +114,6 @@ class CalendarView:
         return replace(info, status="error", error=error)
 
 
-def holds(source: Source, worker: Worker) -> bool:
-    """Whether this source can hold this worker's items: every court feed (attendee and case-number
-    matching), their own calendar, and the mail source that has their mailbox."""
-    if source.kind == "court":
-        return True
-    if source.kind in MAILBOX_KINDS:
-        return worker.email.lower() in getattr(source, "mailboxes", {})
-    return source.owner == worker.id
-
-
 def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
     sources = sync_mod.configured_sources(ctx.config, ctx.roster)
     if source_id is None:

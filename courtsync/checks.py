@@ -176,7 +176,7 @@ def makeups_for(ctx: Context, worker: Worker, session: Session, items: Sequence[
         for s in ctx.sessions[collab.id]:
             if s.active and (s.day.year, s.day.month) == (session.day.year, session.day.month) and \
                     not s.holiday and not rules.collisions([s], items, buffer_rule(ctx),
-                                                           lambda s: own_buffer(ctx, s)):
+                                                           lambda other: own_buffer(ctx, other)):
                 candidates.append((collab.region != own.region, abs((s.day - session.day).days), s.day,
                                    collab.id, s))
     candidates.sort(key=lambda c: c[:4])
@@ -272,19 +272,20 @@ def check_date(ctx: Context, today: date, now: Now, offline: bool, worker_id: st
         found = (f"No protected session of {worker.id}'s collaboratives ({names}) touches this "
                  f"{'day' if clock is None else 'time'}{around}; {seen}; not a weekend; not a court holiday "
                  f"({ctx.holidays.label})")
+        missing = f"while {_names([s.id for s in unread])} {'is' if len(unread) == 1 else 'are'} unread" \
+            if unread else "over calendars not read for this date"
         reasons.append(Reason("free", found + ".") if verdict == "free" else Reason(
-            "unknown", f"Looks free in what was read ({found[0].lower()}{found[1:]}), but it cannot be called free: "
-                       f"{_names([s.id for s in unread]) or 'the calendars for this date'} not read within max_age "
-                       f"(see above). Run `courtsync sync` and check again."))
+            "unknown", f"Looks free in what was read ({found[0].lower()}{found[1:]}), but it cannot be called free "
+                       f"{missing} (see above). Run `courtsync sync` and check again."))
     note = outlook_note(view, worker)
     if note:
         reasons.append(Reason("note", note))
     wanted = suggest_n if suggest_n is not None else (DEFAULT_SUGGESTIONS if verdict == "conflict" else 0)
     if unread and wanted:
         # Every other date would be judged on the same unread calendars: offer none rather than a guess.
-        reasons.append(Reason("suggestions", f"Other dates are not offered: {_names([s.id for s in unread])} not "
-                                             f"read within max_age, and courtsync never calls a date free over "
-                                             f"calendars it did not see."))
+        reasons.append(Reason("suggestions", f"Other dates are not offered while {_names([s.id for s in unread])} "
+                                             f"{'is' if len(unread) == 1 else 'are'} unread: courtsync never calls a "
+                                             f"date free over calendars it did not see."))
         wanted = 0
     suggestions = suggest.next_free_days(
         day, wanted, lambda d: view.sees(d) and ctx.holidays.is_business_day(d) and not session_hits(d)

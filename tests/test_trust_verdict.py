@@ -231,3 +231,15 @@ def test_one_failed_personal_calendar_is_unread_only_in_its_owners_teams_digest(
     for other in ("s02", "s03", "s04", "a001"):
         text = (out / f"digest-{other}-2026-W50.txt").read_text()
         assert "could not be read" not in text and "calendar:w01" not in text, other
+
+
+def test_a_failed_mailbox_is_unread_only_in_its_owners_teams_digest(
+        example_dir: Path, run: Runner, graph: responses.RequestsMock, tmp_path: Path) -> None:  # noqa: F811
+    graph_example(example_dir)
+    schedule_server(graph, unknown={"tamika.johnson@agency.example"})   # w01, in s01's team
+    assert run("sync", *cfg(example_dir)).exit_code == 0
+    out = tmp_path / "digests"
+    assert run("digest", *cfg(example_dir), "--week", "2026-W50", "--out", out, "--offline").exit_code == 3
+    assert "mailbox of w01" in (out / "digest-s01-2026-W50.txt").read_text()
+    for other in ("s02", "s03", "s04", "a001"):
+        assert "could not be read" not in (out / f"digest-{other}-2026-W50.txt").read_text(), other
