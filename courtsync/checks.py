@@ -154,6 +154,9 @@ def upcoming(ctx: Context, today: date, now: Now, offline: bool, worker_id: str)
     """A worker's conflicts from today on, each with make-up sessions in case the hearing cannot move."""
     worker = ctx.worker(worker_id)
     result = scan(ctx, today, now, offline, worker_ids=[worker.id])
+    if result.view.unread:   # make-ups are sessions the worker is free for: never judged on unread calendars
+        notes = (*result.notes, withheld("Make-up sessions are", result.view.unread)) if result.found else result.notes
+        return ScanResult(result.first, result.last, result.view, result.found, notes)
     start, end = local_range(result.first, result.last + timedelta(days=31), ctx.config.tz)
     items = ctx.store.items(ctx.config.tz, result.view.ids, start, end, worker.id, busy_only=True)
     with_makeups = [Found(f.conflict, f.flags, f.matched_by, tuple(makeups_for(
@@ -283,10 +286,11 @@ def check_date(ctx: Context, today: date, now: Now, offline: bool, worker_id: st
     wanted = suggest_n if suggest_n is not None else (DEFAULT_SUGGESTIONS if verdict == "conflict" else 0)
     if unread and wanted:
         # Every other date would be judged on the same unread calendars: offer none rather than a guess.
-        reasons.append(Reason("suggestions", f"Other dates are not offered while {_names([s.id for s in unread])} "
-                                             f"{'is' if len(unread) == 1 else 'are'} unread: courtsync never calls a "
-                                             f"date free over calendars it did not see."))
+        reasons.append(Reason("suggestions", withheld("Other dates are", unread)))
         wanted = 0
+    if unread and makeups:   # a make-up session is one the worker is free for: the same holds
+        reasons.append(Reason("makeups", withheld("Make-up sessions are", unread)))
+        makeups = []
     suggestions = suggest.next_free_days(
         day, wanted, lambda d: view.sees(d) and ctx.holidays.is_business_day(d) and not session_hits(d)
         and not busy_hits(d))
@@ -300,6 +304,12 @@ def unread_text(s: SourceInfo) -> str:
     """Why a source's copy cannot back a "free": never read, failed, stale, suspect (any status but ok)."""
     state = ("was never read" if s.synced_at is None else "failed") if s.status == "error" else f"is {s.status}"
     return f"{s.id} {state}: {s.error}" if s.error else f"{s.id} {state}."
+
+
+def withheld(what: str, unread: Sequence[SourceInfo]) -> str:
+    ids = [s.id for s in unread]
+    return (f"{what} not offered while {_names(ids)} {'is' if len(ids) == 1 else 'are'} unread: courtsync never "
+            f"calls a date free over calendars it did not see.")
 
 
 def _names(ids: Sequence[str], most: int = 8) -> str:

@@ -243,3 +243,18 @@ def test_a_failed_mailbox_is_unread_only_in_its_owners_teams_digest(
     assert "mailbox of w01" in (out / "digest-s01-2026-W50.txt").read_text()
     for other in ("s02", "s03", "s04", "a001"):
         assert "could not be read" not in (out / f"digest-{other}-2026-W50.txt").read_text(), other
+
+
+def test_make_up_sessions_are_never_offered_over_unread_calendars(example_dir: Path, run: Runner) -> None:
+    north = json.loads(run("dates", *cfg(example_dir), "--collaborative", "cook-north", "--format", "json").stdout)
+    day = north["sessions"][0]["date"]                         # cook-south, same tier and month, is a make-up
+    _, before = check(run, example_dir, "w01", "--date", day)
+    assert before["makeups"]                                   # all read: make-ups are offered
+    break_will(run, example_dir)
+    result, data = check(run, example_dir, "w01", "--date", day)
+    assert result.exit_code == 1 and data["makeups"] == []
+    assert any(r["kind"] == "makeups" and "will-juv" in r["message"] for r in data["reasons"])
+    upcoming = run("check", *cfg(example_dir), "--worker", "w01", "--format", "json")
+    data = json.loads(upcoming.stdout)
+    assert upcoming.exit_code == 3 and data["conflicts"] and not any(c.get("makeups") for c in data["conflicts"])
+    assert any("Make-up sessions are not offered" in n for n in data["notes"])
