@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import responses
 
+from courtsync.busy import CalendarView
+from courtsync.checks import unread_text
+from courtsync.models import SourceInfo
+from courtsync.sync import window_for
 from tests.calendar_helpers import CALENDARS
 from tests.conftest import AS_OF, Run
 from tests.test_graph import graph, schedule_server  # noqa: F401  (graph is a fixture)
@@ -258,3 +264,13 @@ def test_make_up_sessions_are_never_offered_over_unread_calendars(example_dir: P
     data = json.loads(upcoming.stdout)
     assert upcoming.exit_code == 3 and data["conflicts"] and not any(c.get("makeups") for c in data["conflicts"])
     assert any("Make-up sessions are not offered" in n for n in data["notes"])
+
+
+def test_any_status_but_ok_is_unread_so_a_new_suspect_status_is_never_free() -> None:
+    held = SourceInfo("cook-cpd", "court", "suspect", datetime(2026, 11, 23, tzinfo=UTC), 19,  # type: ignore[arg-type]
+                      "lost 19 of 19 upcoming items; the last good copy is kept")
+    fine = SourceInfo("will-juv", "court", "ok", datetime(2026, 11, 23, tzinfo=UTC), 5)
+    view = CalendarView(sources=[held, fine], problems=[], synced=[],
+                        window=window_for(date(2026, 11, 23), ZoneInfo("America/Chicago")))
+    assert view.unread == [held] and view.incomplete
+    assert unread_text(held) == "cook-cpd is suspect: lost 19 of 19 upcoming items; the last good copy is kept"
