@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +15,8 @@ import responses
 
 from courtsync.busy import CalendarView
 from courtsync.checks import unread_text
-from courtsync.models import SourceInfo
+from courtsync.conflicts import collisions, collisions_at
+from courtsync.models import BusyItem, Session, SourceInfo
 from courtsync.sync import window_for
 from tests.calendar_helpers import CALENDARS
 from tests.conftest import AS_OF, Run
@@ -274,3 +275,22 @@ def test_any_status_but_ok_is_unread_so_a_new_suspect_status_is_never_free() -> 
                         window=window_for(date(2026, 11, 23), ZoneInfo("America/Chicago")))
     assert view.unread == [held] and view.incomplete
     assert unread_text(held) == "cook-cpd is suspect: lost 19 of 19 upcoming items; the last good copy is kept"
+
+
+def test_a_sessions_own_buffer_comes_before_the_items_in_both_collision_searches() -> None:
+    chi = ZoneInfo("America/Chicago")
+    teams = Session("kinship", "u", date(2027, 5, 7), datetime(2027, 5, 7, 13, tzinfo=chi),
+                    datetime(2027, 5, 7, 15, tzinfo=chi))
+    hearing = BusyItem("cook-cpd", "h", "", datetime(2027, 5, 7, 11, 30, tzinfo=chi),
+                       datetime(2027, 5, 7, 12, 15, tzinfo=chi), False, "confirmed", True, "", "")
+    ninety = timedelta(minutes=90)
+    assert [k for _, _, k in collisions([teams], [hearing], lambda i: ninety)] == ["buffer"]
+    assert collisions([teams], [hearing], lambda i: ninety, lambda s: timedelta(0)) == []
+    span = (hearing.start.timestamp(), hearing.end.timestamp(), ninety.total_seconds(), 1)
+    timed = [(teams.start.timestamp(), teams.end.timestamp(), teams)]
+    assert [k for _, _, k in collisions_at(timed, [span])] == ["buffer"]
+    assert collisions_at(timed, [span], lambda s: 0.0) == []
+    # A wider own buffer reaches further than any item's.
+    early = (datetime(2027, 5, 7, 10, tzinfo=chi).timestamp(), datetime(2027, 5, 7, 10, 30, tzinfo=chi).timestamp(),
+             0.0, 2)
+    assert [i for _, i, _ in collisions_at(timed, [early], lambda s: 3 * 3600.0)] == [2]
