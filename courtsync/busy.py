@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from courtsync import sync as sync_mod
@@ -26,7 +26,7 @@ class CalendarView:
     window: Window
     synced: list[sync_mod.SyncReport]
     horizon: str | None = None   # set when the dates asked about reach outside the window calendars are read in
-    configured: tuple[Source, ...] = ()   # the sources behind `sources`: who each one can hold items of
+    configured: Mapping[str, Source] = field(default_factory=dict)   # id -> the source: whose items it can hold
     as_read: tuple[SourceInfo, ...] = ()  # `sources` before for_workers chose and restated them
 
     @property
@@ -65,8 +65,8 @@ class CalendarView:
 
     def without_own_calendar(self, workers: Sequence[Worker]) -> list[Worker]:
         """Those of these workers that no source here holds a calendar of their own for (cheap for 10,000)."""
-        owners = {s.owner for s in self.configured if s.kind == "personal"}
-        mail = [getattr(s, "mailboxes", {}) for s in self.configured if s.kind in MAILBOX_KINDS]
+        owners = {s.owner for s in self.configured.values() if s.kind == "personal"}
+        mail = [getattr(s, "mailboxes", {}) for s in self.configured.values() if s.kind in MAILBOX_KINDS]
         return [w for w in workers if w.id not in owners and not any(w.email.lower() in m for m in mail)]
 
     def for_workers(self, workers: Sequence[Worker], store: Store) -> CalendarView:
@@ -78,7 +78,7 @@ class CalendarView:
         ids = {w.id for w in workers}
         kept: dict[str, set[str]] = {}     # source id -> its workers among these (mail sources)
         infos: list[SourceInfo] = []
-        by_id = {s.id: s for s in self.configured}
+        by_id = self.configured
         as_read = self.as_read or tuple(self.sources)   # a team within a scan's view: restated from the read
         original = {s.id: s for s in as_read}
         for info in self.sources:
@@ -98,6 +98,10 @@ class CalendarView:
             p.source in shown and (p.source not in kept or mailbox_worker(p.location) in kept[p.source]
                                    or mailbox_worker(p.location) is None))]
         return replace(self, sources=infos, problems=problems, as_read=as_read)
+
+    def unread_for(self, workers: Sequence[Worker], store: Store) -> list[SourceInfo]:
+        """for_workers(...).unread, looking only at what is unread here (a digest asks once per team)."""
+        return replace(self, sources=self.unread).for_workers(workers, store).unread if self.unread else []
 
     def _mailboxes_for(self, info: SourceInfo, workers: set[str], store: Store) -> SourceInfo:
         if info.synced_at is None:   # the mail source itself was never read: that says it all
@@ -157,7 +161,8 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
             ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
     infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age) for s in sources]
     problems = ctx.store.problems(s.id for s in sources)
-    return CalendarView(sources=infos, problems=problems, window=window, synced=synced, configured=tuple(sources))
+    return CalendarView(sources=infos, problems=problems, window=window, synced=synced,
+                        configured={s.id: s for s in sources})
 
 
 @dataclass(frozen=True)

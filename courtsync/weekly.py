@@ -82,7 +82,7 @@ def team_digests(ctx: Context, today: date, now: Now, offline: bool, week: str |
                               last=monday + timedelta(days=6), entries=entries,
                               sessions=_week_sessions(ctx, team, monday),
                               # only the calendars that can hold this team's items: not another team's
-                              unread=scan.view.for_workers(team, ctx.store).unread,
+                              unread=scan.view.unread_for(team, ctx.store),
                               keys={k: e.as_dict() for k, e in current.items()}))
     return out
 
