@@ -173,7 +173,7 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
 @as_of_option
 def check(config_path: Path | None, worker_id: str, day: date | None, clock: tuple[time, time] | None,
           court_id: str | None, suggest_n: int | None, offline: bool, fmt: str, as_of: date | None) -> None:
-    """Is a hearing date free for this worker? Exit 0 free, 1 taken, 3 if a calendar could not be read."""
+    """Is a hearing date free for this worker? Exit 0 free, 1 taken, 3 unknown (a calendar of theirs unread)."""
     ctx = app.load_context(config_path, today(as_of))
     if day is None:
         if clock is not None or suggest_n is not None:
