@@ -83,6 +83,12 @@ class Context:
         court = self.courts.get(court_id) if court_id else None
         return court.buffer if court and court.buffer is not None else self.config.buffer
 
+    def buffer_around(self, collaborative_id: str, court_id: str | None) -> timedelta:
+        """The travel buffer around a session of this collaborative for an item of this court (None: not a
+        hearing): the collaborative's own when it sets one, else the court's, else the global one."""
+        collab = self.collaboratives.get(collaborative_id)
+        return collab.buffer if collab is not None and collab.buffer is not None else self.buffer_for(court_id)
+
 
 def _lookup(table: Mapping[str, T], key: str, what: str, where: str) -> T:
     if key in table:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from courtsync import sync as sync_mod
 from courtsync.app import Context
 from courtsync.calendars.base import Source, Window
+from courtsync.calendars.mailbox import mailbox_worker
 from courtsync.errors import UsageError
-from courtsync.models import BusyItem, Problem, SourceInfo
+from courtsync.models import BusyItem, Problem, SourceInfo, Worker
+from courtsync.store import Store
 from courtsync.sync import MAILBOX_KINDS, owners_for
 
 
@@ -24,6 +26,8 @@ class CalendarView:
     window: Window
     synced: list[sync_mod.SyncReport]
     horizon: str | None = None   # set when the dates asked about reach outside the window calendars are read in
+    configured: Mapping[str, Source] = field(default_factory=dict)   # id -> the source: whose items it can hold
+    as_read: tuple[SourceInfo, ...] = ()  # `sources` before for_workers chose and restated them
 
     @property
     def incomplete(self) -> bool:
@@ -53,6 +57,65 @@ class CalendarView:
     @property
     def ids(self) -> list[str]:
         return [s.id for s in self.sources]
+
+    @property
+    def unread(self) -> list[SourceInfo]:
+        """The sources not read within max_age and found good: any status but ok (stale, error, suspect...)."""
+        return [s for s in self.sources if s.status != "ok"]
+
+    def without_own_calendar(self, workers: Sequence[Worker]) -> list[Worker]:
+        """Those of these workers that no source here holds a calendar of their own for (cheap for 10,000)."""
+        owners = {s.owner for s in self.configured.values() if s.kind == "personal"}
+        mail = [getattr(s, "mailboxes", {}) for s in self.configured.values() if s.kind in MAILBOX_KINDS]
+        return [w for w in workers if w.id not in owners and not any(w.email.lower() in m for m in mail)]
+
+    def for_workers(self, workers: Sequence[Worker], store: Store) -> CalendarView:
+        """This view as these workers' answers depend on it: every court feed, and their own calendars or
+        mailboxes, nobody else's. A mail source is shown as it stands for them: a mailbox of theirs that the
+        last read could not read (or that was added since) makes it unread for them, and only for them."""
+        if not self.configured:
+            return self
+        ids = {w.id for w in workers}
+        kept: dict[str, set[str]] = {}     # source id -> its workers among these (mail sources)
+        infos: list[SourceInfo] = []
+        by_id = self.configured
+        as_read = self.as_read or tuple(self.sources)   # a team within a scan's view: restated from the read
+        original = {s.id: s for s in as_read}
+        for info in self.sources:
+            source = by_id.get(info.id)
+            if source is None or source.kind == "court":
+                infos.append(info)
+            elif source.kind in MAILBOX_KINDS:
+                mailboxes = getattr(source, "mailboxes", {})
+                theirs = {m for w in workers if (m := mailboxes.get(w.email.lower())) is not None}
+                if theirs:
+                    kept[info.id] = theirs
+                    infos.append(self._mailboxes_for(original.get(info.id, info), theirs, store))
+            elif source.owner in ids:
+                infos.append(info)
+        shown = {i.id for i in infos}
+        problems = [p for p in self.problems if p.source not in by_id or (
+            p.source in shown and (p.source not in kept or mailbox_worker(p.location) in kept[p.source]
+                                   or mailbox_worker(p.location) is None))]
+        return replace(self, sources=infos, problems=problems, as_read=as_read)
+
+    def unread_for(self, workers: Sequence[Worker], store: Store) -> list[SourceInfo]:
+        """for_workers(...).unread, looking only at what is unread here (a digest asks once per team)."""
+        return replace(self, sources=self.unread).for_workers(workers, store).unread if self.unread else []
+
+    def _mailboxes_for(self, info: SourceInfo, workers: set[str], store: Store) -> SourceInfo:
+        if info.synced_at is None:   # the mail source itself was never read: that says it all
+            return info
+        failed = {w: p.reason for p in self.problems if p.source == info.id
+                  and (w := mailbox_worker(p.location)) in workers}
+        never = sorted(workers - failed.keys() - store.stored_groups(info.id, workers - failed.keys()))
+        notes = [f"mailbox of {w} failed at the last read ({why})" for w, why in sorted(failed.items())] + \
+                [f"mailbox of {w} never read (added since the last read; run `courtsync sync`)" for w in never]
+        if not notes:
+            return info
+        shown = "; ".join(notes[:3]) + (f"; and {len(notes) - 3} more mailbox(es)" if len(notes) > 3 else "")
+        error = shown + (f"; {info.error}" if info.error else "")
+        return replace(info, status="error", error=error)
 
 
 def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
@@ -98,7 +161,8 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
             ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
     infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age) for s in sources]
     problems = ctx.store.problems(s.id for s in sources)
-    return CalendarView(sources=infos, problems=problems, window=window, synced=synced)
+    return CalendarView(sources=infos, problems=problems, window=window, synced=synced,
+                        configured={s.id: s for s in sources})
 
 
 @dataclass(frozen=True)

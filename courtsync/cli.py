@@ -173,7 +173,7 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
 @as_of_option
 def check(config_path: Path | None, worker_id: str, day: date | None, clock: tuple[time, time] | None,
           court_id: str | None, suggest_n: int | None, offline: bool, fmt: str, as_of: date | None) -> None:
-    """Is a hearing date free for this worker? Exit 0 free, 1 taken, 3 if a calendar could not be read."""
+    """Is a hearing date free for this worker? Exit 0 free, 1 taken, 3 unknown (a calendar of theirs unread)."""
     ctx = app.load_context(config_path, today(as_of))
     if day is None:
         if clock is not None or suggest_n is not None:
@@ -184,24 +184,12 @@ def check(config_path: Path | None, worker_id: str, day: date | None, clock: tup
     if fmt == "json":
         click.echo(formats.to_json(views.check_json(result, view)))
     else:
-        when = "whole day" if result.whole_day else f"{result.start:%H:%M}–{result.end:%H:%M}"
-        verdict = click.style("FREE", fg="green", bold=True) if result.verdict == "free" else \
-            click.style("NOT FREE", fg="red", bold=True)
-        click.echo(f"{result.worker.name} ({result.worker.id}) on {result.day:%a %Y-%m-%d}, {when}: {verdict}")
-        for r in result.reasons:
-            click.echo(f"  [{'ok' if r.kind == 'free' else r.kind}] {r.message}")
-        if result.suggestions:
-            click.echo("Next free dates: " + ", ".join(f"{d:%a %Y-%m-%d}" for d in result.suggestions))
-        elif result.verdict == "conflict" and suggest_n != 0:
-            click.echo("No free business date found in the next year.")
-        if result.makeups:
-            click.echo("If the hearing cannot move, make-up sessions (same tier, same month): "
-                       + ", ".join(f"{m.session.collaborative_id} {m.session.day:%a %Y-%m-%d}"
-                                   for m in result.makeups[:5]))
-    _print_sources(view)
-    if result.verdict == "conflict":
-        click.get_current_context().exit(EXIT_CONFLICTS)
-    click.get_current_context().exit(EXIT_SOURCE if view.incomplete else EXIT_OK)
+        word, colour = views.VERDICT_WORDS[result.verdict]
+        click.echo(views.check_text(result, click.style(word, fg=colour, bold=True), suggest_n))
+    # A taken date is taken whatever else is unread (exit 1); free only over calendars all read (exit 0).
+    code = {"conflict": EXIT_CONFLICTS, "unknown": EXIT_SOURCE, "free": EXIT_OK}[result.verdict]
+    _print_sources(view, exit_note=code == EXIT_SOURCE)
+    click.get_current_context().exit(code)
 
 
 @cli.command("scan")
@@ -228,6 +216,8 @@ def _print_scan(result: checks.ScanResult, fmt: str, title: str) -> None:
         click.echo(formats.to_csv((*views.CONFLICT_COLUMNS, "flags", "matched_by"), views.scan_rows(result)), nl=False)
     else:
         click.echo(views.scan_text(result, title))
+        for note in result.notes:
+            click.echo(f"note: {note}")
         _print_problems(result.view.problems)
     _print_sources(result.view)
     code = EXIT_SOURCE if result.view.incomplete else (EXIT_CONFLICTS if result.found else EXIT_OK)
@@ -238,17 +228,19 @@ def now() -> float:
     return time_module.time()
 
 
-def _print_sources(view: busy.CalendarView) -> None:
-    bad = [s for s in view.sources if s.status != "ok"]
+def _print_sources(view: busy.CalendarView, exit_note: bool = True) -> None:
+    bad = view.unread
     if not view.sources:
-        click.echo("note: no calendar sources configured; only protected dates were checked.", err=True)
+        click.echo("note: no calendar sources " + ("hold these items" if view.configured else "configured")
+                   + "; only protected dates were checked.", err=True)
         return
     for s in bad:
         label = click.style(s.status.upper(), fg="red" if s.status == "error" else "yellow", bold=True)
         click.echo(f"{label} {s.id}: {s.error}", err=True)
     why = (f"{len(bad)} of {len(view.sources)} source(s) not read now." if bad else "") + f" {view.horizon or ''}"
     if why.strip():
-        click.echo(f"courtsync: warning: {why.strip()} The answer may be incomplete (exit 3).", err=True)
+        click.echo(f"courtsync: warning: {why.strip()} The answer may be incomplete"
+                   + (" (exit 3)." if exit_note else "."), err=True)
 
 
 def _print_problems(problems: list[Problem], limit: int = 50) -> None:
@@ -379,7 +371,7 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
                 click.echo(f"  {label}: {recipient}: {why}", err=True)
         if delivery.failed or delivery.retry or delivery.unknown:
             code = EXIT_SOURCE
-    if digests and digests[0].unread:
+    if any(d.unread for d in digests):
         code = EXIT_SOURCE
     if not out_dir and not send:
         click.echo("(preview only: --out DIR writes the digests, --send emails them)")

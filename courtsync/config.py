@@ -54,6 +54,7 @@ class CollaborativeConfig(_Strict):
     cancelled: list[DateValue] = []
     added: list[DateValue] = []
     moved: list[MoveConfig] = []
+    buffer: Duration | None = None
 
     @model_validator(mode="after")
     def _schedule_is_complete(self) -> CollaborativeConfig:
@@ -82,7 +83,7 @@ class CollaborativeConfig(_Strict):
             id=self.id, name=self.name, kind=self.kind, start=self.start, end=self.end,
             region=self.region, location=self.location, rule=rule, dates=tuple(self.dates or ()),
             cancelled=tuple(self.cancelled), added=tuple(self.added),
-            moved=tuple(Move(m.from_, m.to) for m in self.moved))
+            moved=tuple(Move(m.from_, m.to) for m in self.moved), buffer=self.buffer)
 
 
 class CourtConfig(_Strict):

@@ -37,12 +37,19 @@ def classify(session: Session, start: datetime, end: datetime | None,
                        end.timestamp() if end is not None else None, buffer.total_seconds())
 
 
+def _no_own_buffer(session: Session) -> None:
+    return None
+
+
 def collisions(sessions: Sequence[Session], items: Sequence[BusyItem],
-               buffer_of: Callable[[BusyItem], timedelta]) -> list[tuple[Session, BusyItem, ConflictKind]]:
+               buffer_of: Callable[[BusyItem], timedelta],
+               own_buffer: Callable[[Session], timedelta | None] = _no_own_buffer,
+               ) -> list[tuple[Session, BusyItem, ConflictKind]]:
     """Every (session, busy item) pair of ONE worker that collides, in session order.
 
-    Items are sorted once and searched by start time, so a worker with many items costs
-    O((sessions + items) log items), never sessions x items.
+    `own_buffer` is a session's own travel buffer (its collaborative's), which comes before the item's
+    (`buffer_of`: a court's, else the global one). Items are sorted once and searched by start time, so a
+    worker with many items costs O((sessions + items) log items), never sessions x items.
     """
     busy = sorted((i for i in items if i.busy), key=lambda i: i.start.timestamp())
     if not busy or not sessions:
@@ -52,10 +59,12 @@ def collisions(sessions: Sequence[Session], items: Sequence[BusyItem],
     widest = max((buffer_of(i) for i in busy), default=timedelta(0)).total_seconds()
     out: list[tuple[Session, BusyItem, ConflictKind]] = []
     for session in sessions:
-        lo = session.start.timestamp() - widest - longest
-        hi = session.end.timestamp() + widest
+        own = own_buffer(session)
+        reach = widest if own is None else own.total_seconds()
+        lo = session.start.timestamp() - reach - longest
+        hi = session.end.timestamp() + reach
         for item in busy[bisect_left(starts, lo):bisect_right(starts, hi)]:
-            kind = classify(session, item.start, item.end, buffer_of(item))
+            kind = classify(session, item.start, item.end, buffer_of(item) if own is None else own)
             if kind:
                 out.append((session, item, kind))
     return out
@@ -64,9 +73,11 @@ def collisions(sessions: Sequence[Session], items: Sequence[BusyItem],
 Span = tuple[float, "float | None", float, int]   # item start, end (None: an instant), buffer seconds, item id
 
 
-def collisions_at(sessions: Sequence[tuple[float, float, Session]],
-                  spans: Sequence[Span]) -> list[tuple[Session, int, ConflictKind]]:
-    """`collisions` on timestamps: (session, item id, kind) for one worker, without building items."""
+def collisions_at(sessions: Sequence[tuple[float, float, Session]], spans: Sequence[Span],
+                  own_buffer: Callable[[Session], float | None] | None = None,
+                  ) -> list[tuple[Session, int, ConflictKind]]:
+    """`collisions` on timestamps: (session, item id, kind) for one worker, without building items;
+    `own_buffer` gives a session's own buffer in seconds (None: the span's buffer applies)."""
     if not spans or not sessions:
         return []
     ordered = sorted(spans)
@@ -75,9 +86,11 @@ def collisions_at(sessions: Sequence[tuple[float, float, Session]],
     widest = max(s[2] for s in ordered)
     out: list[tuple[Session, int, ConflictKind]] = []
     for a, b, session in sessions:
-        for start, end, buffer, item_id in ordered[bisect_left(starts, a - widest - longest):
-                                                   bisect_right(starts, b + widest)]:
-            kind = classify_at(a, b, start, end, buffer)
+        own = own_buffer(session) if own_buffer is not None else None
+        reach = widest if own is None else own
+        for start, end, buffer, item_id in ordered[bisect_left(starts, a - reach - longest):
+                                                   bisect_right(starts, b + reach)]:
+            kind = classify_at(a, b, start, end, buffer if own is None else own)
             if kind:
                 out.append((session, item_id, kind))
     return out

@@ -48,6 +48,7 @@ class Collaborative:
     cancelled: tuple[date, ...] = ()
     added: tuple[date, ...] = ()
     moved: tuple[Move, ...] = ()
+    buffer: timedelta | None = None   # its own travel buffer (0 for a virtual session), before a court's
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,7 @@ class CheckResult:
     start: datetime
     end: datetime
     whole_day: bool
-    verdict: Literal["free", "conflict"]
+    verdict: Literal["free", "conflict", "unknown"]
     reasons: tuple[Reason, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     suggestions: tuple[date, ...] = ()

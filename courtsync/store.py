@@ -229,6 +229,16 @@ class Store:
     def group_hashes(self, source: str) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, hash FROM groups WHERE source = ?", (source,)).fetchall())
 
+    def stored_groups(self, source: str, keys: Iterable[str]) -> set[str]:
+        """Which of these group keys the source has stored (a mailbox source's groups are its workers)."""
+        wanted, out = list(keys), set[str]()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            out.update(r[0] for r in self.db.execute(
+                f"SELECT key FROM groups WHERE source = ? AND key IN ({','.join('?' * len(chunk))})",
+                (source, *chunk)))
+        return out
+
     def part_index(self, source: str) -> bytes | None:
         row = self.db.execute("SELECT data FROM part_indexes WHERE source = ?", (source,)).fetchone()
         return bytes(row[0]) if row else None

@@ -83,6 +83,27 @@ def check_json(result: CheckResult, view: CalendarView) -> dict[str, Any]:
     }
 
 
+# The table's verdict and its colour; `unknown` is never a word a hurried reader could take for "free".
+VERDICT_WORDS = {"free": ("FREE", "green"), "conflict": ("NOT FREE", "red"),
+                 "unknown": ("UNKNOWN — not verified, calendars unread", "yellow")}
+
+
+def check_text(result: CheckResult, verdict: str, suggest_n: int | None) -> str:
+    """`check --date` for people: the verdict (as styled by the caller), each reason, other dates, make-ups."""
+    when = "whole day" if result.whole_day else f"{result.start:%H:%M}–{result.end:%H:%M}"
+    lines = [f"{result.worker.name} ({result.worker.id}) on {result.day:%a %Y-%m-%d}, {when}: {verdict}"]
+    lines += [f"  [{'ok' if r.kind == 'free' else r.kind}] {r.message}" for r in result.reasons]
+    if result.suggestions:
+        lines.append("Next free dates: " + ", ".join(f"{d:%a %Y-%m-%d}" for d in result.suggestions))
+    elif result.verdict == "conflict" and suggest_n != 0 and not any(r.kind == "suggestions" for r in result.reasons):
+        lines.append("No free business date found in the next year.")
+    if result.makeups:
+        lines.append("If the hearing cannot move, make-up sessions (same tier, same month): "
+                     + ", ".join(f"{m.session.collaborative_id} {m.session.day:%a %Y-%m-%d}"
+                                 for m in result.makeups[:5]))
+    return "\n".join(lines)
+
+
 def found_json(f: Found) -> dict[str, Any]:
     return {**conflict(f.conflict), "flags": list(f.flags), "matched_by": f.matched_by,
             **({"makeups": [makeup_json(m) for m in f.makeups]} if f.makeups else {})}
@@ -92,6 +113,7 @@ def scan_json(result: ScanResult) -> dict[str, Any]:
     return {"range": {"from": result.first, "to": result.last},
             "sources": [source_json(s) for s in result.view.sources],
             "problems": [problem_json(p) for p in result.view.problems],
+            "notes": list(result.notes),
             "conflicts": [found_json(f) for f in result.found]}
 
 

@@ -72,7 +72,6 @@ def team_digests(ctx: Context, today: date, now: Now, offline: bool, week: str |
     by_worker: dict[str, list[checks.Found]] = {}
     for f in scan.found:
         by_worker.setdefault(f.conflict.worker_id, []).append(f)
-    unread = [s for s in scan.view.sources if s.status != "ok"]
     previous = _previous(ctx)
     out = []
     for sup_id in chosen:
@@ -81,7 +80,9 @@ def team_digests(ctx: Context, today: date, now: Now, offline: bool, week: str |
         entries = compare(current, previous.get(sup_id, {}), f"{monday:%a %Y-%m-%d}")
         out.append(TeamDigest(supervisor=ctx.worker(sup_id), week=label, first=monday,
                               last=monday + timedelta(days=6), entries=entries,
-                              sessions=_week_sessions(ctx, team, monday), unread=unread,
+                              sessions=_week_sessions(ctx, team, monday),
+                              # only the calendars that can hold this team's items: not another team's
+                              unread=scan.view.unread_for(team, ctx.store),
                               keys={k: e.as_dict() for k, e in current.items()}))
     return out
 

@@ -177,7 +177,7 @@ def test_check_time_against_buffer(config_dir: Path, run: Runner) -> None:
 def test_check_weekend_and_holiday(config_dir: Path, run: Runner) -> None:
     sat = json.loads(run("check", *cfg(config_dir), "--worker", "w2", "--date", "2027-04-24",
                          "--format", "json").stdout)
-    assert sat["verdict"] == "conflict" and [r["kind"] for r in sat["reasons"]] == ["weekend"]
+    assert sat["verdict"] == "conflict" and [r["kind"] for r in sat["reasons"]] == ["weekend", "note"]
     assert sat["suggestions"] == ["2027-04-26", "2027-04-27", "2027-04-28"]
     # 2027-03-01 is Casimir Pulaski Day (US-IL).
     pulaski = run("check", *cfg(config_dir), "--worker", "w2", "--date", "2027-03-01")
@@ -190,7 +190,7 @@ def test_suggestions_skip_sessions_weekends_and_holidays(config_dir: Path, run: 
     data = json.loads(run("check", *cfg(config_dir), "--worker", "w1", "--date", "2027-02-12",
                           "--suggest", "2", "--format", "json").stdout)
     assert data["suggestions"] == ["2027-02-16", "2027-02-17"]
-    assert {r["kind"] for r in data["reasons"]} == {"overlap", "holiday"}
+    assert {r["kind"] for r in data["reasons"]} == {"overlap", "holiday", "note"}   # note: Outlook not consulted
 
 
 def test_check_unknown_worker_and_bad_values_exit_2(config_dir: Path, run: Runner) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,6 +39,20 @@ class MailboxResult:
     email: str
     items: list[MailboxItem] | None
     error: str | None = None
+
+
+def mailbox_location(email: str, worker_id: str) -> str:
+    """Where a mailbox's problem is reported: it names whose mailbox, so only that worker's answer is affected."""
+    return f"mailbox {email} ({worker_id})"
+
+
+_MAILBOX_AT = re.compile(r"mailbox \S+ \((?P<wid>[^()\s]+)\)")
+
+
+def mailbox_worker(location: str) -> str | None:
+    """The worker whose mailbox a problem's location names (mailbox_location), or None."""
+    m = _MAILBOX_AT.fullmatch(location)
+    return m.group("wid") if m else None
 
 
 def windows(start: datetime, end: datetime, span: timedelta) -> Iterator[tuple[datetime, datetime]]:
@@ -142,7 +157,7 @@ class MailboxSource:
             if wid is None:
                 continue
             if result.items is None:
-                problems.append(Problem(self.id, f"mailbox {result.email} ({wid})",
+                problems.append(Problem(self.id, mailbox_location(result.email, wid),
                                         f"not read: {result.error}; this worker's Outlook items are not checked"))
                 if wid in known:
                     groups[wid] = Group(hash=known[wid])   # keep the last good copy of this mailbox
