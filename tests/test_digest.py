@@ -43,7 +43,8 @@ def test_weekly_run_twice_sends_each_supervisor_exactly_one(example_dir: Path, r
     assert second.exit_code == 0 and "queued 0, already queued 5" in second.stdout and "sent 0" in second.stdout
     assert len(smtp.received) == 5 and len(set(supervisors(smtp))) == 5
     rcpt, msg = next((r, m) for r, m in smtp.received if r == "andre.whitfield@agency.example")
-    assert msg["Subject"] == f"Protected-date conflicts {WEEK}: 4 new, 0 open, 0 resolved"
+    assert msg["Subject"] == ("Illinois Department of Children and Family Services — weekly digest for Andre "
+                              f"Whitfield, week {WEEK}: 4 new, 0 still open, 0 resolved")
     assert re.fullmatch(r"<[0-9a-f]{32}@courtsync>", msg["Message-ID"])
     parts = {p.get_content_type(): p.get_content() for p in msg.walk() if not p.is_multipart()}
     assert "case 2026-JA-001187" in parts["text/plain"] and "<table>" in parts["text/html"]
