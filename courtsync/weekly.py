@@ -117,7 +117,9 @@ def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
     for d in digests:
         horizon = d.first + timedelta(days=7 * ctx.config.digest.weeks - 1)
         context = {"supervisor": d.supervisor, "week": d.week, "first": d.first, "last": d.last, "horizon": horizon,
-                   "entries": d.entries, "sessions": d.sessions, "unread": d.unread}
+                   "entries": d.entries, "sessions": d.sessions, "unread": d.unread, "agency": ctx.config.agency,
+                   "this_week": d.this_week(), "later": d.later(), "resolved": d.resolved(),
+                   "counts": {s: d.count(s) for s in ("new", "open", "resolved")}}
         subject = digest_subject(agency, d.supervisor.name, d.week, d.count("new"), d.count("open"),
                                  d.count("resolved"), unread=bool(d.unread))
         out.append(Rendered(d, subject, render(env, "digest.txt.j2", **context),
