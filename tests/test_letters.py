@@ -87,8 +87,8 @@ def test_amended_letters_write_dates_as_people_do_too(example_dir: Path, run: Ru
     toml.write_text(toml.read_text().replace('id = "cook-regional"', 'id = "cook-regional"\nadded = [2027-02-02]'))
     out = letters(example_dir, run, tmp_path / "a", "--court", "will-juv")
     text = (out / f"amended-will-juv-{AS_OF}.txt").read_text()
-    assert "Added: Tuesday, February 2, 2027 (Cook County Regional Learning Collaborative), 9:00 a.m. to 4:00 p.m." \
-        in words(text)
+    assert "Added: Tuesday, February 2, 2027 (Cook County Regional Learning Collaborative), 9:00 a.m. to " \
+           "4:00 p.m. The complete" in words(text)     # one full stop after "p.m.", not two
 
 
 def test_letters_carry_the_agency_letterhead(example_dir: Path, run: Runner, tmp_path: Path) -> None:

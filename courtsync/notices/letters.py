@@ -133,6 +133,11 @@ def _label(d: Mapping[str, Any]) -> str:
     return f"{long_date(date.fromisoformat(d['day']))} ({d['collaborative']})"
 
 
+def _sentence(kind: ChangeKind, text: str) -> Change:
+    """A change ends in one full stop, also after "p.m." (never "p.m..")."""
+    return Change(kind, text if text.endswith(".") else text + ".")
+
+
 def changes(previous: Sequence[Mapping[str, Any]], current: Sequence[LetterDate], first: date,
             last: date) -> list[Change]:
     """Differences from what the court was last told, within this letter's period, session by session."""
@@ -142,13 +147,13 @@ def changes(previous: Sequence[Mapping[str, Any]], current: Sequence[LetterDate]
     for uid, d in sorted(now.items(), key=lambda kv: kv[1]["day"]):
         old = before.get(uid)
         if old is None:
-            out.append(Change("added", f"Added: {_label(d)}, {hours(d['start'], d['end'])}."))
+            out.append(_sentence("added", f"Added: {_label(d)}, {hours(d['start'], d['end'])}"))
             continue
         if old["day"] != d["day"]:
-            out.append(Change("moved", f"Moved: {_label(old)} is now {long_date(date.fromisoformat(d['day']))}, "
-                                       f"{hours(d['start'], d['end'])}."))
+            out.append(_sentence("moved", f"Moved: {_label(old)} is now {long_date(date.fromisoformat(d['day']))}, "
+                                       f"{hours(d['start'], d['end'])}"))
         elif (old["start"], old["end"]) != (d["start"], d["end"]):
-            out.append(Change("time", f"New time: {_label(d)} is now {hours(d['start'], d['end'])}."))
+            out.append(_sentence("time", f"New time: {_label(d)} is now {hours(d['start'], d['end'])}"))
         joined = sorted(set(d["staff"]) - set(old["staff"]))
         left = sorted(set(old["staff"]) - set(d["staff"]))
         if joined:
