@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from courtsync.agency import AgencyConfig
 from courtsync.errors import ConfigError, Located
 from courtsync.fields import DateValue, Duration, Email, EnvName, Id, TimeValue, parse_holidays
 from courtsync.models import Collaborative, Court, Move, Rule
@@ -203,6 +204,7 @@ class Config(_Strict):
     liaison: list[LiaisonConfig] = []
     digest: DigestConfig = DigestConfig()
     notices: NoticesConfig = NoticesConfig()
+    agency: AgencyConfig | None = None
     _base_dir: Path = PrivateAttr(default=Path("."))
     _path: Path | None = PrivateAttr(default=None)
     _text: str = PrivateAttr(default="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -18,14 +19,19 @@ from typing import Any
 
 from courtsync.app import Context
 from courtsync.busy import calendar_view
-from courtsync.errors import UsageError
+from courtsync.errors import ConfigError, Located, UsageError
 from courtsync.formats import safe_cell
-from courtsync.notices.letters import Letter, LetterDate, changes, lateness
+from courtsync.notices.letters import Letter, LetterDate, Letterhead, changes, lateness
 from courtsync.notices.outbox import Delivery, Outbox, Outgoing, message_id
 from courtsync.notices.render import for_agency, render, write_named
+from courtsync.notices.subjects import letter_subject
 
 Now = Callable[[], float]
 PERIOD_DAYS = 183
+# What a letterhead logo may be: WeasyPrint and every mail program show these; an SVG could carry script.
+LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
+              b"GIF89a": "image/gif"}
+MAX_LOGO_BYTES = 2_000_000
 
 
 def _staff(ctx: Context, court_id: str, first: date, last: date, view_ids: list[str]) -> dict[str, set[str]]:
@@ -55,8 +61,34 @@ def _dates(ctx: Context, staff: dict[str, set[str]], first: date, last: date) ->
                 if s.active and first <= s.day <= last:
                     by_uid.setdefault(s.uid, (s, []))[1].append((worker.id, worker.name, tuple(sorted(staff[wid]))))
     return sorted((LetterDate(s.uid, s.day, s.start, s.end, ctx.collaboratives[s.collaborative_id].name,
-                              tuple(sorted(people, key=lambda p: p[1])))
+                              tuple(sorted(people, key=lambda p: p[1])), s.holiday)
                    for s, people in by_uid.values()), key=lambda d: (d.start.timestamp(), d.collaborative))
+
+
+def letterhead(ctx: Context) -> Letterhead | None:
+    """[agency] as the head of a letter; its logo read once and carried inside the letter as a data: URI."""
+    agency = ctx.config.agency
+    if agency is None:
+        return None
+    logo = None
+    if agency.logo:
+        path = ctx.config.resolve(agency.logo)
+        where = ctx.config.locate("agency", "logo")
+        hint = "Point logo at a PNG, JPEG or GIF file, relative to courtsync.toml, or remove the key."
+        try:
+            with path.open("rb") as f:
+                data = f.read(MAX_LOGO_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError("The agency's logo cannot be read:", hint=hint,
+                              problems=[Located(f"cannot read {path}: {exc.strerror or exc}", *where)]) from None
+        kind = next((t for magic, t in LOGO_TYPES.items() if data.startswith(magic)), None)
+        problem = (f"{path} is not a PNG, JPEG or GIF image" if kind is None else
+                   f"{path} is larger than {MAX_LOGO_BYTES // 1_000_000} MB" if len(data) > MAX_LOGO_BYTES else None)
+        if problem:
+            raise ConfigError("The agency's logo cannot be used:", problems=[Located(problem, *where)], hint=hint)
+        logo = f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
+    return Letterhead(name=agency.name, unit=agency.unit, address=tuple(agency.address), phone=agency.phone,
+                      logo=logo)
 
 
 def _last_told(ctx: Context, court_id: str) -> list[dict[str, Any]] | None:
@@ -80,6 +112,7 @@ def letters(ctx: Context, today: date, now: Now, offline: bool, court_id: str | 
     if last < first:
         raise UsageError(f"--to {last} is before --from {first}.")
     courts = [ctx.court(court_id)] if court_id else list(ctx.courts.values())
+    head = letterhead(ctx)
     view = calendar_view(ctx, today, now, offline)
     warnings = [f"{s.id}: {s.status} ({s.error}); staff found only through that feed may be missing"
                 for s in view.sources if s.status != "ok" and s.kind == "court"]
@@ -106,7 +139,7 @@ def letters(ctx: Context, today: date, now: Now, offline: bool, court_id: str | 
                         email=court.email, liaison=signature, first=first, last=last, today=today, dates=dates,
                         changes=told, amended=previous is not None,
                         late=lateness(relevant, today, ctx.config.notices.lead_days),
-                        case_numbers=ctx.config.notices.case_numbers)
+                        case_numbers=ctx.config.notices.case_numbers, agency=head)
         out.append(Outcome(court.id, letter, "amended letter" if letter.amended else "first letter"))
     return out, warnings
 
@@ -182,7 +215,8 @@ def send(ctx: Context, rendered: list[Rendered], now: Now,
         msg = EmailMessage()
         msg["From"] = sender_address(ctx)
         msg["To"] = r.letter.email
-        msg["Subject"] = ("Amended: " if r.letter.amended else "") + "Protected Learning Collaborative dates"
+        msg["Subject"] = letter_subject(r.letter.agency.name if r.letter.agency else None, r.letter.court_name,
+                                        r.letter.amended)
         msg["Message-ID"] = message_id(key, r.letter.email)
         msg["Date"] = format_datetime(datetime.fromtimestamp(now()).astimezone())
         msg.set_content(r.text, cte="quoted-printable")

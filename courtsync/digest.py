@@ -50,17 +50,33 @@ class TeamDigest:
     def all_clear(self) -> bool:
         return not self.entries and not self.unread
 
+    def this_week(self) -> list[Entry]:
+        """Conflicts with a session this week, the ones to act on first, in date order."""
+        return [e for e in self.entries if e.status != "resolved" and _iso(e.day) <= self.last.isoformat()]
+
+    def later(self) -> list[Entry]:
+        """Conflicts with sessions in the weeks after this one, in date order."""
+        return [e for e in self.entries if e.status != "resolved" and _iso(e.day) > self.last.isoformat()]
+
+    def resolved(self) -> list[Entry]:
+        return [e for e in self.entries if e.status == "resolved"]
+
     def count(self, status: str) -> int:
         return sum(1 for e in self.entries if e.status == status)
 
 
+def _iso(day: str) -> str:
+    """'Tue 2026-12-08' -> '2026-12-08': ISO dates compare (and sort) as text; the weekday in front does not."""
+    return day[-10:]
+
+
 def compare(current: Mapping[str, Entry], previous: Mapping[str, Mapping[str, Any]], first_day: str) -> list[Entry]:
-    """New, still open, then resolved: conflicts the last digest reported that are gone now (sessions that
-    have already passed are not 'resolved', merely over)."""
+    """Every conflict in date order, the soonest first (new and still open alike), then the ones resolved:
+    conflicts the last digest reported that are gone now (sessions already passed are not 'resolved', merely
+    over)."""
     out = [e if key not in previous else Entry(**{**e.as_dict(), "status": "open"}) for key, e in current.items()]
     for key, old in previous.items():
-        if key not in current and str(old.get("day", ""))[-10:] >= first_day[-10:]:  # ISO dates compare as text
+        if key not in current and _iso(str(old.get("day", ""))) >= _iso(first_day):
             out.append(Entry(**{**dict(old), "status": "resolved"}))
-    order = {"new": 0, "open": 1, "resolved": 2}
-    out.sort(key=lambda e: (order[e.status], e.worker_name, e.day))
+    out.sort(key=lambda e: (e.status == "resolved", _iso(e.day), e.worker_name, e.session, e.hearing))
     return out

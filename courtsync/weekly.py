@@ -20,6 +20,7 @@ from courtsync.errors import ConfigError, UsageError
 from courtsync.models import Session, Worker
 from courtsync.notices.outbox import Delivery, Outbox, Outgoing, Transport, message_id
 from courtsync.notices.render import for_agency, render, write_named
+from courtsync.notices.subjects import digest_subject, one_line
 
 Now = Callable[[], float]
 
@@ -112,19 +113,16 @@ class Rendered:
 
 def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
     env = for_agency(ctx.config.base_dir)
+    agency = ctx.config.agency.name if ctx.config.agency else None
     out = []
     for d in digests:
         horizon = d.first + timedelta(days=7 * ctx.config.digest.weeks - 1)
         context = {"supervisor": d.supervisor, "week": d.week, "first": d.first, "last": d.last, "horizon": horizon,
-                   "entries": d.entries, "sessions": d.sessions, "unread": d.unread}
-        # Short enough for one header line (78 characters): mail programs fold longer ones clumsily.
-        if d.unread:
-            subject = f"Protected-date conflicts {d.week}: calendars not read, may be missing some"
-        elif d.all_clear:
-            subject = f"Protected-date conflicts {d.week}: all clear"
-        else:
-            subject = (f"Protected-date conflicts {d.week}: {d.count('new')} new, {d.count('open')} open, "
-                       f"{d.count('resolved')} resolved")
+                   "entries": d.entries, "sessions": d.sessions, "unread": d.unread, "agency": ctx.config.agency,
+                   "this_week": d.this_week(), "later": d.later(), "resolved": d.resolved(),
+                   "counts": {s: d.count(s) for s in ("new", "open", "resolved")}}
+        subject = digest_subject(agency, d.supervisor.name, d.week, d.count("new"), d.count("open"),
+                                 d.count("resolved"), unread=bool(d.unread))
         out.append(Rendered(d, subject, render(env, "digest.txt.j2", **context),
                             render(env, "digest.html.j2", **context)))
     return out
@@ -185,7 +183,7 @@ def _email(ctx: Context, r: Rendered, key: str, when: float) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender_address(ctx)
     msg["To"] = r.digest.supervisor.email
-    msg["Subject"] = r.subject.replace("\r", " ").replace("\n", " ")
+    msg["Subject"] = one_line(r.subject)
     msg["Message-ID"] = message_id(key, r.digest.supervisor.email)
     msg["Date"] = format_datetime(datetime.fromtimestamp(when).astimezone())
     # Quoted-printable: SMTP refuses lines over 998 bytes, and an HTML table row can be longer (found by the

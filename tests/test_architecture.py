@@ -13,7 +13,8 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "errors": ((), ()),
     "models": ((), ()),
     "fields": ((), ("pydantic", "holidays")),
-    "config": (("errors", "models", "fields"), ("pydantic",)),
+    "config": (("errors", "models", "fields", "agency"), ("pydantic",)),
+    "agency": ((), ("pydantic",)),
     "roster": (("errors", "models", "fields"), ()),
     **{name: (("models", "errors"), ("dateutil", "holidays")) for name in PURE},
     "calendars": (("models", "errors", "calendars.base"),
@@ -44,7 +45,7 @@ STDLIB = {"__future__", "abc", "calendar", "collections", "contextlib", "csv", "
           "math", "os", "pathlib", "re", "shutil", "smtplib", "sqlite3", "sys", "threading", "time",
           "tomllib", "typing", "uuid", "zoneinfo", "email", "concurrent", "urllib", "socket", "ssl",
           "tempfile", "textwrap", "html", "heapq", "bisect", "string", "operator", "warnings", "marshal",
-          "multiprocessing", "zlib", "weakref", "gc", "pickle", "array"}
+          "multiprocessing", "zlib", "weakref", "gc", "pickle", "array", "base64"}
 
 
 def modules() -> list[tuple[str, Path]]:

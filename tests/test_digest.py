@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from courtsync.digest import Entry, compare
+from tests.browser import CHROMIUM, look_at
 from tests.conftest import AS_OF, Run
 from tests.smtp_server import Behaviour, SmtpServer
 
@@ -43,7 +44,8 @@ def test_weekly_run_twice_sends_each_supervisor_exactly_one(example_dir: Path, r
     assert second.exit_code == 0 and "queued 0, already queued 5" in second.stdout and "sent 0" in second.stdout
     assert len(smtp.received) == 5 and len(set(supervisors(smtp))) == 5
     rcpt, msg = next((r, m) for r, m in smtp.received if r == "andre.whitfield@agency.example")
-    assert msg["Subject"] == f"Protected-date conflicts {WEEK}: 4 new, 0 open, 0 resolved"
+    assert msg["Subject"] == ("Illinois Department of Children and Family Services — weekly digest for Andre "
+                              f"Whitfield, week {WEEK}: 4 new, 0 still open, 0 resolved")
     assert re.fullmatch(r"<[0-9a-f]{32}@courtsync>", msg["Message-ID"])
     parts = {p.get_content_type(): p.get_content() for p in msg.walk() if not p.is_multipart()}
     assert "case 2026-JA-001187" in parts["text/plain"] and "<table>" in parts["text/html"]
@@ -111,7 +113,7 @@ def test_next_week_marks_new_open_and_resolved(example_dir: Path, run: Runner, s
     _, msg = smtp.received[-1]
     body = next(p.get_content() for p in msg.walk() if p.get_content_type() == "text/plain")
     assert "Resolved since the last digest (1)" in body and "Kevin O'Brien" in body.split("Resolved")[1]
-    assert "Still open (" in body
+    assert "still open" in body.split("Resolved")[0] and "1 resolved since the last digest" in body
 
 
 def test_out_writes_files_and_sends_nothing(example_dir: Path, run: Runner, tmp_path: Path) -> None:
@@ -162,7 +164,7 @@ def test_compare() -> None:
     previous = {"a": e("w1", "Mon 2026-12-07").as_dict(), "b": e("w2", "Mon 2026-12-14").as_dict(),
                 "old": e("w3", "Mon 2026-11-30").as_dict()}
     got = compare({"a": e("w1", "Mon 2026-12-07"), "c": e("w4", "Tue 2026-12-08")}, previous, "Mon 2026-12-07")
-    assert [(x.status, x.worker_id) for x in got] == [("new", "w4"), ("open", "w1"), ("resolved", "w2")]
+    assert [(x.status, x.worker_id) for x in got] == [("open", "w1"), ("new", "w4"), ("resolved", "w2")]
 
 
 def test_bug_long_html_lines_were_refused_by_smtp(example_dir: Path, run: Runner, smtp: SmtpServer) -> None:
@@ -186,26 +188,65 @@ def test_golden_digest(example_dir: Path, run: Runner, tmp_path: Path, golden: C
     golden("digest-s01-2026-W50.html", (out / "digest-s01-2026-W50.html").read_text())
 
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+def digest_page(example_dir: Path, run: Runner, out: Path) -> Path:
+    assert run("digest", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--week", WEEK,
+               "--supervisor", "s01", "--out", out).exit_code in (0, 3)
+    return out / "digest-s01-2026-W50.html"
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_html_digest_in_a_real_browser(example_dir: Path, run: Runner, tmp_path: Path) -> None:
-    """Renders the HTML digest in headless Chromium and keeps a screenshot a person can look at."""
-    import subprocess
-
-    out = tmp_path / "d"
-    run("digest", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--week", WEEK, "--supervisor",
-        "s01", "--out", out)
-    page = out / "digest-s01-2026-W50.html"
+    """Renders the HTML digest in headless Chromium on a desktop and keeps a screenshot a person can look at."""
+    look = look_at(digest_page(example_dir, run, tmp_path / "d"), tmp_path / "profile", width=1000, height=1100,
+                   mobile=False)
     shot = tmp_path / "digest-s01.png"
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,1100",
-                    f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=False)
-    assert shot.exists() and shot.stat().st_size > 20_000
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shot.write_bytes(look.screenshot)
+    assert look.screenshot[:8] == b"\x89PNG\r\n\x1a\n" and len(look.screenshot) > 20_000
+    assert look.scroll_width <= 1000 and not look.overflowing
     print(f"screenshot: {shot}")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_digest_fits_a_phone_screen(example_dir: Path, run: Runner, tmp_path: Path) -> None:
+    """At a phone's 390 px nothing is cut off: the page is laid out at the phone's width (viewport meta) and no
+    element reaches past its edge, even with a very long name and the unread-calendar banner."""
+    page = digest_page(example_dir, run, tmp_path / "d")
+    workers = example_dir / "workers.csv"
+    workers.write_text(workers.read_text().replace("Tamika Johnson", "Tamika " + "Johnson" * 40))
+    (example_dir / "feeds" / "will-juvenile.ics").write_text("<html>maintenance</html>")
+    run("sync", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF)   # read now: it fails
+    hard = digest_page(example_dir, run, tmp_path / "hard")
+    assert "could not be read" in hard.read_text()
+    for name, html in (("plain", page), ("hard", hard)):
+        look = look_at(html, tmp_path / f"profile-{name}", width=390)
+        (tmp_path / f"digest-{name}-390.png").write_bytes(look.screenshot)
+        assert look.width == 390, f"{name}: laid out {look.width} px wide, as a phone without a viewport meta does"
+        assert look.scroll_width <= 390, f"{name}: {look.scroll_width} px wide on a 390 px screen"
+        assert look.overflowing == [], f"{name}: cut off at the right edge: {look.overflowing}"
+    print(f"screenshots: {tmp_path}/digest-*-390.png")
+
+
+def test_digest_lists_this_week_first(example_dir: Path, run: Runner, tmp_path: Path) -> None:
+    """The example's s01 team has two conflicts on Tuesday of this week and two on Wednesday of the next:
+    this week's come first, whatever the workers' names, then the later ones, each in date order."""
+    page = digest_page(example_dir, run, tmp_path / "d")
+    for text in (page.with_suffix(".txt").read_text(), page.read_text()):
+        this_week, later = text.index("This week (2)"), text.index("Coming weeks, through 2027-01-31 (2)")
+        days = re.findall(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d{2}-\d{2}", text)
+        assert days == sorted(days, key=lambda d: d[-10:]) == ["Tue 2026-12-08"] * 2 + ["Wed 2026-12-16"] * 2
+        assert this_week < text.index("Tue 2026-12-08") < later < text.index("Wed 2026-12-16")
+
+
+def test_an_open_conflict_this_week_comes_before_a_new_one_later() -> None:
+    def e(worker: str, day: str) -> Entry:
+        return Entry("new", worker, worker, day, "S", "H", "overlap")
+
+    previous = {"soon": e("Zoe", "Tue 2026-12-08").as_dict(), "gone": e("Amy", "Wed 2026-12-09").as_dict()}
+    got = compare({"later": e("Amy", "Mon 2026-12-21"), "soon": e("Zoe", "Tue 2026-12-08"),
+                   "next": e("Bob", "Thu 2026-12-10"), "mid": e("Cy", "Fri 2026-12-11")}, previous, "Mon 2026-12-07")
+    assert [(x.status, x.worker_name, x.day[:3]) for x in got] == [
+        ("open", "Zoe", "Tue"), ("new", "Bob", "Thu"), ("new", "Cy", "Fri"), ("new", "Amy", "Mon"),
+        ("resolved", "Amy", "Wed")]
 
 
 def test_sending_through_exchange_when_there_is_no_smtp(example_dir: Path, run: Runner,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from courtsync.errors import CourtsyncError
 
 PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
+# "Page 1 of 2" at the foot of every page, for letters longer than a page. CSS cannot ask "is there more than
+# one page?", so the document is laid out once, and again with this sheet when it runs to a second page (the
+# number sits in the page margin, so the second layout breaks where the first did).
+PAGE_NUMBERS = ('@page { @bottom-center { content: "Page " counter(page) " of " counter(pages); '
+                'font-family: "DejaVu Serif", Georgia, serif; font-size: 9pt; color: #444; } }')
 
 
 def _weasyprint() -> object:
@@ -16,15 +23,22 @@ def _weasyprint() -> object:
     return weasyprint
 
 
+def _document(html: str) -> Any:
+    """The laid-out letter, numbered "Page N of M" when it has more than one page."""
+    weasyprint: Any = _weasyprint()
+    document = weasyprint.HTML(string=html).render()
+    if len(document.pages) > 1:
+        document = weasyprint.HTML(string=html).render(stylesheets=[weasyprint.CSS(string=PAGE_NUMBERS)])
+    return document
+
+
 def html_to_pdf(html: str) -> bytes:
-    weasyprint = _weasyprint()
-    return bytes(weasyprint.HTML(string=html).write_pdf())  # type: ignore[attr-defined]
+    return bytes(_document(html).write_pdf())
 
 
 def merged_pdf(pages: list[str]) -> bytes:
-    """Several letters as one PDF, each starting on a new page."""
-    weasyprint = _weasyprint()
-    documents = [weasyprint.HTML(string=html).render() for html in pages]  # type: ignore[attr-defined]
+    """Several letters as one PDF, each starting on a new page and numbered on its own."""
+    documents = [_document(html) for html in pages]
     if not documents:
         return b""
     all_pages = [page for doc in documents for page in doc.pages]
