@@ -11,13 +11,13 @@ import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from courtsync.errors import ConfigError
-from courtsync.models import BusyItem, Problem
+from courtsync.models import BusyItem, Problem, PublishedEvent
 from courtsync.store_groups import Owners, drop_groups, shift, write_groups
 
 SCHEMA = """
@@ -74,6 +74,15 @@ CREATE INDEX IF NOT EXISTS problems_by_group ON problems (source, grp);
 CREATE TABLE IF NOT EXISTS part_indexes (   -- per iCalendar source: where its last read cut it (ics_parts)
     source TEXT PRIMARY KEY, data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS published (      -- per published calendar: what it last said of each session
+    calendar TEXT NOT NULL,   -- worker:ID | collaborative:ID | court:ID | all
+    uid TEXT NOT NULL,
+    digest TEXT NOT NULL,     -- of what a person sees (start, end, status, summary, location)
+    sequence INTEGER NOT NULL, dtstamp REAL NOT NULL,   -- SEQUENCE and DTSTAMP (epoch seconds) last published
+    gone_since REAL,          -- when the session left this calendar (published CANCELLED since); else NULL
+    content TEXT NOT NULL,    -- JSON: the rest of the VEVENT, to publish its cancellation once it is gone
+    PRIMARY KEY (calendar, uid)
+) WITHOUT ROWID;
 """
 
 BATCH_SECONDS = 0.05       # how often a batch commits
@@ -361,6 +370,32 @@ class Store:
                                "ORDER BY source, grp = '' DESC, rowid", ids).fetchall()
         return [Problem(*r) for r in rows]
 
+    # --- published calendars --------------------------------------------------------------------
+
+    def published(self, calendar: str) -> dict[str, PublishedEvent]:
+        """What `calendar` last said of each session (ConfigError when the store cannot be read)."""
+        try:
+            rows = self.db.execute("SELECT uid, digest, sequence, dtstamp, gone_since, content FROM published "
+                                   "WHERE calendar = ?", (calendar,)).fetchall()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"Cannot read the store {self.path}: {exc}.") from None
+        return {r[0]: _published(r) for r in rows}
+
+    def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None:
+        """Keep what `calendar` now says of these sessions (ConfigError when the store cannot be written)."""
+        rows = [(calendar, e.uid, e.digest, e.sequence, e.stamp.timestamp() if e.stamp else 0.0,
+                 e.gone_since.timestamp() if e.gone_since else None,
+                 json.dumps({"start": e.start.isoformat(), "end": e.end.isoformat(), "tz": str(e.start.tzinfo),
+                             "cancelled": e.cancelled, "summary": e.summary, "location": e.location,
+                             "description": e.description})) for e in events]
+        if not rows:
+            return
+        try:
+            with self.transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO published VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"Cannot write the store {self.path}: {exc}.") from None
+
     def close(self) -> None:
         if self._closer is not None:
             self._closer()
@@ -383,3 +418,15 @@ def _item(row: tuple[Any, ...], tz: ZoneInfo) -> BusyItem:
                     status=status, busy=bool(busy), summary=summary, location=location, case_numbers=_split(cases),
                     attendees=_split(attendees), line=line, flags=_split(flags), worker_ids=_split(workers, ";"),
                     private=bool(private))
+
+
+def _published(row: tuple[Any, ...]) -> PublishedEvent:
+    uid, digest, sequence, stamp, gone_since, content = row
+    c = json.loads(content)
+    tz = ZoneInfo(c["tz"])
+    return PublishedEvent(uid=uid, start=datetime.fromisoformat(c["start"]).astimezone(tz),
+                          end=datetime.fromisoformat(c["end"]).astimezone(tz), cancelled=c["cancelled"],
+                          summary=c["summary"], location=c["location"], description=c["description"],
+                          sequence=sequence, stamp=datetime.fromtimestamp(stamp, UTC), digest=digest,
+                          gone_since=datetime.fromtimestamp(gone_since, UTC) if gone_since is not None
+                          else None)
