@@ -6,12 +6,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar, Event
 
+from courtsync.models import PublishedEvent
+from courtsync.publish import plan
 from tests.conftest import Run
 
 Runner = Callable[..., Run]
@@ -190,3 +194,19 @@ def test_a_read_only_store_file_publishes_what_it_recorded(config_dir: Path, run
         config_dir.chmod(0o755)
     assert result.exit_code == 0 and "Traceback" not in result.stderr
     assert result.stdout_bytes == first
+
+
+def test_dtstamp_rises_even_when_the_clock_goes_back() -> None:
+    tz = ZoneInfo("America/Chicago")
+    start = datetime(2027, 4, 21, 9, tzinfo=tz)
+    draft = PublishedEvent(uid="u@x", start=start, end=start + timedelta(hours=7), cancelled=False,
+                           summary="Protected", location="", description="")
+    first = plan({}, [draft], {"u@x"}, datetime(2027, 2, 1, tzinfo=UTC)).events[0]
+    moved = replace(draft, start=start + timedelta(days=7), end=start + timedelta(days=7, hours=7))
+    second = plan({"u@x": first}, [moved], {"u@x"}, datetime(2027, 1, 1, tzinfo=UTC)).events[0]
+    assert second.sequence == 1 and second.stamp is not None and first.stamp is not None
+    assert second.stamp > first.stamp
+    # Only the description changed: the same SEQUENCE and DTSTAMP (no churn for subscribers).
+    again = plan({"u@x": second}, [replace(moved, description="new words")], {"u@x"},
+                 datetime(2027, 3, 1, tzinfo=UTC))
+    assert (again.events[0].sequence, again.events[0].stamp) == (1, second.stamp)

@@ -56,7 +56,9 @@ def transitions(tz: ZoneInfo, first: date, last: date) -> list[Transition]:
             local = hi.astimezone(tz)
             assert a is not None and b is not None
             out.append(Transition(onset=(hi + a).replace(tzinfo=None), before=a, after=b,
-                                  name=local.tzname() or "", daylight=bool(local.dst())))
+                                  # DAYLIGHT is the later clock, as clients expect, also where the law
+                                  # calls winter the exception (Europe/Dublin's negative DST)
+                                  name=local.tzname() or "", daylight=b > a))
         t += step
     return out
 
@@ -83,7 +85,7 @@ def vtimezone(tz: ZoneInfo, first_year: int, last_year: int) -> Timezone:
         then = datetime.combine(start, datetime.min.time(), tzinfo=tz)
         offset = then.utcoffset() or timedelta()
         blocks.insert(0, ([Transition(then.replace(tzinfo=None), offset, offset, then.tzname() or tz.key,
-                                      bool(then.dst()))], False))
+                                      False)], False))
     for group, last in blocks:
         head = group[0]
         block = TimezoneDaylight() if head.daylight else TimezoneStandard()
