@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Problem, PublishedEvent
 from courtsync.store_groups import Owners, drop_groups, shift, write_groups
+from courtsync.store_published import published_event, published_row, read_only
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS derived (
@@ -374,20 +375,19 @@ class Store:
 
     def published(self, calendar: str) -> dict[str, PublishedEvent]:
         """What `calendar` last said of each session (ConfigError when the store cannot be read)."""
+        sql = "SELECT uid, digest, sequence, dtstamp, gone_since, content FROM published WHERE calendar = ?"
+        rows: list[Any] | None
         try:
-            rows = self.db.execute("SELECT uid, digest, sequence, dtstamp, gone_since, content FROM published "
-                                   "WHERE calendar = ?", (calendar,)).fetchall()
-        except sqlite3.Error as exc:
-            raise ConfigError(f"Cannot read the store {self.path}: {exc}.") from None
-        return {r[0]: _published(r) for r in rows}
+            rows = self.db.execute(sql, (calendar,)).fetchall()
+        except (sqlite3.Error, ConfigError) as exc:
+            rows = read_only(self.path, sql, (calendar,))
+            if rows is None:
+                raise ConfigError(f"Cannot read the store {self.path}: {getattr(exc, 'message', exc)}") from None
+        return {r[0]: published_event(r) for r in rows}
 
     def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None:
         """Keep what `calendar` now says of these sessions (ConfigError when the store cannot be written)."""
-        rows = [(calendar, e.uid, e.digest, e.sequence, e.stamp.timestamp() if e.stamp else 0.0,
-                 e.gone_since.timestamp() if e.gone_since else None,
-                 json.dumps({"start": e.start.isoformat(), "end": e.end.isoformat(), "tz": str(e.start.tzinfo),
-                             "cancelled": e.cancelled, "summary": e.summary, "location": e.location,
-                             "description": e.description})) for e in events]
+        rows = [published_row(calendar, e) for e in events]
         if not rows:
             return
         try:
@@ -418,15 +418,3 @@ def _item(row: tuple[Any, ...], tz: ZoneInfo) -> BusyItem:
                     status=status, busy=bool(busy), summary=summary, location=location, case_numbers=_split(cases),
                     attendees=_split(attendees), line=line, flags=_split(flags), worker_ids=_split(workers, ";"),
                     private=bool(private))
-
-
-def _published(row: tuple[Any, ...]) -> PublishedEvent:
-    uid, digest, sequence, stamp, gone_since, content = row
-    c = json.loads(content)
-    tz = ZoneInfo(c["tz"])
-    return PublishedEvent(uid=uid, start=datetime.fromisoformat(c["start"]).astimezone(tz),
-                          end=datetime.fromisoformat(c["end"]).astimezone(tz), cancelled=c["cancelled"],
-                          summary=c["summary"], location=c["location"], description=c["description"],
-                          sequence=sequence, stamp=datetime.fromtimestamp(stamp, UTC), digest=digest,
-                          gone_since=datetime.fromtimestamp(gone_since, UTC) if gone_since is not None
-                          else None)

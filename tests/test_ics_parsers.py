@@ -265,3 +265,12 @@ def test_caldav_server_takes_an_import_and_a_reimport(summer: Path, run: Runner,
                          headers={"Content-Type": "text/calendar"})
     assert whole.status_code in (201, 204), whole.text
     assert stored(caldav) == now
+
+
+def test_a_missing_parser_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run this check"):
+        require(False, "node is not installed")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        require(False, "node is not installed")

@@ -3,9 +3,12 @@ sessions published as CANCELLED for 90 days, byte-stable republishing, a rule-ba
 
 from __future__ import annotations
 
-import os
+import gc
 import re
-from collections.abc import Callable
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -180,20 +183,34 @@ def test_a_read_only_store_still_publishes_with_a_warning(config_dir: Path, run:
     assert APRIL in events(result.stdout_bytes)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes a read-only file anyway")
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """Make a folder and its files unwritable, for root too (chattr +i), or skip where that cannot be done."""
+    paths = [*sorted(folder.glob("courtsync.db*")), folder]
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", *map(str, paths)], capture_output=True).returncode:
+        subprocess.run([chattr or "true", "-i", *map(str, paths)], capture_output=True)
+        pytest.skip("cannot make files immutable here (chattr +i)")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", *map(str, paths)], check=True)
+
+
 def test_a_read_only_store_file_publishes_what_it_recorded(config_dir: Path, run: Runner) -> None:
     set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-28 }]\n")
-    first = publish(run, config_dir)
-    for path in config_dir.glob("courtsync.db*"):
-        path.chmod(0o444)
-    config_dir.chmod(0o555)
-    try:
-        result = run("dates", "--config", config_dir / "courtsync.toml", "--worker", "w1", "--all", "--format",
-                     "ics", "--as-of", "2027-01-01")
-    finally:
-        config_dir.chmod(0o755)
-    assert result.exit_code == 0 and "Traceback" not in result.stderr
-    assert result.stdout_bytes == first
+    publish(run, config_dir)
+    set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-29 }]\n")
+    recorded = publish(run, config_dir, as_of="2027-01-02")          # moved twice: SEQUENCE 2, recorded
+    gc.collect()   # the in-process runs' store connections close, folding the WAL into the file
+    with read_only(config_dir):
+        again = run("dates", "--config", config_dir / "courtsync.toml", "--worker", "w1", "--all", "--format",
+                    "ics", "--as-of", "2027-01-03")
+        new_calendar = run("dates", "--config", config_dir / "courtsync.toml", "--collaborative",
+                                    "cook-north", "--all", "--format", "ics", "--as-of", "2027-01-03")
+    assert again.exit_code == 0 and "Traceback" not in again.stderr
+    assert again.stdout_bytes == recorded and again.stderr == ""     # nothing new: what was recorded holds
+    assert new_calendar.exit_code == 0 and "could not record" in new_calendar.stderr
 
 
 def test_dtstamp_rises_even_when_the_clock_goes_back() -> None:
