@@ -131,6 +131,15 @@ def test_a_dropped_collaborative_is_published_cancelled(config_dir: Path, run: R
     assert run("dates", "--config", toml, "--collaborative", "kinshp", "--format", "ics").exit_code == 2
 
 
+def test_a_court_calendar_cancels_the_sessions_of_staff_who_left_it(config_dir: Path, run: Runner) -> None:
+    before = events(publish(run, config_dir, "--court", "cook-cpd"))
+    assert before[APRIL]["STATUS"] == "CONFIRMED"                       # w1's case is before this court
+    edit(config_dir / "caseload.csv", "2027-JA-001234,w1,cook-cpd", "2027-JA-001234,w2,cook-cpd")
+    after = events(publish(run, config_dir, "--court", "cook-cpd", as_of="2027-01-05"))
+    assert {after[u]["STATUS"] for u in before} == {"CANCELLED"}        # w1's sessions: no one here attends
+    assert after["cook-south-20270422@courtsync"]["STATUS"] == "CONFIRMED"   # w2's, new to this calendar
+
+
 def test_a_removed_session_is_kept_cancelled_for_90_days_then_dropped(config_dir: Path, run: Runner) -> None:
     set_overrides(config_dir, "added = [2027-05-05]\n")
     uid = "cook-north-20270505@courtsync"
