@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from courtsync.models import (
     CaseAssignment,
     Collaborative,
     Court,
+    PublishedEvent,
     Roster,
     Session,
     Worker,
@@ -254,11 +255,73 @@ def _staff_before(ctx: Context, court: Court, first: date | None, last: date | N
     return [ctx.roster.workers[w] for w in sorted(ids) if w in ctx.roster.workers]
 
 
-def dates_ics(ctx: Context, result: DatesResult, as_of: date) -> bytes:
-    from courtsync.notices.ics_out import sessions_ics
+@dataclass(frozen=True)
+class PublishedCalendar:
+    """A calendar file, and warnings for stderr (the store could not keep what it says)."""
 
-    stamp = datetime.combine(as_of, time(), tzinfo=ctx.config.tz)
-    return sessions_ics((r.session for r in result.sessions), ctx.collaboratives, result.title, stamp)
+    data: bytes
+    warnings: tuple[str, ...] = ()
+
+
+def dates_ics(ctx: Context, worker_id: str | None, collaborative_id: str | None, court_id: str | None,
+              first: date | None, last: date | None, as_of: date | None, clock: float) -> PublishedCalendar:
+    """The calendar of one worker, collaborative or court (or all), updated from what it said last time:
+    SEQUENCE and DTSTAMP rise on a change (DTSTAMP is midnight of `as_of` when given, so a replay is
+    byte-stable, else `clock`), and a session that left it is published as CANCELLED for 90 days. An id no
+    longer configured whose calendar was published before gets only those cancellations, so its subscribers
+    lose the sessions too."""
+    from courtsync import publish
+    from courtsync.notices.ics_out import calendar_ics, session_event
+
+    now = datetime.combine(as_of, time(), tzinfo=ctx.config.tz) if as_of else datetime.fromtimestamp(clock, UTC)
+    key = (f"worker:{worker_id}" if worker_id else f"collaborative:{collaborative_id}" if collaborative_id
+           else f"court:{court_id}" if court_id else "all")
+    warning = None
+    try:
+        previous = ctx.store.published(key)
+    except ConfigError as exc:
+        previous, warning = {}, exc.message
+    gone = ((worker_id and worker_id not in ctx.roster.workers) or (collaborative_id and collaborative_id not in
+            ctx.collaboratives) or (court_id and court_id not in ctx.courts))
+    if gone and previous and sum(map(bool, (worker_id, collaborative_id, court_id))) == 1 \
+            and not (first and last and last < first):
+        # Removed from the configuration after it was published: every session it had is now gone.
+        title = f"Protected dates of {key.replace(':', ' ')} (no longer scheduled)"
+        current: list[PublishedEvent] = []
+        present: set[str] = set()
+    else:
+        result = protected_dates(ctx, worker_id=worker_id, collaborative_id=collaborative_id, court_id=court_id,
+                                 first=first, last=last)
+        title = result.title
+        current = [session_event(r.session, r.collaborative) for r in result.sessions]
+        present = _calendar_uids(ctx, worker_id, collaborative_id, court_id)
+    plan = publish.plan(previous, current, present, now, first, last)
+    if warning is None:
+        try:
+            ctx.store.record_published(key, plan.changed)
+        except ConfigError as exc:
+            warning = exc.message
+    if warning is not None and plan.changed:
+        warning = (f"could not record this calendar in the store ({warning.rstrip('.')}); it was published "
+                   "without remembering it, so a later change may not update the calendars that imported it. "
+                   "Make the store writable (`store` in courtsync.toml).")
+    elif warning is not None:
+        warning = None   # nothing new to record: what was recorded still holds
+    return PublishedCalendar(calendar_ics(plan.events, title), (warning,) if warning else ())
+
+
+def _calendar_uids(ctx: Context, worker_id: str | None, collaborative_id: str | None,
+                   court_id: str | None) -> set[str]:
+    """Every session a calendar holds at any date: one that only left the range asked for is not removed."""
+    if worker_id:
+        ids: Collection[str] = ctx.worker(worker_id).collaboratives
+    elif collaborative_id:
+        ids = [collaborative_id]
+    elif court_id:
+        ids = {cid for w in _staff_before(ctx, ctx.court(court_id), None, None) for cid in w.collaboratives}
+    else:
+        ids = list(ctx.collaboratives)
+    return {s.uid for cid in ids for s in ctx.sessions[cid]}
 
 
 # --- init ---------------------------------------------------------------------------------------

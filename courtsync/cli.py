@@ -139,11 +139,14 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
     ctx = app.load_context(config_path, today(as_of))
     if first is None and not show_all:
         first = today(as_of)
+    if fmt == "ics":  # changes are stamped now, or at midnight of --as-of (so a replay is byte-stable)
+        ics = app.dates_ics(ctx, worker_id, collaborative_id, court_id, first, last, as_of, now())
+        click.echo("".join(f"courtsync: warning: {w}\n" for w in ics.warnings), err=True, nl=False)
+        sys.stdout.buffer.write(ics.data)
+        return
     result = app.protected_dates(ctx, worker_id=worker_id, collaborative_id=collaborative_id,
                                  court_id=court_id, first=first, last=last)
-    if fmt == "ics":
-        sys.stdout.buffer.write(app.dates_ics(ctx, result, today(as_of)))
-    elif fmt == "json":
+    if fmt == "json":
         click.echo(formats.to_json(views.dates_json(result)))
     elif fmt == "csv":
         click.echo(formats.to_csv(views.DATES_COLUMNS, views.dates_rows(result)), nl=False)

@@ -263,3 +263,25 @@ class SourceInfo:
     events: int
     error: str | None = None
     label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedEvent:
+    """One VEVENT of a published calendar (a worker's, a collaborative's, a court's), as it was last published.
+
+    `digest` covers only what a person sees change (start, end, status, summary, location), so republishing
+    the same sessions keeps `sequence` and `stamp` (DTSTAMP, UTC). `gone_since` is when the session left the
+    calendar: from then on it is published as STATUS:CANCELLED, for a while, so importers lose it too.
+    """
+
+    uid: str
+    start: datetime
+    end: datetime
+    cancelled: bool
+    summary: str
+    location: str
+    description: str
+    sequence: int = 0
+    stamp: datetime | None = None
+    digest: str = ""
+    gone_since: datetime | None = None

@@ -17,8 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from courtsync.errors import ConfigError
-from courtsync.models import BusyItem, Problem
+from courtsync.models import BusyItem, Problem, PublishedEvent
 from courtsync.store_groups import Owners, drop_groups, shift, write_groups
+from courtsync.store_published import published_event, published_row, read_only
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS derived (
@@ -74,6 +75,15 @@ CREATE INDEX IF NOT EXISTS problems_by_group ON problems (source, grp);
 CREATE TABLE IF NOT EXISTS part_indexes (   -- per iCalendar source: where its last read cut it (ics_parts)
     source TEXT PRIMARY KEY, data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS published (      -- per published calendar: what it last said of each session
+    calendar TEXT NOT NULL,   -- worker:ID | collaborative:ID | court:ID | all
+    uid TEXT NOT NULL,
+    digest TEXT NOT NULL,     -- of what a person sees (start, end, status, summary, location)
+    sequence INTEGER NOT NULL, dtstamp REAL NOT NULL,   -- SEQUENCE and DTSTAMP (epoch seconds) last published
+    gone_since REAL,          -- when the session left this calendar (published CANCELLED since); else NULL
+    content TEXT NOT NULL,    -- JSON: the rest of the VEVENT, to publish its cancellation once it is gone
+    PRIMARY KEY (calendar, uid)
+) WITHOUT ROWID;
 """
 
 BATCH_SECONDS = 0.05       # how often a batch commits
@@ -370,6 +380,31 @@ class Store:
         rows = self.db.execute(f"SELECT source, location, reason FROM problems WHERE source IN ({marks}) "
                                "ORDER BY source, grp = '' DESC, rowid", ids).fetchall()
         return [Problem(*r) for r in rows]
+
+    # --- published calendars --------------------------------------------------------------------
+
+    def published(self, calendar: str) -> dict[str, PublishedEvent]:
+        """What `calendar` last said of each session (ConfigError when the store cannot be read)."""
+        sql = "SELECT uid, digest, sequence, dtstamp, gone_since, content FROM published WHERE calendar = ?"
+        rows: list[Any] | None
+        try:
+            rows = self.db.execute(sql, (calendar,)).fetchall()
+        except (sqlite3.Error, ConfigError) as exc:
+            rows = read_only(self.path, sql, (calendar,))
+            if rows is None:
+                raise ConfigError(f"Cannot read the store {self.path}: {getattr(exc, 'message', exc)}") from None
+        return {r[0]: published_event(r) for r in rows}
+
+    def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None:
+        """Keep what `calendar` now says of these sessions (ConfigError when the store cannot be written)."""
+        rows = [published_row(calendar, e) for e in events]
+        if not rows:
+            return
+        try:
+            with self.transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO published VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"Cannot write the store {self.path}: {exc}.") from None
 
     def close(self) -> None:
         if self._closer is not None:

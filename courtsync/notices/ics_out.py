@@ -1,53 +1,67 @@
-"""Protected sessions as an iCalendar file that Outlook and Google import or subscribe to."""
+"""Protected sessions as an iCalendar file that Outlook, Google, Apple, Thunderbird and libical import or
+subscribe to, and that updates in place in each of them."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 from icalendar.enums import STATUS, TRANSP
 
-from courtsync.models import Collaborative, Session
+from courtsync.models import Collaborative, PublishedEvent, Session
+from courtsync.notices.vtimezone import vtimezone
 
 PRODID = "-//courtsync//Protected Learning Collaborative dates//EN"
 
 
-def sessions_ics(sessions: Iterable[Session], collaboratives: Mapping[str, Collaborative], name: str,
-                 stamp: datetime, holidays_note: bool = True) -> bytes:
-    """One VEVENT per session with its stable UID; cancelled ones stay, as STATUS:CANCELLED.
+def session_event(s: Session, collab: Collaborative, holidays_note: bool = True) -> PublishedEvent:
+    """What the calendar says of one session. Its `sequence` is where a first publication starts: 1 for a
+    moved or cancelled session, as releases before the published-calendar record wrote them, so a
+    calendar that imported one of those never sees a SEQUENCE go down."""
+    lines = [f"Protected {collab.kind.replace('-', ' ')} date of the {collab.name}.",
+             "Please do not schedule hearings for its staff on this date."]
+    if s.moved_from:
+        lines.append(f"Moved from {s.moved_from:%A %B} {s.moved_from.day}, {s.moved_from.year}.")
+    if s.origin == "added":
+        lines.append("An added session.")
+    if s.holiday and holidays_note:
+        lines.append(f"Note: this is a court holiday ({s.holiday}); the agency has kept the session.")
+    if not s.active:
+        lines.append("This session is CANCELLED.")
+    return PublishedEvent(uid=s.uid, start=s.start, end=s.end, cancelled=not s.active,
+                          summary=("Cancelled: " if not s.active else "") + f"Protected: {collab.name}",
+                          location=collab.location or "", description="\n".join(lines),
+                          sequence=0 if s.origin in ("rule", "dates", "added") and s.active else 1)
 
-    A calendar that imported an earlier copy updates each event in place: same UID, and a
-    SEQUENCE that rises when the session was moved or cancelled.
+
+def calendar_ics(events: Iterable[PublishedEvent], name: str) -> bytes:
+    """One VEVENT per event, in the order given, with a rule-based VTIMEZONE for each zone they use.
+
+    No METHOD: a calendar file or subscription is not an iTIP message, and METHOD:PUBLISH would require an
+    ORGANIZER (RFC 5546, libical checks it), which would make each session a meeting with replies to send.
     """
-    items = list(sessions)
+    items = list(events)
     # A fixed calendar UID: a re-import or a refreshed subscription is the same calendar.
-    cal = Calendar.new(prodid=PRODID, name=name, method="PUBLISH",
-                       uid=uuid.uuid5(uuid.NAMESPACE_URL, f"courtsync:{name}"))
-    for s in items:
-        collab = collaboratives[s.collaborative_id]
-        lines = [f"Protected {collab.kind.replace('-', ' ')} date of the {collab.name}.",
-                 "Please do not schedule hearings for its staff on this date."]
-        if s.moved_from:
-            lines.append(f"Moved from {s.moved_from:%A %B} {s.moved_from.day}, {s.moved_from.year}.")
-        if s.origin == "added":
-            lines.append("An added session.")
-        if s.holiday and holidays_note:
-            lines.append(f"Note: this is a court holiday ({s.holiday}); the agency has kept the session.")
-        if not s.active:
-            lines.append("This session is CANCELLED.")
-        event = Event.new(
-            uid=s.uid, stamp=stamp, start=s.start, end=s.end,
-            summary=("Cancelled: " if not s.active else "") + f"Protected: {collab.name}",
-            location=collab.location or None, description="\n".join(lines),
-            sequence=0 if s.origin in ("rule", "dates", "added") and s.active else 1,
-            status=STATUS.CONFIRMED if s.active else STATUS.CANCELLED,
-            transparency=TRANSP.OPAQUE if s.active else TRANSP.TRANSPARENT,
-            categories=["Learning Collaborative"])
-        cal.add_component(event)
-    # Zone rules only for the years the sessions span: a short VTIMEZONE that every client reads.
-    years = sorted({s.day.year for s in items}) or [stamp.year]
-    cal.add_missing_timezones(first_date=date(years[0], 1, 1), last_date=date(years[-1] + 1, 1, 1))
+    cal = Calendar.new(prodid=PRODID, name=name, uid=uuid.uuid5(uuid.NAMESPACE_URL, f"courtsync:{name}"))
+    zones: dict[str, ZoneInfo] = {}
+    years: list[int] = []
+    for e in items:
+        assert e.stamp is not None, "plan the events (courtsync.publish) before writing them"
+        if isinstance(e.start.tzinfo, ZoneInfo):
+            zones.setdefault(e.start.tzinfo.key, e.start.tzinfo)
+        years.append(e.start.year)
+        cal.add_component(Event.new(
+            uid=e.uid, stamp=e.stamp.astimezone(UTC), start=e.start, end=e.end, summary=e.summary,
+            location=e.location or None, description=e.description, sequence=e.sequence,
+            status=STATUS.CANCELLED if e.cancelled else STATUS.CONFIRMED,
+            transparency=TRANSP.TRANSPARENT if e.cancelled else TRANSP.OPAQUE,
+            categories=["Learning Collaborative"]))
+    for key in sorted(zones):
+        cal.add_component(vtimezone(zones[key], min(years), max(years)))
+    # VTIMEZONEs first, as Outlook writes them and as some readers need them (before the events using them).
+    cal.subcomponents.sort(key=lambda c: c.name != "VTIMEZONE")
     data: bytes = cal.to_ical()
     return data
