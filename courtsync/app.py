@@ -257,7 +257,9 @@ def dates_ics(ctx: Context, result: DatesResult, as_of: date) -> bytes:
 
 # --- init ---------------------------------------------------------------------------------------
 
-def init_example(target: Path, as_of: date, force: bool = False) -> list[Path]:
+def init_example(target: Path, as_of: date, force: bool = False) -> tuple[list[Path], list[tuple[str, str, str]]]:
+    """The files written, and the tour's dates in them: (variable name, date, what it is)."""
     from courtsync.example import write_example
 
-    return write_example(target, as_of, force=force)
+    written, tour = write_example(target, as_of, force=force)
+    return written, tour.variables()

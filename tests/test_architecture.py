@@ -18,16 +18,17 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     **{name: (("models", "errors"), ("dateutil", "holidays")) for name in PURE},
     "calendars": (("models", "errors", "calendars.base"),
                   ("icalendar", "recurring_ical_events", "requests", "x_wr_timezone", "dateutil")),
-    "store": (("models", "errors", "store_groups"), ()),
+    "store": (("models", "errors", "store_groups", "private_files"), ()),
+    "private_files": ((), ()),
     "store_groups": (("models",), ()),
-    "notices": (("models", "errors", "notices.outbox"), ("jinja2", "icalendar")),
+    "notices": (("models", "errors", "notices.outbox", "private_files"), ("jinja2", "icalendar")),
     "notices.exchange_mail": (("models", "errors", "notices.outbox", "calendars.ews"), ()),
     "formats": ((), ()),
     "views": (("app", "busy", "checks", "sync", "models"), ()),
     "checks": (("*",), ()),
     "weekly": (("*",), ()),
     "courts": (("*",), ()),
-    "example": (("schedule", "config", "errors", "models"), ("jinja2",)),
+    "example": (("schedule", "config", "errors", "models", "private_files"), ("jinja2",)),
     "app": (("*",), ()),
     "sync": (("*",), ()),
     "__init__": ((), ()),
@@ -44,7 +45,7 @@ STDLIB = {"__future__", "abc", "calendar", "collections", "contextlib", "csv", "
           "math", "os", "pathlib", "re", "shutil", "smtplib", "sqlite3", "sys", "threading", "time",
           "tomllib", "typing", "uuid", "zoneinfo", "email", "concurrent", "urllib", "socket", "ssl",
           "tempfile", "textwrap", "html", "heapq", "bisect", "string", "operator", "warnings", "marshal",
-          "multiprocessing", "zlib", "weakref", "gc", "pickle", "array"}
+          "multiprocessing", "zlib", "weakref", "gc", "pickle", "array", "stat"}
 
 
 def modules() -> list[tuple[str, Path]]:
