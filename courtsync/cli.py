@@ -116,10 +116,21 @@ def cli() -> None:
 @as_of_option
 def init(directory: Path, force: bool, as_of: date | None) -> None:
     """Write a working example (config, roster, two court feeds) into DIRECTORY."""
-    written = app.init_example(directory, today(as_of), force=force)
+    written, tour = app.init_example(directory, today(as_of), force=force)
     for path in written:
         click.echo(f"wrote {path}")
-    click.echo(f"\nNext: cd {directory} && courtsync dates")
+    # The example's dates follow the day it was written: name them, and the tour commands with them filled in.
+    click.echo("\nThis example's dates (also in tour.env: `. ./tour.env` sets them for the README's tours):")
+    for name, value, what in tour:
+        click.echo(f"  {name}={value}  {what}")
+    values = {name: value for name, value, _ in tour}
+    as_of_arg = f" --as-of {as_of}" if as_of else ""
+    click.echo(f"\nNext:\n  cd {directory}\n  courtsync dates --worker w01{as_of_arg}\n"
+               f"  courtsync check --worker w01 --date {values['SESSION']}{as_of_arg}"
+               "      # exit 1: a protected session\n"
+               f"  courtsync check --worker w01 --date {values['FREE_DAY']}{as_of_arg}"
+               "      # exit 0: free\n"
+               f"  courtsync scan{as_of_arg}      # exit 1: the example's conflicts")
 
 
 @cli.command()
