@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,22 +15,12 @@ from courtsync.config import ExchangeConfig
 from courtsync.errors import SourceError
 from tests.conftest import AS_OF, Run
 from tests.mail_fixtures import availability_answer
-from tests.test_ews import BASE, WINDOW
+from tests.test_ews import BASE, WINDOW, fresh_protocols  # noqa: F401  (autouse: a password, no cached protocol)
 
 Runner = Callable[..., Run]
 SECRET_ENDPOINT = "https://svc:pw-in-url@mail.agency.example/EWS/Exchange.asmx?key=abc123"
 SHOWN = "https://mail.agency.example/EWS/Exchange.asmx?…"
 SECRETS = ("pw-in-url", "abc123", "svc:")
-
-
-@pytest.fixture(autouse=True)
-def fresh_protocols(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from exchangelib.protocol import CachingProtocol
-
-    monkeypatch.setenv("COURTSYNC_EWS_PASSWORD", "hunter2-secret")
-    CachingProtocol.clear_cache()
-    yield
-    CachingProtocol.clear_cache()
 
 
 def exchange(status: int) -> Callable[[object], tuple[int, dict[str, str], str]]:
