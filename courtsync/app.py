@@ -257,9 +257,11 @@ def dates_ics(ctx: Context, result: DatesResult, as_of: date) -> bytes:
 
 # --- init ---------------------------------------------------------------------------------------
 
-def init_example(target: Path, as_of: date, force: bool = False) -> tuple[list[Path], list[tuple[str, str, str]]]:
-    """The files written, and the tour's dates in them: (variable name, date, what it is)."""
+def init_example(target: Path, as_of: date, force: bool = False,
+                 as_of_given: bool = False) -> str:
+    """What was written, and what to type next with the example's own dates filled in."""
     from courtsync.example import write_example
 
     written, tour = write_example(target, as_of, force=force)
-    return written, tour.variables()
+    return "\n".join(f"wrote {path}" for path in written) + "\n" + tour.next_steps(target, as_of if as_of_given
+                                                                                   else None)

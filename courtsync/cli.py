@@ -14,6 +14,7 @@ import click
 
 from courtsync import __version__, app, busy, checks, formats, views
 from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError
+from courtsync.fields import parse_day, parse_time_range
 from courtsync.models import Problem
 from courtsync.sync import SyncReport
 
@@ -51,10 +52,10 @@ class DateParam(click.ParamType):  # type: ignore[type-arg]
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
-        try:
-            return date.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-06-16", param, ctx)
+        try:   # a date in year 1 or 9999 would overflow the date arithmetic after it: refused here
+            return parse_day(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class TimeRangeParam(click.ParamType):  # type: ignore[type-arg]
@@ -62,17 +63,10 @@ class TimeRangeParam(click.ParamType):  # type: ignore[type-arg]
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> tuple[time, time]:
-        if isinstance(value, tuple):
-            return value
-        text = str(value).strip()
         try:
-            a, b = (time.fromisoformat(part.strip()) for part in text.split("-", 1))
-        except ValueError:
-            self.fail(f"{text!r} is not a time range; write it as HH:MM-HH:MM, e.g. 13:30-15:00",
-                      param, ctx)
-        if b <= a:
-            self.fail(f"{text!r} ends before it starts; write HH:MM-HH:MM with the end later", param, ctx)
-        return a, b
+            return value if isinstance(value, tuple) else parse_time_range(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 DATE = DateParam()
@@ -116,21 +110,7 @@ def cli() -> None:
 @as_of_option
 def init(directory: Path, force: bool, as_of: date | None) -> None:
     """Write a working example (config, roster, two court feeds) into DIRECTORY."""
-    written, tour = app.init_example(directory, today(as_of), force=force)
-    for path in written:
-        click.echo(f"wrote {path}")
-    # The example's dates follow the day it was written: name them, and the tour commands with them filled in.
-    click.echo("\nThis example's dates (also in tour.env: `. ./tour.env` sets them for the README's tours):")
-    for name, value, what in tour:
-        click.echo(f"  {name}={value}  {what}")
-    values = {name: value for name, value, _ in tour}
-    as_of_arg = f" --as-of {as_of}" if as_of else ""
-    click.echo(f"\nNext:\n  cd {directory}\n  courtsync dates --worker w01{as_of_arg}\n"
-               f"  courtsync check --worker w01 --date {values['SESSION']}{as_of_arg}"
-               "      # exit 1: a protected session\n"
-               f"  courtsync check --worker w01 --date {values['FREE_DAY']}{as_of_arg}"
-               "      # exit 0: free\n"
-               f"  courtsync scan{as_of_arg}      # exit 1: the example's conflicts")
+    click.echo(app.init_example(directory, today(as_of), force=force, as_of_given=as_of is not None))
 
 
 @cli.command()

@@ -169,6 +169,17 @@ class Tour:
                 ("FREE_DAY", self.free_day.isoformat(), f"a business day on which {TOUR_WORKER} is free"),
                 ("WEEK", "{}-W{:02d}".format(*self.session.isocalendar()[:2]), "the ISO week of SESSION")]
 
+    def next_steps(self, target: Path, as_of: date | None) -> str:
+        """What `init` prints: the dates, and the first tour commands with them filled in (with `--as-of`
+        when the example was written for another day than today)."""
+        dates = "\n".join(f"  {name}={value}  {what}" for name, value, what in self.variables())
+        extra = f" --as-of {as_of}" if as_of else ""
+        return (f"\nThis example's dates (also in tour.env: `. ./tour.env` sets them for the README's tours):\n"
+                f"{dates}\n\nNext:\n  cd {target}\n  courtsync dates --worker {TOUR_WORKER}{extra}\n"
+                f"  courtsync check --worker {TOUR_WORKER} --date {self.session}{extra}  # exit 1: a session\n"
+                f"  courtsync check --worker {TOUR_WORKER} --date {self.free_day}{extra}    # exit 0: free\n"
+                f"  courtsync scan{extra}    # exit 1: the example's conflicts")
+
     def env_text(self) -> str:
         lines = [f"# The dates of this example, written by `courtsync init` on {self.as_of}.",
                  "# Load them with `. ./tour.env` to type the README's tours as they are written.",

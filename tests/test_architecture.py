@@ -33,7 +33,7 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sync": (("*",), ()),
     "__init__": ((), ()),
     "cli": (("app", "busy", "checks", "weekly", "courts", "sync", "config", "models", "errors", "formats", "views",
-             "__version__"),
+             "__version__", "fields"),
             ("click", "rich")),
     "busy": (("*",), ()),
     "ownership": (("models", "errors"), ()),
