@@ -44,6 +44,8 @@ class CourtsyncGroup(click.Group):
             return super().invoke(ctx)
         except CourtsyncError as exc:
             raise CliError(exc) from None
+        except BrokenPipeError:   # before click's own handling, which exits 1
+            formats.reader_gone()
 
 
 class DateParam(click.ParamType):  # type: ignore[type-arg]
@@ -73,9 +75,11 @@ DATE = DateParam()
 
 
 def config_option(f: F) -> F:
-    return click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-                        default=None, help="courtsync.toml to use (else $COURTSYNC_CONFIG, "
-                                           "else ./courtsync.toml).")(f)
+    # `courtsync --config a.toml check ...` as well as `courtsync check --config a.toml ...` (which wins)
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        callback=lambda ctx, _, value: ctx.parent.params.get("config_path") if value is None
+                        and ctx.parent is not None else value,
+                        help="courtsync.toml to use (else $COURTSYNC_CONFIG, else ./courtsync.toml).")(f)
 
 
 def as_of_option(f: F) -> F:
@@ -85,7 +89,7 @@ def as_of_option(f: F) -> F:
 
 def format_option(*choices: str) -> Callable[[F], F]:
     return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
-                        show_default=True, help="table for people; json and csv for programs.")
+                        show_default=True, help=f"table for people; {', '.join(choices[1:])} for programs.")
 
 
 def offline_option(f: F) -> F:
@@ -100,7 +104,8 @@ def today(as_of: date | None) -> date:
 
 @click.group(cls=CourtsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="courtsync")
-def cli() -> None:
+@config_option
+def cli(config_path: Path | None) -> None:
     """Keep court hearings off the protected Learning Collaborative dates of child-welfare staff."""
 
 
@@ -160,7 +165,7 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
 @click.option("--suggest", "suggest_n", type=click.IntRange(0, 60), default=None,
               help="How many free dates to suggest (default 3 when the date is taken).")
 @offline_option
-@format_option("table", "json")
+@format_option("table", "json", "csv")
 @as_of_option
 def check(config_path: Path | None, worker_id: str, day: date | None, clock: tuple[time, time] | None,
           court_id: str | None, suggest_n: int | None, offline: bool, fmt: str, as_of: date | None) -> None:
@@ -174,6 +179,8 @@ def check(config_path: Path | None, worker_id: str, day: date | None, clock: tup
     result, view = checks.check_date(ctx, today(as_of), now, offline, worker_id, day, clock, suggest_n, court_id)
     if fmt == "json":
         click.echo(formats.to_json(views.check_json(result, view)))
+    elif fmt == "csv":
+        click.echo(formats.to_csv(views.CHECK_COLUMNS, views.check_rows(result)), nl=False)
     else:
         when = "whole day" if result.whole_day else f"{result.start:%H:%M}–{result.end:%H:%M}"
         verdict = click.style("FREE", fg="green", bold=True) if result.verdict == "free" else \
@@ -439,3 +446,4 @@ def main() -> None:
         cli(prog_name="courtsync")
     finally:  # the process ends: spare its last garbage collection the walk over all it holds
         gc.freeze()
+        formats.flush_stdout()
