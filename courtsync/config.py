@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import gc
 import os
 import re
-import tomllib
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -26,6 +24,7 @@ from pydantic import (
 from courtsync.errors import ConfigError, Located
 from courtsync.fields import DateValue, Duration, Email, EnvName, Horizon, Id, PathText, TimeValue, parse_holidays
 from courtsync.models import Collaborative, Court, Move, Rule
+from courtsync.toml_file import read_toml
 
 CONFIG_ENV = "COURTSYNC_CONFIG"
 CONFIG_NAME = "courtsync.toml"
@@ -330,29 +329,7 @@ def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
 def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     """Find courtsync.toml, read it and validate it."""
     path = find_config_path(explicit)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
-    gc.disable()   # a TOML nested thousands deep ends in RecursionError: no collector may run finalizers down there
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line = int(m.group(1)) if m else None
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ConfigError(f"{path} is not valid TOML:",
-                          problems=[Located(reason, path=path, line=line)],
-                          hint="Check quotes, brackets and `key = value` on that line.") from None
-    except RecursionError:   # tomllib recurses once per level of [[[...]]]
-        raise ConfigError(f"{path} is nested too deeply to be a courtsync configuration.",
-                          hint="Look for a long run of [ or { brackets: no key nests deeper than 3.") from None
-    finally:
-        gc.enable()   # courtsync never runs with the collector off
+    data, text = read_toml(path)
     return Config.from_mapping(data, base_dir=path.resolve().parent, path=path, text=text)
 
 

@@ -193,7 +193,7 @@ def _tour(as_of: date, sessions: dict[str, list[Session]], holidays: schedule.Co
     taken = {s.day for ss in sessions.values() for s in ss} | {date.fromisoformat(
         f"{h.start[:4]}-{h.start[4:6]}-{h.start[6:8]}") for h in hearings}
     # The Tuesday before the session is never a session; step back (then on) past a holiday or a hearing.
-    near = [session + timedelta(days=k) for k in (-1, -6, -7, -8, 1, 2, 5, 6)]
+    near = [session + timedelta(days=k) for k in (*range(-1, -22, -1), *range(1, 60))]
     free_day = next(d for d in near if d > as_of and d not in taken and holidays.is_business_day(d))
     return Tour(as_of, session, free_day)
 

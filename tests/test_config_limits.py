@@ -79,6 +79,12 @@ def test_toml_nested_thousands_deep_is_exit_2(config_dir: Path, run: Runner) -> 
     fails_cleanly(run("dates", "--config", toml), f"{toml} is nested too deeply")
 
 
+def test_an_integer_of_5000_digits_is_exit_2_naming_its_line(config_dir: Path, run: Runner) -> None:
+    toml = config_dir / "courtsync.toml"
+    edit(toml, "every = 2", "every = " + "1" * 5000)
+    fails_cleanly(run("dates", "--config", toml), f"{toml}:{line_of(toml, 'every = 111')}: a number with thousands")
+
+
 @pytest.mark.parametrize("depth", [50, 200, 400])
 def test_toml_nested_less_deep_is_an_unknown_key(config_dir: Path, run: Runner, depth: int) -> None:
     toml = config_dir / "courtsync.toml"
