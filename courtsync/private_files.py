@@ -31,14 +31,19 @@ def make_folder(folder: Path) -> None:
         folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
 
 
+def _too_open(st: os.stat_result) -> bool:
+    # Only our own files: another user's file that we may write to was shared with us on purpose.
+    return stat.S_ISREG(st.st_mode) and bool(st.st_mode & 0o077) and st.st_uid == os.geteuid()
+
+
 def tighten(path: Path) -> None:
     """Take group and other access away from an existing file (a store or output from an older release)."""
     try:
-        mode = path.stat().st_mode
+        st = path.stat()
     except FileNotFoundError:
         return
-    if stat.S_ISREG(mode) and mode & 0o077:
-        os.chmod(path, stat.S_IMODE(mode) & ~0o077)
+    if _too_open(st):
+        os.chmod(path, stat.S_IMODE(st.st_mode) & ~0o077)
 
 
 def touch(path: Path) -> None:
@@ -53,9 +58,9 @@ def write_file(path: Path, data: bytes) -> None:
     """Write `data` to `path` as an owner-only file; an existing file is tightened before it is rewritten."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
-        mode = os.fstat(fd).st_mode
-        if mode & 0o077:
-            os.fchmod(fd, stat.S_IMODE(mode) & ~0o077)
+        st = os.fstat(fd)
+        if _too_open(st):
+            os.fchmod(fd, stat.S_IMODE(st.st_mode) & ~0o077)
         with os.fdopen(fd, "wb", closefd=False) as out:
             out.write(data)
     finally:

@@ -102,3 +102,15 @@ def test_the_init_example_is_owner_only(tmp_path: Path, run: Runner) -> None:
     folders = [target, *(p for p in target.rglob("*") if p.is_dir())]
     assert {str(f): mode(f) for f in files} == {str(f): 0o600 for f in files}
     assert {str(f): mode(f) for f in folders} == {str(f): 0o700 for f in folders}
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a file away")
+def test_a_store_another_user_shared_with_us_is_opened_and_left_shared(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    os.chown(path, 54321, 54321)
+    os.chmod(path, 0o666)
+    store = Store(path)
+    store.remember("probe", "k", b"v")   # neither refused nor taken away from its owner
+    assert mode(path) == 0o666
+    store.close()
