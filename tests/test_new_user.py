@@ -99,3 +99,21 @@ def test_a_reader_that_closes_the_pipe_at_once_gets_exit_0_and_silence(example_d
         stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0, stderr
     assert stderr == ""
+
+
+def test_the_readme_no_longer_says_the_digest_is_not_built_yet() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "not built yet" not in readme and "used by later commands" not in readme
+    assert "courtsync digest" in readme
+
+
+def test_configuration_errors_point_to_what_users_have_not_product_md(config_dir: Path, run: Runner) -> None:
+    toml = config_dir / "courtsync.toml"
+    edit(toml, "every = 2\nuntil", "evry = 2\nuntil")
+    result = run("dates", "--config", toml)
+    assert result.exit_code == 2
+    assert "product.md" not in result.stderr
+    assert "README" in result.stderr and "courtsync init" in result.stderr
+    shipped = [p for p in (ROOT / "courtsync").rglob("*.py") if "product.md" in
+               "".join(line for line in p.read_text().splitlines() if "hint=" in line or "Error(" in line)]
+    assert not shipped
