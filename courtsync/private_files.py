@@ -49,9 +49,10 @@ def tighten(path: Path) -> None:
 def touch(path: Path) -> None:
     """Make sure `path` exists as an owner-only file, creating it empty if need be (before a library opens
     it, so that files the library derives from it, such as SQLite's -wal and -shm, take its mode)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    os.close(fd)
-    tighten(path)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:   # opened as it is, even read-only; only its mode is corrected
+        tighten(path)
 
 
 def write_file(path: Path, data: bytes) -> None:
