@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from courtsync.fields import PathText
+
 
 class AgencyConfig(BaseModel):
     """name, unit, address lines, phone and an optional logo; unknown keys are errors, as everywhere."""
@@ -14,4 +16,4 @@ class AgencyConfig(BaseModel):
     unit: str | None = None
     address: list[str] = []
     phone: str | None = None
-    logo: str | None = None       # an image file, relative to courtsync.toml; read when a letter is made
+    logo: PathText | None = None       # an image file, relative to courtsync.toml; read when a letter is made

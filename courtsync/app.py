@@ -326,7 +326,11 @@ def _calendar_uids(ctx: Context, worker_id: str | None, collaborative_id: str | 
 
 # --- init ---------------------------------------------------------------------------------------
 
-def init_example(target: Path, as_of: date, force: bool = False) -> list[Path]:
+def init_example(target: Path, as_of: date, force: bool = False,
+                 as_of_given: bool = False) -> str:
+    """What was written, and what to type next with the example's own dates filled in."""
     from courtsync.example import write_example
 
-    return write_example(target, as_of, force=force)
+    written, tour = write_example(target, as_of, force=force)
+    return "\n".join(f"wrote {path}" for path in written) + "\n" + tour.next_steps(target, as_of if as_of_given
+                                                                                   else None)

@@ -14,6 +14,7 @@ import click
 
 from courtsync import __version__, app, busy, checks, formats, views
 from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError
+from courtsync.fields import parse_day, parse_time_range
 from courtsync.models import Problem
 from courtsync.sync import SyncReport
 
@@ -43,6 +44,8 @@ class CourtsyncGroup(click.Group):
             return super().invoke(ctx)
         except CourtsyncError as exc:
             raise CliError(exc) from None
+        except BrokenPipeError:   # before click's own handling, which exits 1
+            formats.reader_gone()
 
 
 class DateParam(click.ParamType):  # type: ignore[type-arg]
@@ -51,10 +54,10 @@ class DateParam(click.ParamType):  # type: ignore[type-arg]
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
-        try:
-            return date.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-06-16", param, ctx)
+        try:   # a date in year 1 or 9999 would overflow the date arithmetic after it: refused here
+            return parse_day(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class TimeRangeParam(click.ParamType):  # type: ignore[type-arg]
@@ -62,26 +65,21 @@ class TimeRangeParam(click.ParamType):  # type: ignore[type-arg]
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> tuple[time, time]:
-        if isinstance(value, tuple):
-            return value
-        text = str(value).strip()
         try:
-            a, b = (time.fromisoformat(part.strip()) for part in text.split("-", 1))
-        except ValueError:
-            self.fail(f"{text!r} is not a time range; write it as HH:MM-HH:MM, e.g. 13:30-15:00",
-                      param, ctx)
-        if b <= a:
-            self.fail(f"{text!r} ends before it starts; write HH:MM-HH:MM with the end later", param, ctx)
-        return a, b
+            return value if isinstance(value, tuple) else parse_time_range(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 DATE = DateParam()
 
 
 def config_option(f: F) -> F:
-    return click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-                        default=None, help="courtsync.toml to use (else $COURTSYNC_CONFIG, "
-                                           "else ./courtsync.toml).")(f)
+    # `courtsync --config a.toml check ...` as well as `courtsync check --config a.toml ...` (which wins)
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        callback=lambda ctx, _, value: ctx.parent.params.get("config_path") if value is None
+                        and ctx.parent is not None else value,
+                        help="courtsync.toml to use (else $COURTSYNC_CONFIG, else ./courtsync.toml).")(f)
 
 
 def as_of_option(f: F) -> F:
@@ -91,7 +89,7 @@ def as_of_option(f: F) -> F:
 
 def format_option(*choices: str) -> Callable[[F], F]:
     return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
-                        show_default=True, help="table for people; json and csv for programs.")
+                        show_default=True, help=f"table for people; {', '.join(choices[1:])} for programs.")
 
 
 def offline_option(f: F) -> F:
@@ -106,7 +104,8 @@ def today(as_of: date | None) -> date:
 
 @click.group(cls=CourtsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="courtsync")
-def cli() -> None:
+@config_option
+def cli(config_path: Path | None) -> None:
     """Keep court hearings off the protected Learning Collaborative dates of child-welfare staff."""
 
 
@@ -116,10 +115,7 @@ def cli() -> None:
 @as_of_option
 def init(directory: Path, force: bool, as_of: date | None) -> None:
     """Write a working example (config, roster, two court feeds) into DIRECTORY."""
-    written = app.init_example(directory, today(as_of), force=force)
-    for path in written:
-        click.echo(f"wrote {path}")
-    click.echo(f"\nNext: cd {directory} && courtsync dates")
+    click.echo(app.init_example(directory, today(as_of), force=force, as_of_given=as_of is not None))
 
 
 @cli.command()
@@ -172,7 +168,7 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
 @click.option("--suggest", "suggest_n", type=click.IntRange(0, 60), default=None,
               help="How many free dates to suggest (default 3 when the date is taken).")
 @offline_option
-@format_option("table", "json")
+@format_option("table", "json", "csv")
 @as_of_option
 def check(config_path: Path | None, worker_id: str, day: date | None, clock: tuple[time, time] | None,
           court_id: str | None, suggest_n: int | None, offline: bool, fmt: str, as_of: date | None) -> None:
@@ -186,6 +182,8 @@ def check(config_path: Path | None, worker_id: str, day: date | None, clock: tup
     result, view = checks.check_date(ctx, today(as_of), now, offline, worker_id, day, clock, suggest_n, court_id)
     if fmt == "json":
         click.echo(formats.to_json(views.check_json(result, view)))
+    elif fmt == "csv":
+        click.echo(formats.to_csv(views.CHECK_COLUMNS, views.check_rows(result)), nl=False)
     else:
         word, colour = views.VERDICT_WORDS[result.verdict]
         click.echo(views.check_text(result, click.style(word, fg=colour, bold=True), suggest_n))
@@ -443,3 +441,4 @@ def main() -> None:
         cli(prog_name="courtsync")
     finally:  # the process ends: spare its last garbage collection the walk over all it holds
         gc.freeze()
+        formats.flush_stdout()

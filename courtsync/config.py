@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -24,8 +23,9 @@ from pydantic import (
 
 from courtsync.agency import AgencyConfig
 from courtsync.errors import ConfigError, Located
-from courtsync.fields import DateValue, Duration, Email, EnvName, Id, TimeValue, parse_holidays
+from courtsync.fields import DateValue, Duration, Email, EnvName, Horizon, Id, PathText, TimeValue, parse_holidays
 from courtsync.models import Collaborative, Court, Move, Rule
+from courtsync.toml_file import read_toml
 
 CONFIG_ENV = "COURTSYNC_CONFIG"
 CONFIG_NAME = "courtsync.toml"
@@ -93,7 +93,7 @@ class CourtConfig(_Strict):
     address: list[str] = []
     addressee: str = "Presiding Judge"
     email: Email | None = None
-    feeds: list[str] = []
+    feeds: list[PathText] = []
     case_pattern: str | None = None
     buffer: Duration | None = None
 
@@ -115,8 +115,8 @@ class CourtConfig(_Strict):
 
 
 class RosterConfig(_Strict):
-    workers: str
-    caseload: str | None = None
+    workers: PathText
+    caseload: PathText | None = None
 
 
 class ExchangeConfig(_Strict):
@@ -132,7 +132,7 @@ class ExchangeConfig(_Strict):
     tenant_id: str | None = None
     client_id: str | None = None
     client_secret_env: EnvName | None = None
-    horizon: Duration = timedelta(days=180)
+    horizon: Horizon = timedelta(days=180)
     max_wait: Duration = timedelta(minutes=5)
     send_as: Email | None = None   # send digests and notices from this mailbox when there is no [smtp]
 
@@ -155,7 +155,7 @@ class GraphConfig(_Strict):
     client_id: str
     client_secret_env: EnvName
     mode: Literal["auto", "free-busy", "calendar-view"] = "auto"
-    horizon: Duration = timedelta(days=180)
+    horizon: Horizon = timedelta(days=180)
     max_wait: Duration = timedelta(minutes=5)
 
 
@@ -193,7 +193,7 @@ class Config(_Strict):
     timezone: str
     holidays: Annotated[str | list[date] | bool, BeforeValidator(parse_holidays)]
     buffer: Duration = timedelta(minutes=60)
-    store: str = "courtsync.db"
+    store: PathText = "courtsync.db"
     max_age: Duration = timedelta(hours=1)
     roster: RosterConfig
     collaborative: list[CollaborativeConfig] = []
@@ -279,8 +279,8 @@ class Config(_Strict):
                 f"{path or 'configuration'} is not valid ({exc.error_count()} "
                 f"problem{'s' if exc.error_count() != 1 else ''}):",
                 problems=_explain(exc, path, text or ""),
-                hint="Fix the keys named above; product.md and the README's config reference list "
-                     "every key.") from None
+                hint="Fix the keys named above; the README's configuration reference lists every key, and "
+                     "`courtsync init DIR` writes a working example to compare with.") from None
         config._base_dir = base_dir
         config._path = path
         config._text = text or ""
@@ -323,7 +323,7 @@ def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
         chosen, how = Path(CONFIG_NAME), "the current folder"
     if not chosen.is_file():
         raise ConfigError(
-            f"No configuration at {chosen} (from {how}).",
+            f"No configuration at {chosen} (from {how})" + (": a folder, not a file." if chosen.is_dir() else "."),
             hint="Pass --config PATH, set COURTSYNC_CONFIG, or run `courtsync init DIR` to write an "
                  "example and run commands from DIR.")
     return chosen
@@ -332,23 +332,7 @@ def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
 def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     """Find courtsync.toml, read it and validate it."""
     path = find_config_path(explicit)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line = int(m.group(1)) if m else None
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ConfigError(f"{path} is not valid TOML:",
-                          problems=[Located(reason, path=path, line=line)],
-                          hint="Check quotes, brackets and `key = value` on that line.") from None
+    data, text = read_toml(path)
     return Config.from_mapping(data, base_dir=path.resolve().parent, path=path, text=text)
 
 

@@ -14,8 +14,11 @@ from courtsync import schedule
 from courtsync.config import load_config
 from courtsync.errors import UsageError
 from courtsync.models import Session
+from courtsync.private_files import make_folder, write_file
 
-FILES = ("courtsync.toml", "workers.csv", "caseload.csv", "feeds/cook-cpd.ics", "feeds/will-juvenile.ics")
+FILES = ("courtsync.toml", "workers.csv", "caseload.csv", "feeds/cook-cpd.ics", "feeds/will-juvenile.ics",
+         "tour.env")
+TOUR_WORKER = "w01"   # in cook-regional and cook-north (templates/example/workers.csv), with hearings at cook-cpd
 
 
 def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
@@ -151,20 +154,65 @@ def _hearings(sessions: dict[str, list[Session]], holidays: schedule.CourtHolida
     return cook, will
 
 
-def write_example(target: Path, as_of: date, force: bool = False) -> list[Path]:
-    """Write the example into `target`; refuse to overwrite an existing one unless `force`."""
+@dataclass(frozen=True)
+class Tour:
+    """The dates the README's tours use, as they fall in an example written on `as_of`."""
+
+    as_of: date
+    session: date      # TOUR_WORKER's first protected session (cook-north, 09:00-16:00)
+    free_day: date     # a business day with no session and no hearing: TOUR_WORKER is free
+
+    def variables(self) -> list[tuple[str, str, str]]:
+        """(name, value, what it is) for tour.env and for what `init` prints."""
+        return [("SESSION", self.session.isoformat(),
+                 f"{TOUR_WORKER}'s first protected session (Cook North Training Center, 09:00-16:00)"),
+                ("FREE_DAY", self.free_day.isoformat(), f"a business day on which {TOUR_WORKER} is free"),
+                ("WEEK", "{}-W{:02d}".format(*self.session.isocalendar()[:2]), "the ISO week of SESSION")]
+
+    def next_steps(self, target: Path, as_of: date | None) -> str:
+        """What `init` prints: the dates, and the first tour commands with them filled in (with `--as-of`
+        when the example was written for another day than today)."""
+        dates = "\n".join(f"  {name}={value}  {what}" for name, value, what in self.variables())
+        extra = f" --as-of {as_of}" if as_of else ""
+        return (f"\nThis example's dates (also in tour.env: `. ./tour.env` sets them for the README's tours):\n"
+                f"{dates}\n\nNext:\n  cd {target}\n  courtsync dates --worker {TOUR_WORKER}{extra}\n"
+                f"  courtsync check --worker {TOUR_WORKER} --date {self.session}{extra}  # exit 1: a session\n"
+                f"  courtsync check --worker {TOUR_WORKER} --date {self.free_day}{extra}    # exit 0: free\n"
+                f"  courtsync scan{extra}    # exit 1: the example's conflicts")
+
+    def env_text(self) -> str:
+        lines = [f"# The dates of this example, written by `courtsync init` on {self.as_of}.",
+                 "# Load them with `. ./tour.env` to type the README's tours as they are written.",
+                 *(f"{name}={value}    # {what}" for name, value, what in self.variables())]
+        return "\n".join(lines) + "\n"
+
+
+def _tour(as_of: date, sessions: dict[str, list[Session]], holidays: schedule.CourtHolidays,
+          hearings: list[Hearing]) -> Tour:
+    session = next(s.day for s in sessions["cook-north"] if s.active)
+    taken = {s.day for ss in sessions.values() for s in ss} | {date.fromisoformat(
+        f"{h.start[:4]}-{h.start[4:6]}-{h.start[6:8]}") for h in hearings}
+    # The Tuesday before the session is never a session; step back (then on) past a holiday or a hearing.
+    near = [session + timedelta(days=k) for k in (*range(-1, -22, -1), *range(1, 60))]
+    free_day = next(d for d in near if d > as_of and d not in taken and holidays.is_business_day(d))
+    return Tour(as_of, session, free_day)
+
+
+def write_example(target: Path, as_of: date, force: bool = False) -> tuple[list[Path], Tour]:
+    """Write the example into `target` (owner-only: its roster is where an agency's real staff list starts);
+    refuse to overwrite an existing one unless `force`."""
     existing = [target / f for f in FILES if (target / f).exists()]
     if existing and not force:
         raise UsageError(f"{existing[0]} already exists.",
                          hint="Choose an empty folder, or pass --force to overwrite the example files.")
     env = _env()
-    (target / "feeds").mkdir(parents=True, exist_ok=True)
+    make_folder(target / "feeds")
     written = []
     toml = env.get_template("courtsync.toml.j2").render(**_toml_context(as_of))
-    (target / "courtsync.toml").write_text(toml, encoding="utf-8")
+    write_file(target / "courtsync.toml", toml.encode("utf-8"))
     written.append(target / "courtsync.toml")
     for name in ("workers.csv", "caseload.csv"):
-        (target / name).write_text(env.get_template(name).render(), encoding="utf-8")
+        write_file(target / name, env.get_template(name).render().encode("utf-8"))
         written.append(target / name)
     config = load_config(target / "courtsync.toml")
     holidays = schedule.CourtHolidays(config.holidays)
@@ -177,6 +225,9 @@ def write_example(target: Path, as_of: date, force: bool = False) -> list[Path]:
             ("will-juvenile.ics", "Will County Juvenile hearings", "Central Standard Time", False, will)):
         text = feed.render(calendar_name=cal_name, tzid=tzid, vtimezone=vtz, hearings=hearings, stamp=stamp)
         path = target / "feeds" / name
-        path.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+        write_file(path, text.replace("\n", "\r\n").encode("utf-8"))
         written.append(path)
-    return written
+    tour = _tour(as_of, sessions, holidays, cook + will)
+    write_file(target / "tour.env", tour.env_text().encode("utf-8"))
+    written.append(target / "tour.env")
+    return written, tour

@@ -12,10 +12,15 @@ _DURATION = re.compile(r"(\d+)\s*(d|h|m|min|s)", re.I)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"]+@[^@\s<>\".]+(\.[^@\s<>\".]+)+$")
 HOLIDAY_CODE = re.compile(r"^([A-Z]{2,3})(?:-([A-Z0-9]{1,4}))?$")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
+# Bounds that keep every later date computation in range (a buffer of "99999999999d" used to overflow).
+MAX_DURATION = timedelta(days=30)     # buffers, max_age, max_wait, deadlines
+MAX_HORIZON = timedelta(days=731)     # how far ahead a mailbox is read: the calendars reach 24 months ahead
+DATE_RANGE = (date(1900, 1, 1), date(2199, 12, 31))   # config dates, and dates given on the command line
 
 
-def parse_duration(value: object) -> timedelta:
-    """'60m', '1h', '1h30m', '2d', '0' -> timedelta; anything else is a clear error."""
+def parse_duration(value: object, limit: timedelta = MAX_DURATION) -> timedelta:
+    """'60m', '1h', '1h30m', '2d', '0' -> timedelta, at most `limit`; anything else is a clear error."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, str):
@@ -24,25 +29,70 @@ def parse_duration(value: object) -> timedelta:
             return timedelta(0)
         parts = _DURATION.findall(text)
         if parts and "".join(n + u for n, u in parts).lower() == text.lower():
-            unit = {"d": "days", "h": "hours", "m": "minutes", "min": "minutes", "s": "seconds"}
-            total = timedelta(0)
-            for number, u in parts:
-                total += timedelta(**{unit[u.lower()]: int(number)})
-            return total
+            seconds = sum(int(number) * _UNIT_SECONDS[u.lower()] for number, u in parts)
+            if seconds > limit.total_seconds():
+                raise ValueError(f'{value!r} is longer than the most allowed here, {limit.days} days '
+                                 f'("{limit.days}d")')
+            return timedelta(seconds=seconds)
     raise ValueError(f'expected a duration such as "60m", "1h" or "1h30m", got {value!r}')
+
+
+def _parse_horizon(value: object) -> timedelta:
+    return parse_duration(value, MAX_HORIZON)
+
+
+def check_date_range(value: date) -> date:
+    first, last = DATE_RANGE
+    if not first <= value <= last:
+        raise ValueError(f"{value.isoformat()} is outside the dates courtsync plans for ({first.year} to "
+                         f"{last.year}); check the year")
+    return value
 
 
 def _parse_date(value: object) -> date:
     if isinstance(value, datetime):
         raise ValueError(f"expected a date such as 2027-04-21, got a date and time {value.isoformat()}")
     if isinstance(value, date):
-        return value
+        return check_date_range(value)
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            parsed = date.fromisoformat(value.strip())
         except ValueError:
             pass
+        else:
+            return check_date_range(parsed)
     raise ValueError(f"expected a date such as 2027-04-21, got {value!r}")
+
+
+def parse_day(text: str) -> date:
+    """A date typed on the command line, within DATE_RANGE."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-06-16") from None
+    return check_date_range(day)
+
+
+def parse_time_range(text: str) -> tuple[time, time]:
+    """'13:30-15:00', typed on the command line."""
+    text = text.strip()
+    try:
+        a, b = (time.fromisoformat(part.strip()) for part in text.split("-", 1))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time range; write it as HH:MM-HH:MM, e.g. 13:30-15:00") from None
+    if b <= a:
+        raise ValueError(f"{text!r} ends before it starts; write HH:MM-HH:MM with the end later")
+    return a, b
+
+
+def _parse_path(value: object) -> str:
+    """A file path or URL from the config: no NUL, which no file system accepts (it used to crash the first
+    command that opened the file)."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a path in quotes, got {value!r}")
+    if "\x00" in value:
+        raise ValueError(f"{value!r} contains a NUL character (\\0 or \\u0000); remove it")
+    return value
 
 
 def _parse_time(value: object) -> time:
@@ -83,6 +133,8 @@ def parse_holidays(value: object) -> str | list[date] | bool:
 DateValue = Annotated[date, BeforeValidator(_parse_date)]
 TimeValue = Annotated[time, BeforeValidator(_parse_time)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Horizon = Annotated[timedelta, BeforeValidator(_parse_horizon)]
+PathText = Annotated[str, BeforeValidator(_parse_path)]
 Id = Annotated[str, BeforeValidator(_parse_id)]
 Email = Annotated[str, BeforeValidator(_parse_email)]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]

@@ -1,13 +1,15 @@
-"""Output encodings shared by the commands: JSON values, formula-safe CSV, aligned text tables."""
+"""Output shared by the commands: JSON values, formula-safe CSV, aligned text tables, a stdout reader that left."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,6 +33,8 @@ def to_json(value: Any) -> str:
 
 def safe_cell(value: Any) -> str:
     """A spreadsheet must never run a cell as a formula: prefix ' to risky starts."""
+    if isinstance(value, bool):   # as JSON writes them, not Python's True/False
+        return "true" if value else "false"
     text = "" if value is None else str(jsonable(value))
     if text.startswith(_FORMULA_START):
         return "'" + text
@@ -57,3 +61,20 @@ def to_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def reader_gone() -> NoReturn:
+    """Whoever read stdout has stopped (`courtsync dates | head`): their choice, not an error. Exit 0, quietly:
+    what is still buffered goes to /dev/null instead of ending in an "Exception ignored" at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    sys.exit(0)
+
+
+def flush_stdout() -> None:
+    """Flush while a reader that has gone can still be told apart from an error (at exit it cannot)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        reader_gone()

@@ -47,6 +47,9 @@ def _rows(path: Path, text: str, required: tuple[str, ...], optional: tuple[str,
         problems.append(Located(f"the file is empty; the first line must be the header "
                                 f"{','.join(required)}", path=path, line=1))
         return
+    except csv.Error as exc:
+        problems.append(Located(_unreadable(exc), path=path, line=1))
+        return
     names = [h.strip().lower() for h in header]
     missing = [c for c in required if c not in names]
     unknown = [h for h in names if h not in required and h not in optional]
@@ -63,8 +66,20 @@ def _rows(path: Path, text: str, required: tuple[str, ...], optional: tuple[str,
         return
     width = len(names)
     order = [names.index(c) if c in names else -1 for c in (*required, *optional)]
-    for fields in reader:
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:   # the rest of the file cannot be cut into rows with any confidence
+            problems.append(Located(_unreadable(exc), path=path, line=start))
+            return
         line = reader.line_num
+        if any("\x00" in f for f in fields):
+            problems.append(Located("contains a NUL character (the file is not plain text); export it again "
+                                    "as CSV", path=path, line=line))
+            continue
         if len(fields) != width:
             if not any(f.strip() for f in fields):
                 continue
@@ -72,6 +87,15 @@ def _rows(path: Path, text: str, required: tuple[str, ...], optional: tuple[str,
                                     "quote values that contain commas", path=path, line=line))
             continue
         yield line, [fields[i].strip() if i >= 0 else "" for i in order]
+
+
+def _unreadable(exc: csv.Error) -> str:
+    if "field limit" in str(exc):
+        # The csv module's own bound (128 KiB a field) is kept: no roster value comes near it, and an
+        # unclosed quote is what makes a field run on.
+        return (f"a field runs on for more than {csv.field_size_limit()} characters from this row: a quote (\") "
+                "that is opened and never closed takes in the rows after it; close or remove it")
+    return f"cannot be read as CSV from this row ({exc}); check its quotes"
 
 
 def _fail_if(problems: list[Located], what: str) -> None:

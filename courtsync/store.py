@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Problem, PublishedEvent
+from courtsync.private_files import tighten, touch
 from courtsync.store_groups import Owners, drop_groups, shift, write_groups
 from courtsync.store_published import published_event, published_row, read_only
 
@@ -102,6 +103,18 @@ def _checkpoints(path: Path, stop: threading.Event) -> None:
     db.close()
 
 
+def _owner_only(path: Path) -> None:
+    """The store holds hearing text and children's names: the database file is created 0600 before SQLite
+    opens it (SQLite gives its -wal and -shm files the database file's mode), and a store or side file
+    left readable by an older release is tightened."""
+    try:
+        touch(path)
+        for side in ("-wal", "-shm", "-journal"):
+            tighten(path.with_name(path.name + side))
+    except OSError as exc:   # reported like SQLite's own failure to open the file
+        raise sqlite3.OperationalError(f"unable to open database file ({exc.strerror or exc})") from None
+
+
 def _close(db: sqlite3.Connection) -> None:
     """Fold the WAL into the database file (never waiting on a reader), so a copy of the .db alone is
     whole, then close. Runs when the store is closed or dropped, or at the latest as the process ends."""
@@ -153,6 +166,7 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
+            _owner_only(self.path)
             db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)  # closed by whichever thread drops it
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")

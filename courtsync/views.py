@@ -104,6 +104,16 @@ def check_text(result: CheckResult, verdict: str, suggest_n: int | None) -> str:
     return "\n".join(lines)
 
 
+CHECK_COLUMNS = ("worker_id", "worker_name", "date", "start", "end", "whole_day", "verdict", "reason_kind", "reason")
+
+
+def check_rows(result: CheckResult) -> list[list[Any]]:
+    """One row per reason of the verdict (one row with empty reason cells if it has none)."""
+    head = [result.worker.id, result.worker.name, result.day, result.start, result.end, result.whole_day,
+            result.verdict]
+    return [[*head, r.kind, r.message] for r in result.reasons] or [[*head, "", ""]]
+
+
 def found_json(f: Found) -> dict[str, Any]:
     return {**conflict(f.conflict), "flags": list(f.flags), "matched_by": f.matched_by,
             **({"makeups": [makeup_json(m) for m in f.makeups]} if f.makeups else {})}

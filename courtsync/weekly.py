@@ -17,6 +17,7 @@ from courtsync import checks
 from courtsync.app import Context
 from courtsync.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.errors import ConfigError, UsageError
+from courtsync.fields import DATE_RANGE
 from courtsync.models import Session, Worker
 from courtsync.notices.outbox import Delivery, Outbox, Outgoing, Transport, message_id
 from courtsync.notices.render import for_agency, render, write_named
@@ -34,6 +35,9 @@ def parse_week(text: str | None, today: date) -> tuple[date, str]:
         if not m:
             raise UsageError(f"--week {text!r} is not an ISO week; write it as YYYY-Www, e.g. 2027-W03.")
         year, week = int(m.group(1)), int(m.group(2))
+        if not DATE_RANGE[0].year <= year <= DATE_RANGE[1].year:   # year 1 or 9999 overflows the weeks around it
+            raise UsageError(f"--week {text}: {year} is outside the years courtsync plans for "
+                             f"({DATE_RANGE[0].year} to {DATE_RANGE[1].year}); check the year.")
         try:
             date.fromisocalendar(year, week, 1)
         except ValueError:

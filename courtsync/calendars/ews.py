@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from courtsync.calendars.base import redact
 from courtsync.calendars.mailbox import MailboxItem, MailboxResult, MailboxSource, batches, windows
 from courtsync.errors import ConfigError, SourceError
 
@@ -31,7 +32,9 @@ class EwsSource(MailboxSource):
     def __init__(self, id: str, settings: Any, mailboxes: dict[str, str],
                  sleep: Callable[[float], None] | None = None) -> None:
         kwargs = {"sleep": sleep} if sleep else {}
-        super().__init__(id, "exchange", settings.endpoint, mailboxes, settings.horizon, settings.max_wait, **kwargs)
+        # The endpoint may carry user:password or a key in its query: shown and stored only as its label.
+        super().__init__(id, "exchange", redact(settings.endpoint), mailboxes, settings.horizon, settings.max_wait,
+                         **kwargs)
         self.settings = settings
         self.mode = settings.mode
         self._config: Any = None
@@ -83,20 +86,21 @@ class EwsSource(MailboxSource):
                 return fn()
             except ErrorServerBusy as exc:
                 back_off = getattr(exc, "back_off", None) or 30
-                self.throttle.wait(float(back_off), f"Exchange at {self.settings.endpoint}")
+                self.throttle.wait(float(back_off), f"Exchange at {self.label}")
             except UnauthorizedError:
                 who = self.settings.username or self.settings.client_id
                 setting = self.settings.password_env or self.settings.client_secret_env
-                raise SourceError(f"Exchange at {self.settings.endpoint} refused the credentials of {who}.",
+                raise SourceError(f"Exchange at {self.label} refused the credentials of {who}.",
                                   hint=f"Check the secret in ${setting} ([exchange] auth = "
                                        f"\"{self.settings.auth}\"); courtsync stops at the first refusal so the "
                                        "account is not locked out.") from None
             except (ErrorNonExistentMailbox, ErrorImpersonateUserDenied, ErrorAccessDenied):
                 raise  # one mailbox's problem: the caller reports it for that worker
-            except RateLimitError as exc:
-                raise SourceError(f"Exchange at {self.settings.endpoint} is throttling {what} ({exc}).") from None
+            except RateLimitError as exc:   # its text holds the full URL
+                raise SourceError(f"Exchange at {self.label} is throttling {what} (gave up after "
+                                  f"{getattr(exc, 'total_wait', 0):.0f} s).") from None
             except TransportError as exc:
-                raise SourceError(f"Cannot reach Exchange at {self.settings.endpoint} ({type(exc).__name__}).",
+                raise SourceError(f"Cannot reach Exchange at {self.label} ({type(exc).__name__}).",
                                   hint="Check [exchange] endpoint and the network; the last good copy is kept.") \
                     from None
 

@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from courtsync.errors import UsageError
+from courtsync.private_files import make_folder, write_file
 
 
 def environment(override: Path | None = None) -> jinja2.Environment:
@@ -40,10 +41,10 @@ def write_named(folder: Path, stem: str, bodies: Iterable[tuple[str, str | bytes
     written = []
     path = folder
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)   # letters and digests name staff: owner-only, as the store is
         for suffix, body in bodies:
             path = folder / (stem + suffix)
-            path.write_bytes(body.encode() if isinstance(body, str) else body)
+            write_file(path, body.encode() if isinstance(body, str) else body)
             written.append(path)
     except OSError as exc:
         raise UsageError(f"Cannot write {path}: {exc.strerror or exc}.",
