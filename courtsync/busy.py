@@ -14,6 +14,7 @@ from courtsync.calendars.base import Source, Window
 from courtsync.errors import UsageError
 from courtsync.models import BusyItem, Problem, SourceInfo
 from courtsync.sync import MAILBOX_KINDS, owners_for
+from courtsync.sync_policy import Limit, Policy
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,9 @@ WaitDisplay = Callable[[list[Source]], AbstractContextManager[object]]
 wait_display: list[WaitDisplay] = []
 
 
-def _policy(ctx: Context, today: date, limit: sync_mod.Limit, accept: frozenset[str] = frozenset()) -> sync_mod.Policy:
+def _policy(ctx: Context, today: date, limit: Limit, accept: frozenset[str] = frozenset()) -> Policy:
     start = datetime.combine(today, time(), tzinfo=ctx.config.tz).timestamp()
-    return sync_mod.Policy(limit=limit, max_age=ctx.config.max_age, max_drop=ctx.config.max_drop,
+    return Policy(limit=limit, max_age=ctx.config.max_age, max_drop=ctx.config.max_drop,
                            upcoming_from=start, accept=accept)
 
 
@@ -88,7 +89,7 @@ def run_sync(ctx: Context, sources: list[Source], today: date, now: Callable[[],
     """Sync these sources (from select_sources) now, backoff or not; each read within max(deadline, 60 s).
     `accept`: sources whose read is stored even if it drops most of their upcoming items."""
     window = sync_mod.window_for(today, ctx.config.tz)
-    policy = _policy(ctx, today, sync_mod.Limit.per_read(ctx.config.deadline), accept)
+    policy = _policy(ctx, today, Limit.per_read(ctx.config.deadline), accept)
     return sync_mod.sync_sources(ctx.store, sources, window, ctx.roster, ctx.roster_key, now, progress, policy)
 
 
@@ -106,7 +107,7 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
                                                            health.get(s.id))]
         if stale:
             # A person is waiting: every re-read shares one deadline, then the last good copies answer.
-            policy = _policy(ctx, today, sync_mod.Limit.command(ctx.config.deadline))
+            policy = _policy(ctx, today, Limit.command(ctx.config.deadline))
             with wait_display[0](stale) if wait_display else nullcontext():
                 synced = sync_mod.sync_sources(ctx.store, stale, window, ctx.roster, ctx.roster_key, now,
                                                policy=policy)

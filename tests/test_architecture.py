@@ -30,6 +30,7 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "example": (("schedule", "config", "errors", "models"), ("jinja2",)),
     "app": (("*",), ()),
     "sync": (("*",), ()),
+    "sync_policy": (("calendars.base", "store", "models", "errors"), ()),
     "__init__": ((), ()),
     "terminal": ((), ("rich",)),
     "cli": (("app", "busy", "checks", "weekly", "courts", "sync", "config", "models", "errors", "formats", "views",

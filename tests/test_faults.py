@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from courtsync import sync as sync_mod
+from courtsync import sync_policy
 from tests import test_sync_events
 from tests.conftest import Run
 from tests.feed_server import FeedServer, Route
@@ -84,6 +84,24 @@ def test_a_hung_or_trickling_feed_keeps_check_waiting_no_longer_than_the_deadlin
     assert "try it again in" in statuses(json.loads(again.stdout))["will-juv"]["error"]
 
 
+def test_a_hung_feed_read_beside_many_others_keeps_check_no_longer_than_the_deadline(
+        http_example: Path, run: Runner, server: FeedServer) -> None:
+    toml = http_example / "courtsync.toml"   # cook-cpd eight times over: from 8 sources on, forked readers read
+    toml.write_text(toml.read_text().replace('feeds = ["feeds/cook-cpd.ics"]',
+                                             "feeds = [" + ", ".join(['"feeds/cook-cpd.ics"'] * 8) + "]"))
+    assert run("sync", *cfg(http_example)).exit_code == 0
+    server.routes["/will.ics"] = Route(body=(http_example / "will.ics").read_bytes(), trickle=0.5, etag=False)
+    db = sqlite3.connect(http_example / "courtsync.db")
+    with db:
+        db.execute("UPDATE sources SET synced_at = synced_at - 7200")
+    db.close()
+    seconds, result = timed_check(run, http_example)
+    assert seconds < DEADLINE + 1, f"check waited {seconds:.1f} s"
+    status = statuses(json.loads(result.stdout))
+    assert status["will-juv"]["status"] == "stale" and "deadline" in status["will-juv"]["error"]
+    assert status["cook-cpd#8"]["status"] == "ok"
+
+
 def test_a_hung_feed_never_read_is_an_error_within_the_deadline(example_dir: Path, run: Runner,
                                                                 server: FeedServer) -> None:
     server.routes["/will.ics"] = Route(hang=True)
@@ -99,7 +117,7 @@ def test_a_hung_feed_never_read_is_an_error_within_the_deadline(example_dir: Pat
 
 def test_an_explicit_sync_gives_a_trickling_feed_a_bounded_time(http_example: Path, run: Runner, server: FeedServer,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sync_mod, "SYNC_READ_SECONDS", 3.0)   # 60 s in real use
+    monkeypatch.setattr(sync_policy, "SYNC_READ_SECONDS", 3.0)   # 60 s in real use
     server.routes["/will.ics"] = Route(body=(http_example / "will.ics").read_bytes(), trickle=0.5, etag=False)
     started = time.monotonic()
     result = run("sync", *cfg(http_example), "--source", "will-juv")
@@ -134,10 +152,10 @@ def test_a_failed_source_is_not_retried_by_every_command(http_example: Path, run
 
 
 def test_backoff_doubles_from_a_minute_up_to_max_age() -> None:
-    policy = sync_mod.Policy(max_age=timedelta(minutes=10))
+    policy = sync_policy.Policy(max_age=timedelta(minutes=10))
     assert [policy.backoff(n) for n in range(1, 7)] == [60, 120, 240, 480, 600, 600]
-    assert sync_mod.Policy(max_age=timedelta(0)).backoff(5) == 60   # never less than a minute
-    assert sync_mod.Policy(max_age=timedelta(hours=1)).backoff(10_000) == 3600
+    assert sync_policy.Policy(max_age=timedelta(0)).backoff(5) == 60   # never less than a minute
+    assert sync_policy.Policy(max_age=timedelta(hours=1)).backoff(10_000) == 3600
 
 
 EMPTY = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Cook County//Juvenile//EN\r\nEND:VCALENDAR\r\n"
