@@ -285,8 +285,8 @@ def sync_command(config_path: Path | None, source_id: str | None, accept_id: str
         click.echo(views.report_line(r, width))
 
     accept = frozenset({accept_id} if accept_id else ())
-    if terminal.wanted() and len(sources) > 1:
-        with terminal.sync_bar(len(sources), click.echo) as show:
+    if terminal.wanted():
+        with terminal.sync_progress(sources, click.echo) as show:
             reports = busy.run_sync(ctx, sources, today(as_of), now, lambda r: show(views.report_line(r, width)),
                                     accept)
     else:

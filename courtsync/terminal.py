@@ -49,6 +49,23 @@ def waiting(sources: Sequence[Any]) -> Iterator[None]:
 
 
 @contextmanager
+def sync_progress(sources: Sequence[Any], echo: Callable[[str], Any]) -> Iterator[Callable[[str], None]]:
+    """What `courtsync sync` shows while it reads: the bar for several sources; for one, the wait line, and its
+    report line once that is gone."""
+    if len(sources) > 1:
+        with sync_bar(len(sources), echo) as step:
+            yield step
+        return
+    lines: list[str] = []
+    try:
+        with waiting(sources):
+            yield lines.append
+    finally:
+        for line in lines:
+            echo(line)
+
+
+@contextmanager
 def sync_bar(total: int, echo: Callable[[str], Any]) -> Iterator[Callable[[str], None]]:
     """A transient bar on stderr; the callable prints one source's line (with `echo`, to stdout) and advances
     the bar. When stdout is that terminal too, lines go through the bar's console, which prints them above the
