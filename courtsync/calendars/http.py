@@ -74,6 +74,8 @@ class HttpSource:
         url, trips = self.url, 0
         for _ in range(MAX_REDIRECTS + 1):
             trips += 1
+            # Until the headers are in, the deadline bounds each socket read (a hung server is cut off there;
+            # one that trickles its headers is not); from then on _cut_off bounds the whole body.
             left = time_left(self.deadline, self.label)
             timeout = TIMEOUT if left is None else (min(TIMEOUT[0], left), min(TIMEOUT[1], left))
             try:
