@@ -21,6 +21,7 @@ class Route:
     truncate_to: int | None = None  # send only this many bytes of a longer declared body
     hang: bool = False             # accept the request, then send nothing (until GIVE_UP or the server stops)
     trickle: float = 0.0           # seconds between the body's bytes, one byte at a time (until GIVE_UP)
+    trickle_head: bool = False     # trickle the status line and headers too
 
 
 GIVE_UP = 8.0   # seconds a hanging or trickling answer lasts at most, so a test that fails does not hang
@@ -49,6 +50,11 @@ class FeedServer:
                 if route.hang:
                     server.stopping.wait(GIVE_UP)
                     self.close_connection = True
+                    return
+                if route.trickle_head:
+                    head = (f"HTTP/1.1 {route.status} OK\r\nContent-Type: {route.content_type}\r\n"
+                            f"Content-Length: {len(route.body)}\r\n\r\n").encode()
+                    self._trickle(head + route.body, route.trickle or 0.5)
                     return
                 tag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
                 if route.etag and self.headers.get("If-None-Match") == tag:

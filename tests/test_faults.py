@@ -65,8 +65,9 @@ def timed_check(run: Runner, d: Path) -> tuple[float, Run]:
     return time.monotonic() - started, result
 
 
-@pytest.mark.parametrize("route", [Route(hang=True, etag=False), Route(trickle=0.5, etag=False)],
-                         ids=["hung", "trickling"])
+@pytest.mark.parametrize("route", [Route(hang=True, etag=False), Route(trickle=0.5, etag=False),
+                                   Route(trickle=0.5, trickle_head=True, etag=False)],
+                         ids=["hung", "trickling", "trickling-its-headers"])
 def test_a_hung_or_trickling_feed_keeps_check_waiting_no_longer_than_the_deadline(
         http_example: Path, run: Runner, server: FeedServer, route: Route) -> None:
     route.body = (http_example / "will.ics").read_bytes()

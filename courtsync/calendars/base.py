@@ -125,6 +125,10 @@ def time_left(deadline: float | None, label: str) -> float | None:
         return None
     left = deadline - time.monotonic()
     if left < 0.05:   # (a timeout that the deadline cut short can fire a hair early)
-        raise DeadlineError(f"{label} was not read within the time this command waits (deadline); abandoned.",
-                            hint="The last good copy answers; `courtsync sync` reads it with a longer limit.")
+        raise deadline_passed(label)
     return left
+
+
+def deadline_passed(label: str) -> DeadlineError:
+    return DeadlineError(f"{label} was not read within the time this command waits (deadline); abandoned.",
+                         hint="The last good copy answers; `courtsync sync` reads it with a longer limit.")

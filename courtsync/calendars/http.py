@@ -7,12 +7,13 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from courtsync.calendars.base import Snapshot, Window, redact, time_left
+from courtsync.calendars.base import Snapshot, Window, deadline_passed, redact, time_left
 from courtsync.calendars.files import MAX_BYTES
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
@@ -48,7 +49,7 @@ class HttpSource:
                 headers["If-None-Match"] = validators["etag"]
             if validators.get("last_modified"):
                 headers["If-Modified-Since"] = validators["last_modified"]
-        response, trips = self._get(headers)
+        response, trips = self._headers_within_deadline(headers)
         with response, self._cut_off(response):
             if response.status_code == 304:
                 return Snapshot(groups={}, validators=validators, not_modified=True, round_trips=trips)
@@ -74,8 +75,6 @@ class HttpSource:
         url, trips = self.url, 0
         for _ in range(MAX_REDIRECTS + 1):
             trips += 1
-            # Until the headers are in, the deadline bounds each socket read (a hung server is cut off there;
-            # one that trickles its headers is not); from then on _cut_off bounds the whole body.
             left = time_left(self.deadline, self.label)
             timeout = TIMEOUT if left is None else (min(TIMEOUT[0], left), min(TIMEOUT[1], left))
             try:
@@ -125,6 +124,37 @@ class HttpSource:
             raise SourceError(f"{self.label}: the download is truncated ({len(data)} of {declared} bytes).")
         return data
 
+
+    def _headers_within_deadline(self, headers: dict[str, str]) -> tuple[requests.Response, int]:
+        """_get, waited for no longer than the deadline. Socket timeouts bound each read, not their sum (a
+        server can trickle its headers), so past the deadline the request is left to its thread, which then
+        closes whatever answer still comes."""
+        if self.deadline is None:
+            return self._get(headers)
+        lock = threading.Lock()
+        outcome: list[tuple[requests.Response, int] | BaseException] = []
+
+        def get() -> None:
+            try:
+                got: tuple[requests.Response, int] | BaseException = self._get(headers)
+            except BaseException as exc:   # handed to the thread that waits
+                got = exc
+            with lock:
+                if outcome:   # abandoned
+                    if isinstance(got, tuple):
+                        got[0].close()
+                else:
+                    outcome.append(got)
+
+        worker = threading.Thread(target=get, daemon=True)
+        worker.start()
+        worker.join(max(0.0, self.deadline - time.monotonic()))
+        with lock:
+            if not outcome:
+                outcome.append(deadline_passed(self.label))
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     @contextmanager
     def _cut_off(self, response: requests.Response) -> Iterator[None]:
