@@ -79,8 +79,8 @@ wait_display: list[WaitDisplay] = []
 
 def _policy(ctx: Context, today: date, limit: Limit, accept: frozenset[str] = frozenset()) -> Policy:
     start = datetime.combine(today, time(), tzinfo=ctx.config.tz).timestamp()
-    return Policy(limit=limit, max_age=ctx.config.max_age, max_drop=ctx.config.max_drop,
-                           upcoming_from=start, accept=accept)
+    return Policy(limit=limit, max_age=ctx.config.max_age, max_drop=ctx.config.max_drop, upcoming_from=start,
+                  accept=accept)
 
 
 def run_sync(ctx: Context, sources: list[Source], today: date, now: Callable[[], float],
