@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
@@ -15,6 +16,7 @@ from courtsync.errors import UsageError
 from courtsync.models import BusyItem, Problem, SourceInfo, Worker
 from courtsync.store import Store
 from courtsync.sync import MAILBOX_KINDS, owners_for
+from courtsync.sync_policy import Limit, Policy
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,26 @@ def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
     return chosen
 
 
+# What a person sees while a command waits for sources (set by the command line when stderr is a terminal):
+# called with the sources about to be re-read, it returns a context that shows the wait while it lasts.
+WaitDisplay = Callable[[list[Source]], AbstractContextManager[object]]
+wait_display: list[WaitDisplay] = []
+
+
+def _policy(ctx: Context, today: date, limit: Limit, accept: frozenset[str] = frozenset()) -> Policy:
+    start = datetime.combine(today, time(), tzinfo=ctx.config.tz).timestamp()
+    return Policy(limit=limit, max_age=ctx.config.max_age, max_drop=ctx.config.max_drop, upcoming_from=start,
+                  accept=accept)
+
+
 def run_sync(ctx: Context, sources: list[Source], today: date, now: Callable[[], float],
-             progress: Callable[[sync_mod.SyncReport], None] | None = None) -> list[sync_mod.SyncReport]:
-    """Sync these sources (from select_sources)."""
+             progress: Callable[[sync_mod.SyncReport], None] | None = None,
+             accept: frozenset[str] = frozenset()) -> list[sync_mod.SyncReport]:
+    """Sync these sources (from select_sources) now, backoff or not; each read within max(deadline, 60 s).
+    `accept`: sources whose read is stored even if it drops most of their upcoming items."""
     window = sync_mod.window_for(today, ctx.config.tz)
-    return sync_mod.sync_sources(ctx.store, sources, window, ctx.roster, ctx.roster_key, now, progress)
+    policy = _policy(ctx, today, Limit.per_read(ctx.config.deadline), accept)
+    return sync_mod.sync_sources(ctx.store, sources, window, ctx.roster, ctx.roster_key, now, progress, policy)
 
 
 def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: bool,
@@ -148,18 +165,23 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
         return CalendarView(sources=[], problems=[], window=window, synced=[])
     synced: list[sync_mod.SyncReport] = []
     if not offline:
-        rows = ctx.store.sources()
-        stale = [s for s in sources if sync_mod.needs_sync(rows.get(s.id), now(), ctx.config.max_age, window)]
+        rows, health = ctx.store.sources(), ctx.store.health()
+        stale = [s for s in sources if sync_mod.needs_sync(rows.get(s.id), now(), ctx.config.max_age, window,
+                                                           health.get(s.id))]
         if stale:
-            synced = sync_mod.sync_sources(ctx.store, stale, window, ctx.roster, ctx.roster_key, now)
-    rows = ctx.store.sources()
+            # A person is waiting: every re-read shares one deadline, then the last good copies answer.
+            policy = _policy(ctx, today, Limit.command(ctx.config.deadline))
+            with wait_display[0](stale) if wait_display else nullcontext():
+                synced = sync_mod.sync_sources(ctx.store, stale, window, ctx.roster, ctx.roster_key, now,
+                                               policy=policy)
+    rows, health = ctx.store.sources(), ctx.store.health()
     outdated = [s for s in sources if (row := rows.get(s.id)) is not None and row.synced_at is not None
                 and row.owners_key != ctx.roster_key]
     if outdated:  # the roster changed since these were stored: match their items to workers again
         matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
         for s in outdated:
             ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
-    infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age) for s in sources]
+    infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age, health.get(s.id)) for s in sources]
     problems = ctx.store.problems(s.id for s in sources)
     return CalendarView(sources=infos, problems=problems, window=window, synced=synced,
                         configured={s.id: s for s in sources})

@@ -12,8 +12,8 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from courtsync import __version__, app, busy, checks, formats, views
-from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError
+from courtsync import __version__, app, busy, checks, formats, terminal, views
+from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError, UsageError
 from courtsync.fields import parse_day, parse_time_range
 from courtsync.models import Problem
 from courtsync.sync import SyncReport
@@ -107,6 +107,8 @@ def today(as_of: date | None) -> date:
 @config_option
 def cli(config_path: Path | None) -> None:
     """Keep court hearings off the protected Learning Collaborative dates of child-welfare staff."""
+    if terminal.wanted() and not busy.wait_display:
+        busy.wait_display.append(terminal.waiting)
 
 
 @cli.command()
@@ -258,11 +260,15 @@ def _print_problems(problems: list[Problem], limit: int = 50) -> None:
 @config_option
 @click.option("--source", "source_id", metavar="ID", help="Read only this source (a court id, cook-cpd#2, "
                                                           "calendar:WORKER).")
+@click.option("--accept", "accept_id", metavar="ID", help="Read this source and take what it serves, even if it "
+                                                          "dropped most of its upcoming items (a held read).")
 @as_of_option
-def sync_command(config_path: Path | None, source_id: str | None, as_of: date | None) -> None:
-    """Read court feeds and personal calendars into the local store. Exit 3 if any source failed."""
+def sync_command(config_path: Path | None, source_id: str | None, accept_id: str | None, as_of: date | None) -> None:
+    """Read court feeds and personal calendars into the local store. Exit 3 if any source failed or was held."""
     ctx = app.load_context(config_path, today(as_of))
-    sources = busy.select_sources(ctx, source_id)
+    if accept_id is not None and source_id not in (None, accept_id):
+        raise UsageError(f"--accept {accept_id} reads only that source; leave out --source {source_id}.")
+    sources = busy.select_sources(ctx, accept_id or source_id)
     if not sources:
         click.echo("No calendar sources configured: add feeds to a [[court]] or a calendar column to workers.csv.")
         return
@@ -271,28 +277,20 @@ def sync_command(config_path: Path | None, source_id: str | None, as_of: date | 
     def line(r: SyncReport) -> None:
         click.echo(views.report_line(r, width))
 
-    if sys.stderr.isatty() and len(sources) > 1:
-        # A live bar on the terminal (stderr), the per-source lines on stdout as usual.
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(TextColumn("syncing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("sync", total=len(sources))
-
-            def step(r: SyncReport) -> None:
-                click.echo(views.report_line(r, width))  # rich shows stdout lines above the live bar
-                bar.advance(task)
-
-            reports = busy.run_sync(ctx, sources, today(as_of), now, step)
+    accept = frozenset({accept_id} if accept_id else ())
+    if terminal.wanted():
+        with terminal.sync_progress(sources, click.echo) as show:
+            reports = busy.run_sync(ctx, sources, today(as_of), now, lambda r: show(views.report_line(r, width)),
+                                    accept)
     else:
-        reports = busy.run_sync(ctx, sources, today(as_of), now, line)
+        reports = busy.run_sync(ctx, sources, today(as_of), now, line, accept)
     failed = [r for r in reports if r.outcome == "failed"]
+    held = [r for r in reports if r.outcome == "held"]
     total = sum(r.seconds for r in reports)
-    click.echo(f"\n{len(reports) - len(failed)} of {len(reports)} source(s) read in {total:.2f} s, "
+    click.echo(f"\n{len(reports) - len(failed) - len(held)} of {len(reports)} source(s) read in {total:.2f} s, "
                f"{sum(r.round_trips for r in reports)} request(s)"
-               + (f"; {len(failed)} failed" if failed else "") + ".")
-    if failed:
+               + (f"; {len(failed)} failed" if failed else "") + (f"; {len(held)} held" if held else "") + ".")
+    if failed or held:
         click.get_current_context().exit(EXIT_SOURCE)
 
 

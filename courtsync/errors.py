@@ -81,3 +81,8 @@ class SourceError(CourtsyncError):
 
     exit_code: int = EXIT_SOURCE
 
+
+
+@dataclass
+class DeadlineError(SourceError):
+    """A read did not finish within the time a command gives it: abandoned, the last good copy answers."""

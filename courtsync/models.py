@@ -200,7 +200,7 @@ class CheckResult:
 
 
 SourceKind = Literal["court", "personal", "exchange", "graph"]
-SourceState = Literal["ok", "stale", "error"]
+SourceState = Literal["ok", "stale", "suspect", "error"]
 
 
 # What each BusyItem flag means, for people asking "why does it say free?"

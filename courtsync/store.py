@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +73,14 @@ CREATE TABLE IF NOT EXISTS digest_state (
     supervisor TEXT PRIMARY KEY, week TEXT NOT NULL, keys TEXT NOT NULL, sent_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS problems_by_group ON problems (source, grp);
+CREATE TABLE IF NOT EXISTS source_health (   -- per source: setbacks since its last stored read
+    source TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL DEFAULT 0,    -- attempts in a row that stored nothing (failed, abandoned, held)
+    retry_after REAL,                       -- commands that sync first leave the source alone until then
+    timed_out INTEGER NOT NULL DEFAULT 0,   -- the last attempt was abandoned at a command's deadline
+    held TEXT,                              -- why the last read was held (a sudden drop); NULL: not held
+    held_at REAL
+);
 CREATE TABLE IF NOT EXISTS part_indexes (   -- per iCalendar source: where its last read cut it (ics_parts)
     source TEXT PRIMARY KEY, data BLOB NOT NULL
 );
@@ -153,6 +161,17 @@ class SourceRow:
     events: int
     round_trips: int
     owners_key: str | None
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A source's setbacks since its last stored read (none: no row)."""
+
+    failures: int
+    retry_after: float | None
+    timed_out: bool
+    held: str | None
+    held_at: float | None
 
 
 class Store:
@@ -272,6 +291,30 @@ class Store:
             db.execute("INSERT INTO sources (id, kind, label, attempted_at, error) VALUES (?, ?, ?, ?, ?) "
                        "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
                        "attempted_at=excluded.attempted_at, error=excluded.error", (source, kind, label, now, error))
+
+    def health(self) -> dict[str, SourceHealth]:
+        rows = self.db.execute("SELECT source, failures, retry_after, timed_out, held, held_at "
+                               "FROM source_health").fetchall()
+        return {r[0]: SourceHealth(r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows}
+
+    def record_setback(self, source: str, now: float, delay: Callable[[int], float], timed_out: bool = False,
+                       held: str | None = None) -> None:
+        """One more attempt that stored nothing; commands leave the source alone for delay(failures) seconds."""
+        with self.transaction() as db:
+            row = db.execute("SELECT failures FROM source_health WHERE source = ?", (source,)).fetchone()
+            failures = (row[0] if row else 0) + 1
+            db.execute("INSERT OR REPLACE INTO source_health VALUES (?, ?, ?, ?, ?, ?)",
+                       (source, failures, now + delay(failures), int(timed_out), held, now if held else None))
+
+    def clear_setbacks(self, source: str) -> None:
+        """A read was stored (or found unchanged): no backoff, nothing held."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM source_health WHERE source = ?", (source,))
+
+    def upcoming(self, source: str, start: float, end: float) -> dict[str, int]:
+        """Busy items of each stored group of this source that start in [start, end)."""
+        return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND busy = 1 AND start >= ? "
+                                    "AND start < ? GROUP BY grp", (source, start, end)).fetchall())
 
     def record_unchanged(self, source: str, now: float, round_trips: int) -> None:
         with self.transaction() as db:

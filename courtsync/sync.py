@@ -16,13 +16,22 @@ from zoneinfo import ZoneInfo
 
 from courtsync.calendars.base import Known, Snapshot, Source, Window, source_class, source_type
 from courtsync.config import Config
-from courtsync.errors import CourtsyncError
+from courtsync.errors import CourtsyncError, DeadlineError
 from courtsync.models import BusyItem, Roster, SourceInfo
 from courtsync.ownership import Matcher
-from courtsync.store import Change, SourceRow, StaleRead, Store
+from courtsync.store import Change, SourceHealth, SourceRow, StaleRead, Store
+from courtsync.sync_policy import Limit, Policy, sudden_drop
 
 WINDOW_MONTHS_BACK = 3
 WINDOW_MONTHS_AHEAD = 24
+@dataclass(frozen=True)
+class ReadResult:
+    """One source's read as it comes back (from this process or a forked reader)."""
+
+    snap: Snapshot | None
+    error: str | None
+    seconds: float
+    abandoned: str | None = None   # "deadline": cut off at a command's deadline; "skipped": not started
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class SyncReport:
     problems: int
     seconds: float
     round_trips: int
-    error: str | None = None
+    error: str | None = None   # why it failed, or why it was held
 
 
 def window_for(today: date, tz: ZoneInfo) -> Window:
@@ -82,21 +91,37 @@ def _make(type_name: str, sid: str, kind: str, location: str, config: Config, ow
     return source
 
 
+PLAIN = Policy()    # no time limit, no backoff, nothing held: what a sync does unless told more
+
 PARALLEL_FROM = 8   # sources; below this a process pool costs more than it saves
 
 
-def _read_one(task: tuple[Source, Window, dict[str, str], dict[str, str]]) -> tuple[Snapshot | None, str | None, float]:
-    source, window, validators, known = task
+Task = tuple[Source, Window, dict[str, str], dict[str, str], Limit | None]
+
+
+def _read_one(task: Task) -> ReadResult:
+    source, window, validators, known, limit = task
     started = clock.perf_counter()
+    if limit is not None:
+        until = limit.until()
+        if until - clock.monotonic() < 0.05:   # a command's deadline passed before this read could start
+            return ReadResult(None, "not read: the command's deadline had passed", 0.0, "skipped")
+        if hasattr(source, "deadline"):
+            setattr(source, "deadline", until)   # noqa: B010 (not every source type has one)
     try:
-        return source.read(window, validators, known), None, clock.perf_counter() - started
+        return ReadResult(source.read(window, validators, known), None, clock.perf_counter() - started)
+    except DeadlineError as exc:
+        seconds = clock.perf_counter() - started
+        if limit is not None and limit.shared:
+            return ReadResult(None, exc.message, seconds, "deadline")
+        return ReadResult(None, f"{source.label} did not finish within {limit.seconds if limit else seconds:.0f} s; "
+                                "abandoned.", seconds)
     except CourtsyncError as exc:
-        return None, exc.message, clock.perf_counter() - started
+        return ReadResult(None, exc.message, clock.perf_counter() - started)
 
 
 @contextmanager
-def _read_all(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]]) -> Iterator[Iterator[
-        tuple[Snapshot | None, str | None, float]]]:
+def _read_all(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
     """The tasks' results in order: read here, or by forked readers when there are many (forked on entry,
     before anything else starts a thread)."""
     cores = min(os.cpu_count() or 1, 4)
@@ -109,20 +134,19 @@ def _read_all(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]]
 
 
 @contextmanager
-def _forked_readers(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]], workers: int) -> Iterator[
-        Iterator[tuple[Snapshot | None, str | None, float]]]:
+def _forked_readers(tasks: list[Task], workers: int) -> Iterator[Iterator[ReadResult]]:
     """Reader k reads tasks k, k + workers, ... (it inherits them; nothing is sent) and pickles each result
     into its own pipe, so results come back in task order as they are ready."""
     import pickle
 
     children: list[tuple[int, BinaryIO]] = []
 
-    def results() -> Iterator[tuple[Snapshot | None, str | None, float]]:
+    def results() -> Iterator[ReadResult]:
         for i in range(len(tasks)):
             try:
                 yield pickle.load(children[i % workers][1])
             except (EOFError, pickle.UnpicklingError, OSError):   # the reader died (killed, out of memory)
-                yield None, "the process reading this source stopped; run `courtsync sync` again", 0.0
+                yield ReadResult(None, "the process reading this source stopped; run `courtsync sync` again", 0.0)
 
     try:
         # Keep the readers' collector off what they inherit, so they share those pages instead of copying
@@ -150,7 +174,7 @@ def _forked_readers(tasks: list[tuple[Source, Window, dict[str, str], dict[str, 
             os.waitpid(pid, 0)
 
 
-def _reader_process(tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]], fd: int) -> NoReturn:
+def _reader_process(tasks: list[Task], fd: int) -> NoReturn:
     import pickle
 
     code = 0
@@ -160,8 +184,8 @@ def _reader_process(tasks: list[tuple[Source, Window, dict[str, str], dict[str, 
                 try:
                     result = _read_one(task)
                 except Exception as exc:   # a defect of ours: this source fails, the others are still read
-                    result = (None, f"internal error reading this source ({type(exc).__name__}); please report it",
-                              0.0)
+                    result = ReadResult(None, f"internal error reading this source ({type(exc).__name__}); "
+                                              "please report it", 0.0)
                 pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
                 out.flush()
     except BaseException:   # interrupted, or the parent went away
@@ -172,13 +196,14 @@ def _reader_process(tasks: list[tuple[Source, Window, dict[str, str], dict[str, 
 
 def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster: Roster, owners_key: str,
                  now: Callable[[], float] = clock.time,
-                 progress: Callable[[SyncReport], None] | None = None) -> list[SyncReport]:
+                 progress: Callable[[SyncReport], None] | None = None, policy: Policy = PLAIN) -> list[SyncReport]:
     """Read each source and store what changed. Never raises for a source that cannot be read.
 
     Sources that can tell cheaply that nothing changed (a file's stat) are answered without reading;
-    the rest are read, on every core when there are many, and stored as their reads come back."""
+    the rest are read, on every core when there are many, and stored as their reads come back. A read that
+    loses more than `policy.max_drop` of the source's upcoming items is held (not stored), unless accepted."""
     rows = store.sources()
-    tasks: list[tuple[Source, Window, dict[str, str], dict[str, str]]] = []
+    tasks: list[Task] = []
     plan: list[tuple[Source, Known | None]] = []   # (source, what its read starts from; None: not read)
     for source in sources:
         row = rows.get(source.id)
@@ -191,7 +216,7 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
         known = Known(index=store.part_index(source.id)) if has_reading else Known()
         if has_reading and known.index is None:
             known.update(store.group_hashes(source.id))
-        tasks.append((source, window, validators, known))
+        tasks.append((source, window, validators, known, policy.limit))
         plan.append((source, known))
     matcher: list[Matcher] = []   # built on first need: most re-syncs touch no items
 
@@ -206,9 +231,9 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
             owners(tasks[0][0])   # load the matcher while the first reads run
         for source, start in plan:
             row = rows.get(source.id)
-            snap, error, seconds = next(results) if start is not None else \
-                (Snapshot(groups={}, not_modified=True), None, 0.0)
-            report = _store_one(store, source, row, snap, error, seconds, window, owners, owners_key, now,
+            result = next(results) if start is not None else ReadResult(Snapshot(groups={}, not_modified=True),
+                                                                        None, 0.0)
+            report = _store_one(store, source, row, result, window, owners, owners_key, now, policy,
                                 start.index if start is not None else None)
             reports.append(report)
             if progress is not None:
@@ -216,16 +241,32 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
     return reports
 
 
-def _store_one(store: Store, source: Source, row: SourceRow | None, snap: Snapshot | None, error: str | None,
-               seconds: float, window: Window, owners: Callable[[Source], Callable[[BusyItem], tuple[str, ...]]],
-               owners_key: str, now: Callable[[], float], base: bytes | None = None) -> SyncReport:
+def _store_one(store: Store, source: Source, row: SourceRow | None, result: ReadResult, window: Window,
+               owners: Callable[[Source], Callable[[BusyItem], tuple[str, ...]]], owners_key: str,
+               now: Callable[[], float], policy: Policy, base: bytes | None = None) -> SyncReport:
     started = clock.perf_counter()
+    snap, error, seconds = result.snap, result.error, result.seconds
     if snap is None:
-        store.record_failure(source.id, source.kind, source.label, error or "unreadable", now())
-        return SyncReport(source.id, source.label, "failed", row.events if row else 0, 0, 0, 0, seconds, 0, error)
+        outcome = "failed"
+        if result.abandoned == "skipped":   # never started: nothing to record
+            outcome = "skipped"
+        elif result.abandoned == "deadline":   # the last good copy answers (stale); no error recorded
+            outcome = "abandoned"
+            store.record_setback(source.id, now(), policy.backoff, timed_out=True)
+        else:
+            store.record_failure(source.id, source.kind, source.label, error or "unreadable", now())
+            store.record_setback(source.id, now(), policy.backoff)
+        return SyncReport(source.id, source.label, outcome, row.events if row else 0, 0, 0, 0, seconds, 0, error)
+    held = None if snap.not_modified or source.id in policy.accept else sudden_drop(store, source, snap, window,
+                                                                                      policy)
+    if held is not None:   # keep the last good copy: nothing of this read is stored (not even its validators)
+        store.record_setback(source.id, now(), policy.backoff, held=held)
+        return SyncReport(source.id, source.label, "held", row.events if row else 0, 0, 0, 0, seconds,
+                          snap.round_trips, held)
     if row is not None and row.owners_key != owners_key and row.synced_at is not None \
             and row.window == window.key():
         store.reassign_owners(source.id, owners(source), owners_key, window.tz)
+    store.clear_setbacks(source.id)
     if snap.not_modified:
         store.record_unchanged(source.id, now(), snap.round_trips)
     else:
@@ -266,22 +307,49 @@ def owners_for(matcher: Matcher, source: Source) -> Callable[[BusyItem], tuple[s
     return lambda item: matcher.owners(item, owner, mailbox)
 
 
-def source_info(source: Source, row: SourceRow | None, now: float, max_age: timedelta) -> SourceInfo:
-    """ok: read within max_age; stale: the last good copy is older; error: the last attempt failed or never read."""
+ABANDONED = "the last re-read did not finish within `deadline` and was abandoned"
+
+
+def source_info(source: Source, row: SourceRow | None, now: float, max_age: timedelta,
+                health: SourceHealth | None = None) -> SourceInfo:
+    """ok: read within max_age; stale: the last good copy is older, or its re-read was abandoned at a command's
+    deadline; suspect: the last read was held (a sudden drop), the last good copy answers; error: the last
+    attempt failed or it was never read."""
     synced = datetime.fromtimestamp(row.synced_at, UTC) if row and row.synced_at else None
+    retry = _retry_note(health, now)
     if row is None or row.synced_at is None:
         error = row.error if row and row.error else "never read; run `courtsync sync`"
-        return SourceInfo(source.id, source.kind, "error", None, 0, error, source.label)
+        if health is not None and health.timed_out:
+            error = f"never read: {ABANDONED}; run `courtsync sync`"
+        return SourceInfo(source.id, source.kind, "error", None, 0, error + retry, source.label)
+    shown = f" (showing the copy from {_age(now - row.synced_at)} ago)"
+    if health is not None and health.held:
+        return SourceInfo(source.id, source.kind, "suspect", synced, row.events, health.held + shown + retry,
+                          source.label)
+    if health is not None and health.timed_out:
+        return SourceInfo(source.id, source.kind, "stale", synced, row.events, ABANDONED + shown + retry,
+                          source.label)
     if row.error:
-        return SourceInfo(source.id, source.kind, "error", synced, row.events,
-                          f"{row.error} (showing the copy from {_age(now - row.synced_at)} ago)", source.label)
+        return SourceInfo(source.id, source.kind, "error", synced, row.events, row.error + shown + retry,
+                          source.label)
     if now - row.synced_at > max_age.total_seconds():
         return SourceInfo(source.id, source.kind, "stale", synced, row.events,
                           f"last read {_age(now - row.synced_at)} ago, older than max_age", source.label)
     return SourceInfo(source.id, source.kind, "ok", synced, row.events, None, source.label)
 
 
-def needs_sync(row: SourceRow | None, now: float, max_age: timedelta, window: Window) -> bool:
+def _retry_note(health: SourceHealth | None, now: float) -> str:
+    if health is None or health.retry_after is None or health.retry_after <= now:
+        return ""
+    return f"; commands try it again in {_age(health.retry_after - now)} (`courtsync sync` tries now)"
+
+
+def needs_sync(row: SourceRow | None, now: float, max_age: timedelta, window: Window,
+               health: SourceHealth | None = None) -> bool:
+    """Whether a command re-reads this source before answering: never read, failed, in another window or
+    older than max_age, and not backing off after failed attempts (an explicit sync always reads)."""
+    if health is not None and health.retry_after is not None and now < health.retry_after:
+        return False
     return (row is None or row.synced_at is None or row.error is not None or row.window != window.key()
             or now - row.synced_at > max_age.total_seconds())
 

@@ -185,6 +185,8 @@ def report_line(r: SyncReport, width: int) -> str:
     if r.outcome == "failed":
         kept = f"; keeping the last good copy ({r.events} items)" if r.events else "; nothing stored yet"
         return f"{r.source:<{width}}  FAILED     {r.error}{kept}"
+    if r.outcome == "held":
+        return f"{r.source:<{width}}  HELD       {r.error} ({r.events} items kept)"
     detail = (f"{r.events} items, {r.reread} of {r.groups} events re-read" if r.outcome == "read"
               else f"{r.events} items, unchanged")
     extra = f", {r.problems} problem(s)" if r.problems else ""

@@ -19,12 +19,19 @@ class Route:
     etag: bool = True              # send an ETag and honour If-None-Match
     delay: float = 0.0             # seconds before answering
     truncate_to: int | None = None  # send only this many bytes of a longer declared body
+    hang: bool = False             # accept the request, then send nothing (until GIVE_UP or the server stops)
+    trickle: float = 0.0           # seconds between the body's bytes, one byte at a time (until GIVE_UP)
+    trickle_head: bool = False     # trickle the status line and headers too
+
+
+GIVE_UP = 8.0   # seconds a hanging or trickling answer lasts at most, so a test that fails does not hang
 
 
 class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.stopping = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +47,15 @@ class FeedServer:
                     return
                 if route.delay:
                     time.sleep(route.delay)
+                if route.hang:
+                    server.stopping.wait(GIVE_UP)
+                    self.close_connection = True
+                    return
+                if route.trickle_head:
+                    head = (f"HTTP/1.1 {route.status} OK\r\nContent-Type: {route.content_type}\r\n"
+                            f"Content-Length: {len(route.body)}\r\n\r\n").encode()
+                    self._trickle(head + route.body, route.trickle or 0.5)
+                    return
                 tag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
                 if route.etag and self.headers.get("If-None-Match") == tag:
                     self.send_response(304)
@@ -54,10 +70,23 @@ class FeedServer:
                 self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
                 body = route.body if route.truncate_to is None else route.body[: route.truncate_to]
+                if route.trickle:
+                    self._trickle(body, route.trickle)
+                    return
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
                 if route.truncate_to is not None:
                     self.close_connection = True
+
+            def _trickle(self, body: bytes, every: float) -> None:
+                given_up = time.monotonic() + GIVE_UP
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    for i in range(len(body)):
+                        if server.stopping.wait(every) or time.monotonic() > given_up:
+                            break
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                self.close_connection = True
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -78,5 +107,6 @@ class FeedServer:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()

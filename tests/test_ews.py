@@ -203,3 +203,25 @@ def test_logs_carry_no_soap_subjects_or_passwords(ews: tuple[responses.RequestsM
     EwsSource("exchange", settings(), {"worker001@agency.example": "w1"}).read(WINDOW, {}, {})
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "Home visit" not in text and "hunter2" not in text and "Envelope" not in text
+
+
+def test_an_exchange_read_stops_at_a_commands_deadline_between_requests(
+        ews: tuple[responses.RequestsMock, list[str]]) -> None:
+    import time
+
+    from courtsync.errors import DeadlineError
+
+    mock, seen = ews
+
+    def slow(request: object) -> tuple[int, dict[str, str], str]:
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body  # type: ignore[attr-defined]
+        seen.append("GetUserAvailabilityRequest")
+        time.sleep(0.3)   # a slow server: the deadline passes after a request or two
+        return 200, {"Content-Type": "text/xml; charset=utf-8"}, availability_answer(body, BASE, set())
+
+    mock.add_callback(responses.POST, ENDPOINT, callback=slow)
+    source = EwsSource("exchange", settings(), {f"worker{n:03d}@agency.example": f"w{n:03d}" for n in range(250)})
+    source.deadline = time.monotonic() + 0.5
+    with pytest.raises(DeadlineError):
+        source.read(WINDOW, {}, {})
+    assert 1 <= len(seen) <= 3   # of the 15 requests a whole read makes

@@ -190,3 +190,23 @@ def test_logs_carry_no_bodies_subjects_or_secrets(graph: responses.RequestsMock,
     GraphSource("graph", settings(mode="free-busy"), {"worker001@agency.example": "w1"}).read(WINDOW, {}, {})
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "Home visit" not in text and "s3cr3t-value" not in text and "fake.token" not in text
+
+
+def test_a_graph_read_stops_at_a_commands_deadline_between_mailboxes(graph: responses.RequestsMock) -> None:
+    from courtsync.errors import DeadlineError
+
+    asked: list[str] = []
+
+    def slow(request: object) -> tuple[int, dict[str, str], str]:
+        asked.append(str(request.url))  # type: ignore[attr-defined]
+        time.sleep(0.5)   # a slow mailbox: the deadline passes while it answers
+        return 200, {}, json.dumps({"value": []})
+
+    graph.add_callback(responses.GET, __import__("re").compile(rf"{GRAPH}/users/.*/calendarView.*"), callback=slow)
+    source = GraphSource("graph", settings(mode="calendar-view"), {"ana@agency.example": "w1",
+                                                                   "bo@agency.example": "w2"})
+    source.deadline = time.monotonic() + 0.3
+    started = time.monotonic()
+    with pytest.raises(DeadlineError):
+        source.read(WINDOW, {}, {})
+    assert time.monotonic() - started < 1.5 and len(asked) == 1   # the second mailbox was not asked

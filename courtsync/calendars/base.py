@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from courtsync.errors import ConfigError
+from courtsync.errors import ConfigError, DeadlineError
 from courtsync.models import BusyItem, Problem, SourceKind
 
 
@@ -115,3 +116,19 @@ def redact(url: str) -> str:
     if not m:
         return url
     return m.group(1) + m.group(2) + ("?…" if m.group(3) else "")
+
+
+def time_left(deadline: float | None, label: str) -> float | None:
+    """Seconds until `deadline` (a time.monotonic() value; None: no deadline); DeadlineError once it has
+    passed, so a read that a command no longer waits for stops at its next step."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left < 0.05:   # (a timeout that the deadline cut short can fire a hair early)
+        raise deadline_passed(label)
+    return left
+
+
+def deadline_passed(label: str) -> DeadlineError:
+    return DeadlineError(f"{label} was not read within the time this command waits (deadline); abandoned.",
+                         hint="The last good copy answers; `courtsync sync` reads it with a longer limit.")

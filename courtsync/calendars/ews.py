@@ -81,6 +81,7 @@ class EwsSource(MailboxSource):
         )
 
         while True:
+            self.time_left()   # exchangelib's own timeouts are per request: past the deadline, stop here
             self.round_trips += 1
             try:
                 return fn()

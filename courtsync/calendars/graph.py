@@ -70,9 +70,12 @@ class GraphSource(MailboxSource):
         for _ in range(MAX_RETRIES):
             self.round_trips += 1
             headers = {"Authorization": f"Bearer {self._bearer()}", "Prefer": 'outlook.timezone="UTC"'}
+            left = self.time_left()
+            timeout = TIMEOUT if left is None else (min(TIMEOUT[0], left), min(TIMEOUT[1], left))
             try:
-                response = self.session.request(method, url, headers=headers, timeout=TIMEOUT, **kw)
+                response = self.session.request(method, url, headers=headers, timeout=timeout, **kw)
             except requests.RequestException as exc:
+                self.time_left()   # a timeout cut short by the deadline is the deadline's
                 raise SourceError(f"Cannot reach Microsoft Graph for {what} ({type(exc).__name__}).",
                                   hint="The last good copy is kept; try again later.") from None
             if response.status_code in (429, 503, 504):

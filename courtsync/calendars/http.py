@@ -1,12 +1,19 @@
-"""iCalendar feeds over HTTP(S): timeouts, bounded redirects, no downgrade, ETag / Last-Modified, size cap."""
+"""iCalendar feeds over HTTP(S): timeouts, a whole-request deadline, bounded redirects, no downgrade,
+ETag / Last-Modified, size cap."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from courtsync.calendars.base import Snapshot, Window, redact
+from courtsync.calendars.base import Snapshot, Window, deadline_passed, redact, time_left
 from courtsync.calendars.files import MAX_BYTES
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
@@ -31,6 +38,9 @@ class HttpSource:
         self.label = redact(self.url)
         self.case_pattern = case_pattern
         self.session = session   # made on first read: `requests` loads only when a feed is fetched
+        # time.monotonic() by which the whole read must be done (set by the sync): requests' timeouts are per
+        # socket read, so a server trickling a byte every few seconds would otherwise never time out.
+        self.deadline: float | None = None
 
     def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
         headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
@@ -39,8 +49,8 @@ class HttpSource:
                 headers["If-None-Match"] = validators["etag"]
             if validators.get("last_modified"):
                 headers["If-Modified-Since"] = validators["last_modified"]
-        response, trips = self._get(headers)
-        with response:
+        response, trips = self._headers_within_deadline(headers)
+        with response, self._cut_off(response):
             if response.status_code == 304:
                 return Snapshot(groups={}, validators=validators, not_modified=True, round_trips=trips)
             if response.status_code != 200:
@@ -65,10 +75,13 @@ class HttpSource:
         url, trips = self.url, 0
         for _ in range(MAX_REDIRECTS + 1):
             trips += 1
+            left = time_left(self.deadline, self.label)
+            timeout = TIMEOUT if left is None else (min(TIMEOUT[0], left), min(TIMEOUT[1], left))
             try:
-                response = self.session.get(url, headers=headers, timeout=TIMEOUT, allow_redirects=False,
+                response = self.session.get(url, headers=headers, timeout=timeout, allow_redirects=False,
                                             stream=True)
             except requests.Timeout:
+                self._past_deadline()
                 raise SourceError(f"{self.label} did not answer within {TIMEOUT[1]} s.",
                                   hint="The last good copy is kept; try again later.") from None
             except requests.ConnectionError as exc:
@@ -102,12 +115,80 @@ class HttpSource:
                     raise SourceError(f"{self.label} sent more than {MAX_BYTES // 1_000_000} MB; refused.")
                 chunks.append(chunk)
         except requests.RequestException as exc:
+            self._past_deadline()
             raise SourceError(f"{self.label}: the download broke off, truncated ({type(exc).__name__}); the last good "
                               "copy is kept.") from None
+        self._past_deadline()   # cut off at the deadline: what came is not the whole calendar
         data = b"".join(chunks)
         if declared and declared.isdigit() and len(data) < int(declared):
             raise SourceError(f"{self.label}: the download is truncated ({len(data)} of {declared} bytes).")
         return data
+
+
+    def _headers_within_deadline(self, headers: dict[str, str]) -> tuple[requests.Response, int]:
+        """_get, waited for no longer than the deadline. Socket timeouts bound each read, not their sum (a
+        server can trickle its headers), so past the deadline the request is left to its thread, which then
+        closes whatever answer still comes."""
+        if self.deadline is None:
+            return self._get(headers)
+        lock = threading.Lock()
+        outcome: list[tuple[requests.Response, int] | BaseException] = []
+
+        def get() -> None:
+            try:
+                got: tuple[requests.Response, int] | BaseException = self._get(headers)
+            except BaseException as exc:   # handed to the thread that waits
+                got = exc
+            with lock:
+                if outcome:   # abandoned
+                    if isinstance(got, tuple):
+                        got[0].close()
+                else:
+                    outcome.append(got)
+
+        worker = threading.Thread(target=get, daemon=True)
+        worker.start()
+        worker.join(max(0.0, self.deadline - time.monotonic()))
+        with lock:
+            if not outcome:
+                outcome.append(deadline_passed(self.label))
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    @contextmanager
+    def _cut_off(self, response: requests.Response) -> Iterator[None]:
+        """Shut the connection down when the deadline passes, so a body that trickles in stops there (a
+        blocked socket read returns at once); the read then fails as past its deadline."""
+        left = time_left(self.deadline, self.label)
+        if left is None:
+            yield
+            return
+        try:
+            conn = socket.socket(fileno=_dup(response))
+        except (OSError, ValueError, AttributeError):   # no socket to watch (a test double): the timeouts still apply
+            yield
+            return
+
+        def cut() -> None:
+            with suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(left, cut)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            conn.close()
+
+    def _past_deadline(self) -> None:
+        time_left(self.deadline, self.label)   # DeadlineError if it has passed
+
+
+def _dup(response: requests.Response) -> int:
+    return os.dup(response.raw.fileno())
 
 
 def _status_hint(status: int) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from courtsync.calendars.base import Group, Snapshot, Window
+from courtsync.calendars.base import Group, Snapshot, Window, time_left
 from courtsync.errors import SourceError
 from courtsync.models import BusyItem, Problem, SourceKind
 
@@ -111,6 +111,7 @@ class MailboxSource:
     parallel_safe = False   # holds sessions and tokens: read in the main process
     owner = None
     mode = "auto"
+    deadline: float | None = None   # time.monotonic() by which a command needs the read (set by the sync)
 
     def __init__(self, id: str, kind: SourceKind, label: str, mailboxes: dict[str, str], horizon: timedelta,
                  max_wait: timedelta, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -153,6 +154,7 @@ class MailboxSource:
         groups: dict[str, Group] = {}
         problems: list[Problem] = []
         for result in self.fetch(sorted(self.mailboxes), start, end):
+            self.time_left()   # between mailboxes: past the deadline, the whole read is abandoned
             wid = self.mailboxes.get(result.email.lower())
             if wid is None:
                 continue
@@ -167,6 +169,11 @@ class MailboxSource:
             groups[wid] = Group(hash=digest) if known.get(wid) == digest else Group(hash=digest, items=items,
                                                                                      problems=[])
         return Snapshot(groups=groups, problems=problems, round_trips=self.round_trips)
+
+    def time_left(self) -> float | None:
+        """Seconds left before the deadline (None: none); DeadlineError once it has passed. Checked before
+        each request and between mailboxes, so a command's wait ends within about one request of it."""
+        return time_left(self.deadline, self.label)
 
     def _items(self, wid: str, raw: list[MailboxItem], window: Window) -> list[BusyItem]:
         out = {}
