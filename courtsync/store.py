@@ -21,79 +21,8 @@ from courtsync.models import BusyItem, Problem, PublishedEvent
 from courtsync.private_files import tighten, touch
 from courtsync.store_groups import Owners, drop_groups, shift, write_groups
 from courtsync.store_published import published_event, published_row, read_only
+from courtsync.store_schema import SCHEMA
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS derived (
-    kind  TEXT PRIMARY KEY,   -- what was derived; one row per kind: a new signature replaces the old row
-    key   TEXT NOT NULL,      -- from which inputs (a signature)
-    value BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sources (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT NOT NULL,
-    synced_at REAL,            -- last good read (epoch seconds); NULL if never read
-    attempted_at REAL, error TEXT,   -- last attempt, and why it failed (NULL when it worked)
-    validators TEXT NOT NULL DEFAULT '{}', window TEXT NOT NULL DEFAULT '',
-    events INTEGER NOT NULL DEFAULT 0, round_trips INTEGER NOT NULL DEFAULT 0, owners_key TEXT
-);
-CREATE TABLE IF NOT EXISTS groups (
-    source TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (source, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS items (
-    id INTEGER PRIMARY KEY, source TEXT NOT NULL, grp TEXT NOT NULL, uid TEXT NOT NULL, instance TEXT NOT NULL,
-    start REAL NOT NULL, end REAL, all_day INTEGER NOT NULL, status TEXT NOT NULL, busy INTEGER NOT NULL,
-    summary TEXT NOT NULL, location TEXT NOT NULL, case_numbers TEXT NOT NULL, attendees TEXT NOT NULL,
-    line INTEGER NOT NULL, flags TEXT NOT NULL, private INTEGER NOT NULL, worker_ids TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS items_by_group ON items (source, grp);
-CREATE INDEX IF NOT EXISTS items_by_start ON items (start);
-CREATE TABLE IF NOT EXISTS item_workers (
-    worker TEXT NOT NULL, start REAL NOT NULL, item INTEGER NOT NULL, PRIMARY KEY (worker, start, item)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS item_workers_by_item ON item_workers (item);
-CREATE TABLE IF NOT EXISTS problems (source TEXT NOT NULL, grp TEXT NOT NULL, location TEXT NOT NULL,
-                                     reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL,            -- idempotency: what this message is (digest:s01:2027-W03), per recipient
-    recipient TEXT NOT NULL, message_id TEXT NOT NULL, subject TEXT NOT NULL,
-    message BLOB NOT NULL,        -- the whole RFC 5322 message, as it will be sent
-    status TEXT NOT NULL,         -- pending | sending | sent | failed | unknown
-    attempts INTEGER NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, sent_at REAL,
-    meta TEXT NOT NULL DEFAULT '{}',
-    UNIQUE (key, recipient)
-);
-CREATE TABLE IF NOT EXISTS notices (
-    id INTEGER PRIMARY KEY, court TEXT NOT NULL, told_at REAL NOT NULL,
-    how TEXT NOT NULL,            -- email | print
-    first TEXT NOT NULL, last TEXT NOT NULL,   -- the period the letter covered (local dates)
-    dates TEXT NOT NULL,          -- JSON: what the court was told, date by date
-    amended INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS digest_state (
-    supervisor TEXT PRIMARY KEY, week TEXT NOT NULL, keys TEXT NOT NULL, sent_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS problems_by_group ON problems (source, grp);
-CREATE TABLE IF NOT EXISTS source_health (   -- per source: setbacks since its last stored read
-    source TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL DEFAULT 0,    -- attempts in a row that stored nothing (failed, abandoned, held)
-    retry_after REAL,                       -- commands that sync first leave the source alone until then
-    timed_out INTEGER NOT NULL DEFAULT 0,   -- the last attempt was abandoned at a command's deadline
-    held TEXT,                              -- why the last read was held (a sudden drop); NULL: not held
-    held_at REAL
-);
-CREATE TABLE IF NOT EXISTS part_indexes (   -- per iCalendar source: where its last read cut it (ics_parts)
-    source TEXT PRIMARY KEY, data BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS published (      -- per published calendar: what it last said of each session
-    calendar TEXT NOT NULL,   -- worker:ID | collaborative:ID | court:ID | all
-    uid TEXT NOT NULL,
-    digest TEXT NOT NULL,     -- of what a person sees (start, end, status, summary, location)
-    sequence INTEGER NOT NULL, dtstamp REAL NOT NULL,   -- SEQUENCE and DTSTAMP (epoch seconds) last published
-    gone_since REAL,          -- when the session left this calendar (published CANCELLED since); else NULL
-    content TEXT NOT NULL,    -- JSON: the rest of the VEVENT, to publish its cancellation once it is gone
-    PRIMARY KEY (calendar, uid)
-) WITHOUT ROWID;
-"""
 
 BATCH_SECONDS = 0.05       # how often a batch commits
 CHECKPOINT_SECONDS = 0.05  # how often the WAL is folded in beside a batch
