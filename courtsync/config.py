@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from courtsync.errors import ConfigError, Located
-from courtsync.fields import DateValue, Duration, Email, EnvName, Id, TimeValue, parse_holidays
+from courtsync.fields import DateValue, Duration, Email, EnvName, Id, OneLine, TimeValue, parse_holidays
 from courtsync.models import Collaborative, Court, Move, Rule
 
 CONFIG_ENV = "COURTSYNC_CONFIG"
@@ -87,7 +87,7 @@ class CollaborativeConfig(_Strict):
 
 class CourtConfig(_Strict):
     id: Id
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
     address: list[str] = []
     addressee: str = "Presiding Judge"
     email: Email | None = None
@@ -163,7 +163,7 @@ class SmtpConfig(_Strict):
     starttls: bool = True
     username: str | None = None
     password_env: EnvName | None = None
-    sender: str
+    sender: OneLine
 
 
 class DigestConfig(_Strict):
@@ -178,7 +178,7 @@ class NoticesConfig(_Strict):
 
 class LiaisonConfig(_Strict):
     id: Id
-    name: str
+    name: OneLine
     title: str = "Court Liaison"
     email: Email
     phone: str | None = None

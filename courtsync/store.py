@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Problem
 from courtsync.store_groups import Owners, drop_groups, shift, write_groups
+from courtsync.store_ledger import Ledger, prepare
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS derived (
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     status TEXT NOT NULL,         -- pending | sending | sent | failed | unknown
     attempts INTEGER NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, sent_at REAL,
     meta TEXT NOT NULL DEFAULT '{}',
+    claimed_by TEXT, lease_until REAL,   -- while 'sending': which run, until when (stores before: store_ledger)
     UNIQUE (key, recipient)
 );
 CREATE TABLE IF NOT EXISTS notices (
@@ -140,6 +142,7 @@ class Store:
         self._db: sqlite3.Connection | None = None
         self._closer: weakref.finalize[[sqlite3.Connection], Store] | None = None
         self._batch_since: float | None = None
+        self._ledger: Ledger | None = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -147,6 +150,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            prepare(db)
             self._db = db
             self._closer = weakref.finalize(self, _close, db)
         return self._db
@@ -159,6 +163,13 @@ class Store:
             raise ConfigError(f"Cannot open the store {self.path}: {exc}.",
                               hint="Check `store` in courtsync.toml and that its folder exists and is writable.") \
                 from None
+
+    @property
+    def ledger(self) -> Ledger:
+        """The outbox, digest and notice records (store_ledger)."""
+        if self._ledger is None:
+            self._ledger = Ledger(lambda: self.db)
+        return self._ledger
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

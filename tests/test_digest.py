@@ -293,33 +293,6 @@ def test_an_agency_can_override_the_templates(example_dir: Path, run: Runner, tm
     assert "<table>" in (out / "digest-s01-2026-W50.html").read_text()   # the shipped HTML fills the gap
 
 
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_a_refused_login_is_tried_once_per_run(example_dir: Path, run: Runner,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each further try with a wrong password brings an account lockout closer."""
-    server = SmtpServer(login=("svc-courtsync", "right-password")).start()
-    attempts: list[str] = []
-    try:
-        toml = example_dir / "courtsync.toml"
-        toml.write_text(toml.read_text() + f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nstarttls = false\n'
-                                           'username = "svc-courtsync"\npassword_env = "COURTSYNC_SMTP_PASSWORD"\n'
-                                           'sender = "Liaison <lc@agency.example>"\n')
-        monkeypatch.setenv("COURTSYNC_SMTP_PASSWORD", "wrong-password")
-        import smtplib
-
-        real_login = smtplib.SMTP.login
-
-        def counting_login(self: smtplib.SMTP, user: str, password: str, **kw: object) -> object:
-            attempts.append(user)
-            return real_login(self, user, password, **kw)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(smtplib.SMTP, "login", counting_login)
-        result = run("digest", "--config", toml, "--as-of", AS_OF, "--week", WEEK, "--send")
-        assert result.exit_code == 3 and len(attempts) == 1 and server.received == []
-    finally:
-        server.stop()
-
-
 def test_an_out_folder_that_cannot_be_made_is_a_clear_error(example_dir: Path, run: Runner, tmp_path: Path) -> None:
     """Bug: --out under a file (or a full or read-only disk) ended in a Python traceback."""
     blocker = tmp_path / "a-file"
