@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tests.conftest import AS_OF, Run
 from tests.smtp_server import Behaviour, SmtpServer
+from tests.test_notices import move_first_cook_north_session
 from tests.test_outbox_faults import digest_args, smtp_table, with_smtp
 
 Runner = Callable[..., Run]
@@ -17,17 +18,6 @@ NEXT_DAY = "2026-11-24"
 
 def cfg(d: Path, as_of: str = AS_OF.isoformat()) -> list[str]:
     return ["--config", str(d / "courtsync.toml"), "--as-of", as_of]
-
-
-def move_first_cook_north_session(example_dir: Path) -> None:
-    """Only Cook County CPD has Cook North staff: its next letter is an amended one."""
-    toml = example_dir / "courtsync.toml"
-    text = toml.read_text()
-    moved_from = text.split("moved = [{ from = ")[1][:10]
-    north_first = text.split('id = "cook-north"')[1].split("first_session = ")[1][:10]
-    new_day = f"{north_first[:8]}{int(north_first[8:]) + 7:02d}"
-    toml.write_text(text.replace(f"moved = [{{ from = {moved_from}",
-                                 f"moved = [{{ from = {north_first}, to = {new_day} }}, {{ from = {moved_from}"))
 
 
 def test_a_letter_recorded_before_can_be_reprinted_exactly(example_dir: Path, run: Runner, tmp_path: Path) -> None:
