@@ -117,6 +117,19 @@ def test_a_server_without_starttls_keeps_everything_queued(example_dir: Path, ru
         server.stop()
 
 
+def sending_through_exchange(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example with [exchange] (free-busy reads, send_as) and no [smtp]: mail goes through EWS CreateItem."""
+    from exchangelib.protocol import CachingProtocol
+
+    monkeypatch.setenv("COURTSYNC_EWS_PASSWORD", "pw")
+    CachingProtocol.clear_cache()
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text() + '\n[exchange]\nendpoint = "https://mail.agency.example/EWS/Exchange.asmx"\n'
+                                       'username = "AGENCY\\\\svc-courtsync"\npassword_env = "COURTSYNC_EWS_PASSWORD"\n'
+                                       'send_as = "lc@agency.example"\nmode = "free-busy"\n')
+    return toml
+
+
 def test_exchange_refusing_the_credentials_keeps_everything_queued(example_dir: Path, run: Runner,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Bug (Exchange side of the same): the sender's credentials refused must not lose the week's digests."""
@@ -125,12 +138,7 @@ def test_exchange_refusing_the_credentials_keeps_everything_queued(example_dir: 
 
     from tests.mail_fixtures import UTC, availability_answer
 
-    monkeypatch.setenv("COURTSYNC_EWS_PASSWORD", "pw")
-    CachingProtocol.clear_cache()
-    toml = example_dir / "courtsync.toml"
-    toml.write_text(toml.read_text() + '\n[exchange]\nendpoint = "https://mail.agency.example/EWS/Exchange.asmx"\n'
-                                       'username = "AGENCY\\\\svc-courtsync"\npassword_env = "COURTSYNC_EWS_PASSWORD"\n'
-                                       'send_as = "lc@agency.example"\nmode = "free-busy"\n')
+    toml = sending_through_exchange(example_dir, monkeypatch)
     creates: list[str] = []
 
     def answer(request: object) -> tuple[int, dict[str, str], str]:

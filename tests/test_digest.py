@@ -214,13 +214,9 @@ def test_sending_through_exchange_when_there_is_no_smtp(example_dir: Path, run: 
     from exchangelib.protocol import CachingProtocol
 
     from tests.mail_fixtures import EWS_MESSAGES, SOAP_HEAD, SOAP_TAIL
+    from tests.test_delivery_errors import sending_through_exchange
 
-    monkeypatch.setenv("COURTSYNC_EWS_PASSWORD", "pw")
-    CachingProtocol.clear_cache()
-    toml = example_dir / "courtsync.toml"
-    toml.write_text(toml.read_text() + '\n[exchange]\nendpoint = "https://mail.agency.example/EWS/Exchange.asmx"\n'
-                                       'username = "AGENCY\\\\svc-courtsync"\npassword_env = "COURTSYNC_EWS_PASSWORD"\n'
-                                       'send_as = "lc@agency.example"\nmode = "free-busy"\n')
+    toml = sending_through_exchange(example_dir, monkeypatch)
     sent: list[str] = []
 
     def answer(request: object) -> tuple[int, dict[str, str], str]:
