@@ -108,6 +108,7 @@ def test_a_killed_sender_makes_the_next_run_exit_3_naming_the_unknown(example_di
         next_run = run(*digest_args(toml))
         assert next_run.exit_code == 3, next_run.stdout + next_run.stderr
         assert f"UNKNOWN (not re-sent by itself): {held}: the digest of" in next_run.stderr
+        assert "--supervisor" in next_run.stderr.split("--mark-sent")[0]
         assert "stopped before the server answered" in next_run.stderr
         assert "--mark-sent" in next_run.stderr and "--resend" in next_run.stderr
         assert "sent 4" in next_run.stdout

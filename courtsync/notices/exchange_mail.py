@@ -11,7 +11,6 @@ from typing import Any
 from courtsync.errors import CourtsyncError, DeliveryError, SourceError
 
 _QUEUED = "Nothing more was tried this run: everything stays queued and goes on the next run once that is fixed."
-_MAYBE = "It may have been sent, so it is not sent again without --resend."
 
 
 class ExchangeTransport:
@@ -85,14 +84,14 @@ class ExchangeTransport:
             raise DeliveryError(f"Exchange refused the message to {recipient} ({type(exc).__name__}).",
                                 kind="recipient", hint="Not retried: correct the address.") from None
         except ErrorTimeoutExpired as exc:
-            raise DeliveryError(f"The connection to Exchange broke while sending ({type(exc).__name__}).",
-                                kind="unknown", hint=_MAYBE) from None
+            raise DeliveryError(f"The connection to Exchange broke while sending ({type(exc).__name__})",
+                                kind="unknown") from None
         except ResponseMessageError as exc:   # not known to be this recipient's for good: kept, not lost
             raise DeliveryError(f"Exchange refused the message to {recipient} ({type(exc).__name__}).",
                                 kind="transient", hint="It stays queued and goes on the next run.") from None
         except TransportError as exc:
-            raise DeliveryError(f"The connection to Exchange failed while sending ({type(exc).__name__}).",
-                                kind="unknown", hint=_MAYBE) from None
+            raise DeliveryError(f"The connection to Exchange failed while sending ({type(exc).__name__})",
+                                kind="unknown") from None
 
     def close(self) -> None:
         self._account = None

@@ -152,15 +152,17 @@ def claimer_alive(claimer: str) -> bool | None:
 
 
 def describe(row: OutboxRow) -> str:
-    """What an unresolved message was, and how to settle it."""
-    what = row.base_key
+    """What an unresolved message was, and how to settle it (only it: a plain --resend would send them all)."""
+    what, scope = row.base_key, ""
     if what.startswith("digest:"):
         _, supervisor, week = (what.split(":") + ["", ""])[:3]
-        what = f"the digest of {supervisor} for {week}"
+        what, scope = f"the digest of {supervisor} for {week}", f"--week {week} --supervisor {supervisor} "
     elif what.startswith("notice:"):
-        what = f"the letter to court {what.split(':')[1]}"
-    return (f"{row.recipient}: {what} ({row.error or 'state unknown'}). Message-ID {row.message_id}: look it up in "
-            "the mail server's log; if it arrived, run the same command with --mark-sent, if not, with --resend.")
+        court = what.split(":")[1]
+        what, scope = f"the letter to court {court}", f"--court {court} "
+    return (f"{row.recipient}: {what} may or may not have arrived: {row.error or 'its state is unknown'}. Look for "
+            f"Message-ID {row.message_id} in the mail server's log; if it arrived, run the same command with "
+            f"{scope}--mark-sent, if not, with {scope}--resend.")
 
 
 class Outbox:
@@ -185,7 +187,7 @@ class Outbox:
                 since = datetime.fromtimestamp(row.lease_until - LEASE_SECONDS if row.lease_until else row.created,
                                                UTC)
                 given_up += self.rows.give_up(row.id, row.claimed_by,
-                                              f"the run sending it (since {since:%Y-%m-%d %H:%M} UTC) stopped before "
+                                              f"the run sending it since {since:%Y-%m-%d %H:%M} UTC stopped before "
                                               "the server answered")
         return given_up
 

@@ -172,8 +172,7 @@ class SmtpTransport:
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
             raise DeliveryError(f"The connection was lost while the message to {recipient} was being accepted "
-                                f"({type(exc).__name__}).", kind="unknown",
-                                hint="It may have been delivered, so it is not sent again without --resend.") from None
+                                f"({type(exc).__name__})", kind="unknown") from None
         if code >= 400:
             raise self._refused("data", code, reply, recipient)
 
