@@ -16,8 +16,9 @@ from courtsync.errors import ConfigError, DeliveryError
 TIMEOUT = 60
 Stage = Literal["mail", "rcpt", "data"]
 _ENHANCED = re.compile(r"^\s*[245]\.(\d{1,3})\.(\d{1,3})\b")
-# smtplib's order of preference; only the first one the server offers is tried (a refused login is one try).
-MECHANISMS = ("CRAM-MD5", "PLAIN", "LOGIN")
+# Only the first of these the server offers is tried (a refused login is one try, towards a lockout): PLAIN first,
+# as every server that offers AUTH verifies it (one that lists CRAM-MD5 may lack the stored secret it needs).
+MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
 
 
 def classify(stage: Stage, code: int, reply: str, recipient: str) -> DeliveryError:
