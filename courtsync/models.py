@@ -266,7 +266,7 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class OutboxRow:
-    """One queued email as the store holds it (pending, sending, sent, failed, unknown or resent)."""
+    """One queued email as the store holds it (pending, claimed, sending, sent, failed, unknown or resent)."""
 
     id: int
     key: str                 # what it is, e.g. digest:s01:2027-W03 (a --resend adds #resend-N)
@@ -280,7 +280,7 @@ class OutboxRow:
     created: float
     sent_at: float | None
     meta: Mapping[str, object]
-    claimed_by: str | None = None    # the run sending it, while status is 'sending'
+    claimed_by: str | None = None    # the run sending it, while status is 'claimed' or 'sending'
     lease_until: float | None = None
 
     @property

@@ -17,7 +17,7 @@ from courtsync.notices.render import write_named
 
 # Outbox states of a letter's email that the notice log does not hold yet ('sent' ones are in it; a 'resent'
 # one was replaced by a later row).
-UNSENT = ("pending", "sending", "failed", "unknown")
+UNSENT = ("pending", "claimed", "sending", "failed", "unknown")
 LOG_COLUMNS = ("court", "when", "how", "kind", "status", "first", "last", "dates", "reprint")
 
 
@@ -27,7 +27,7 @@ class LogEntry:
     when: datetime
     how: str                 # email | print
     kind: str                # initial | amended
-    status: str              # sent | printed | pending | sending | failed | unknown
+    status: str              # sent | printed | pending | claimed | sending | failed | unknown
     first: str
     last: str
     days: list[str]

@@ -3,7 +3,8 @@ the digest state and the notice log with the letters themselves. SQL only; notic
 
 A claim is one UPDATE ... WHERE id = ? AND status = 'pending' under BEGIN IMMEDIATE that must change exactly one
 row: of two senders started together only one gets each row. (A PostgreSQL store does the same with
-SELECT ... FOR UPDATE SKIP LOCKED and the same UPDATE.)
+SELECT ... FOR UPDATE SKIP LOCKED and the same UPDATE.) A claimed row is 'claimed' until the message is handed to
+the server, then 'sending': a sender that dies before that leaves nothing in doubt.
 """
 
 from __future__ import annotations
@@ -131,14 +132,28 @@ class Ledger:
         return [row for row in map(_outbox_row, found) if wanted(row.key)]
 
     def claim(self, row_id: int, claimer: str, lease_until: float) -> OutboxRow | None:
-        """Take a pending row for sending; None when another sender has it (or it is no longer pending)."""
+        """Take a pending row for sending ('claimed'); None when another sender has it (or it is not pending)."""
         with self.immediate() as db:
-            taken = db.execute("UPDATE outbox SET status = 'sending', claimed_by = ?, lease_until = ?, "
+            taken = db.execute("UPDATE outbox SET status = 'claimed', claimed_by = ?, lease_until = ?, "
                                "attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
                                (claimer, lease_until, row_id)).rowcount
             if taken != 1:
                 return None
             return _outbox_row(db.execute(f"SELECT {_ROW} FROM outbox WHERE id = ?", (row_id,)).fetchone())
+
+    def handing_over(self, row_id: int, claimer: str) -> bool:
+        """'claimed' -> 'sending' just before the message goes to the server; False when the claim was lost
+        (its lease ran out and another run took the row), so it must not be sent."""
+        with self.immediate() as db:
+            return bool(db.execute("UPDATE outbox SET status = 'sending' WHERE id = ? AND claimed_by = ? AND "
+                                   "status = 'claimed'", (row_id, claimer)).rowcount)
+
+    def release(self, row_id: int, claimed_by: str | None) -> bool:
+        """A 'claimed' row whose sender is gone before handing it over: it never went, so it is pending again."""
+        with self.immediate() as db:
+            return bool(db.execute("UPDATE outbox SET status = 'pending', claimed_by = NULL, lease_until = NULL "
+                                   "WHERE id = ? AND status = 'claimed' AND claimed_by IS ?",
+                                   (row_id, claimed_by)).rowcount)
 
     def finish(self, row_id: int, claimer: str, status: str, error: str | None, sent_at: float | None,
                then: Callable[[], None] | None = None) -> bool:

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
-from typing import Any
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 
@@ -26,11 +26,12 @@ class Behaviour:
     fail_data_number: set[int] = field(default_factory=set)   # these DATA commands (1-based) answered 451
     drop_after_data: set[int] = field(default_factory=set)    # these DATA: message kept, connection cut, no reply
     relay_denied: set[str] = field(default_factory=set)       # RCPT answered 554 5.7.1 Relay access denied
-    # The first DATA (message kept) gets no reply until `release` is set or a second client has named a
-    # recipient: two senders started together then surely overlap, and a killed sender dies inside DATA.
-    stall_first_data: bool = False
+    # The first RCPT, or the first DATA (message kept), gets no reply until `release` is set or a second client
+    # has named a recipient: two senders started together then surely overlap, and a sender killed meanwhile
+    # dies before handing its message over (rcpt) or inside DATA.
+    stall_first: Literal["", "rcpt", "data"] = ""
     release: threading.Event = field(default_factory=threading.Event)
-    in_data: threading.Event = field(default_factory=threading.Event)   # set when the stalled DATA arrived
+    stalled: threading.Event = field(default_factory=threading.Event)   # set when the stall began
 
 
 class Handler:
@@ -45,6 +46,8 @@ class Handler:
         self.sessions.add(id(session))
         if len(self.sessions) > 1:
             self.behaviour.release.set()
+        if self.behaviour.stall_first == "rcpt" and not self.behaviour.stalled.is_set():
+            await self._stall()
         if address in self.behaviour.refuse:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         if address in self.behaviour.relay_denied:
@@ -52,18 +55,21 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def _stall(self) -> None:
+        self.behaviour.stalled.set()
+        for _ in range(1200):   # a hang guard: at most a minute
+            if self.behaviour.release.is_set():
+                return
+            await asyncio.sleep(0.05)
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.data_count += 1
         if self.data_count in self.behaviour.fail_data_number:
             return "451 4.3.0 Temporary local problem, try again later"
         for rcpt in envelope.rcpt_tos:
             self.received.append((rcpt, message_from_bytes(envelope.content, policy=policy.default)))
-        if self.behaviour.stall_first_data and self.data_count == 1:
-            self.behaviour.in_data.set()
-            for _ in range(1200):   # a hang guard: at most a minute
-                if self.behaviour.release.is_set():
-                    break
-                await asyncio.sleep(0.05)
+        if self.behaviour.stall_first == "data" and self.data_count == 1:
+            await self._stall()
         if self.data_count in self.behaviour.drop_after_data:
             server.transport.close()   # the message is here, but the client never hears so
         return "250 2.0.0 Ok: queued"

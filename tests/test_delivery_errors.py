@@ -52,9 +52,10 @@ class Recording:
         self.sent: list[str] = []
         self.fail = fail
 
-    def send(self, recipient: str, message: bytes) -> None:
+    def send(self, recipient: str, message: bytes, handing_over: Callable[[], None]) -> None:
         if self.fail is not None:
             raise self.fail
+        handing_over()
         self.sent.append(recipient)
 
     def close(self) -> None:
@@ -69,11 +70,12 @@ def queued(tmp_path: Path, now: float, n: int = 2) -> Store:
 
 
 def test_a_crashed_senders_lease_runs_out_and_its_row_is_never_resent(tmp_path: Path) -> None:
-    """A row claimed on another machine: left alone while the lease holds, 'unknown' (never re-sent) after."""
+    """A row being sent from another machine: left alone while the lease holds, 'unknown' (never re-sent) after."""
     now = 1_800_000_000.0
     store = queued(tmp_path, now)
     first = store.ledger.rows("pending")[0]
     assert store.ledger.claim(first.id, "elsewhere.example/4242/abc", now + LEASE_SECONDS) is not None
+    assert store.ledger.handing_over(first.id, "elsewhere.example/4242/abc")   # it died inside DATA
     transport = Recording()
     during = Outbox(store.ledger, lambda: now + LEASE_SECONDS - 1).deliver(transport)
     assert transport.sent == ["r1@x.example"] and during.elsewhere == 1 and during.complete
@@ -83,6 +85,18 @@ def test_a_crashed_senders_lease_runs_out_and_its_row_is_never_resent(tmp_path: 
     assert unknown.recipient == "r0@x.example" and "stopped before the server answered" in (unknown.error or "")
     assert datetime.fromtimestamp(now).strftime("%Y") in (unknown.error or "")
     assert store.ledger.claim(first.id, "me/1/x", now) is None   # unknown is never claimed again
+
+
+def test_a_claim_that_ran_out_before_the_hand_over_is_sent_once_by_the_next_run(tmp_path: Path) -> None:
+    now = 1_800_000_000.0
+    store = queued(tmp_path, now, n=1)
+    (row,) = store.ledger.rows("pending")
+    assert store.ledger.claim(row.id, "elsewhere.example/4242/abc", now + LEASE_SECONDS) is not None
+    transport = Recording()
+    assert Outbox(store.ledger, lambda: now + 1).deliver(transport).elsewhere == 1 and transport.sent == []
+    report = Outbox(store.ledger, lambda: now + LEASE_SECONDS + 1).deliver(transport)
+    assert transport.sent == ["r0@x.example"] and report.complete and not report.unknown
+    assert not store.ledger.handing_over(row.id, "elsewhere.example/4242/abc")   # the late one may not send it
 
 
 def test_a_claim_is_taken_once(tmp_path: Path) -> None:

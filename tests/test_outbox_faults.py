@@ -66,7 +66,7 @@ def two_at_once(example_dir: Path, run: Runner, args: Callable[[Path], list[str]
                 expected: int) -> tuple[SmtpServer, Path]:
     """Two real senders started together against a server that holds the first message until the second
     sender has named a recipient: each Message-ID must arrive exactly once, and both runs exit 0."""
-    server = SmtpServer(Behaviour(stall_first_data=True)).start()
+    server = SmtpServer(Behaviour(stall_first="data")).start()
     try:
         toml = with_smtp(example_dir, smtp_table(server))
         synced(run, toml)
@@ -94,13 +94,13 @@ def test_two_notices_senders_at_once_deliver_each_court_exactly_once(example_dir
 
 def test_a_killed_sender_makes_the_next_run_exit_3_naming_the_unknown(example_dir: Path, run: Runner) -> None:
     """Bug: a sender killed mid-batch left a row `sending`; the next run called it unknown and exited 0."""
-    behaviour = Behaviour(stall_first_data=True)
+    behaviour = Behaviour(stall_first="data")
     server = SmtpServer(behaviour).start()
     try:
         toml = with_smtp(example_dir, smtp_table(server))
         synced(run, toml)
         sender = courtsync(*digest_args(toml))
-        assert behaviour.in_data.wait(HANG_GUARD), finish(sender)   # the server holds the message, says nothing
+        assert behaviour.stalled.wait(HANG_GUARD), finish(sender)   # the server holds the message, says nothing
         sender.send_signal(signal.SIGKILL)
         assert finish(sender)[0] == -signal.SIGKILL
         behaviour.release.set()
@@ -118,6 +118,26 @@ def test_a_killed_sender_makes_the_next_run_exit_3_naming_the_unknown(example_di
         settled = run(*digest_args(toml), "--mark-sent")
         assert settled.exit_code == 0 and "marked 1 message(s) as sent" in settled.stdout
         assert len(server.received) == SUPERVISORS
+    finally:
+        behaviour.release.set()
+        server.stop()
+
+
+def test_a_sender_killed_before_handing_its_message_over_leaves_nothing_in_doubt(example_dir: Path,
+                                                                                  run: Runner) -> None:
+    behaviour = Behaviour(stall_first="rcpt")
+    server = SmtpServer(behaviour).start()
+    try:
+        toml = with_smtp(example_dir, smtp_table(server))
+        synced(run, toml)
+        sender = courtsync(*digest_args(toml))
+        assert behaviour.stalled.wait(HANG_GUARD), finish(sender)   # the first RCPT waits for an answer
+        sender.send_signal(signal.SIGKILL)
+        assert finish(sender)[0] == -signal.SIGKILL
+        behaviour.release.set()
+        next_run = run(*digest_args(toml))
+        assert next_run.exit_code == 0 and "sent 5" in next_run.stdout, next_run.stderr
+        assert sorted(server.message_ids().values()) == [1] * SUPERVISORS
     finally:
         behaviour.release.set()
         server.stop()

@@ -6,6 +6,7 @@ imported here only, and only when this transport sends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from courtsync.errors import CourtsyncError, DeliveryError, SourceError
@@ -33,7 +34,7 @@ class ExchangeTransport:
                                     access_type=IMPERSONATION if self.settings.access == "impersonation" else DELEGATE)
         return self._account
 
-    def send(self, recipient: str, message: bytes) -> None:
+    def send(self, recipient: str, message: bytes, handing_over: Callable[[], None]) -> None:
         from exchangelib import Mailbox, Message
         from exchangelib.errors import (
             ErrorAccessDenied,
@@ -63,6 +64,7 @@ class ExchangeTransport:
                           ErrorMessageSizeExceeded)
         try:
             account = self._mailbox()
+            handing_over()
             Message(account=account, mime_content=message, to_recipients=[Mailbox(email_address=recipient)]) \
                 .send(save_copy=False)
         except CourtsyncError as exc:   # a secret not set, send_as missing: nothing can go this run

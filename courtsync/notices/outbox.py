@@ -1,9 +1,12 @@
 """The durable outbox: every email is a row before it is sent, and is sent at most once.
 
-    pending -> sending -> sent | failed | pending (stays queued: the sender's setup, or the server for now)
-                       -> unknown (the connection broke after the message went out, or the run sending it
-                                   died: never re-sent by itself, because the server may have accepted it;
-                                   --resend sends it again (the row becomes 'resent'), --mark-sent records it)
+    pending -> claimed -> sending -> sent | failed | pending (stays queued: the sender's setup, or the server
+               |                                               for now)
+               |                  -> unknown (the connection broke after the message went out, or the run
+               |                              sending it died: never re-sent by itself, because the server may
+               |                              have accepted it; --resend sends it again (the row becomes
+               |                              'resent'), --mark-sent records it as sent)
+               -> pending (the run that claimed it died before handing it to the server: it never went)
 
 A row is claimed before it is sent (an atomic claim in the store, with a lease): of two senders started
 together, each message goes through exactly one. A claim outlives a sender that died for at most LEASE_SECONDS,
@@ -47,8 +50,9 @@ class Outgoing:
 
 
 class Transport(Protocol):
-    def send(self, recipient: str, message: bytes) -> None:
-        """Deliver one message, or raise DeliveryError saying what kind of failure it was."""
+    def send(self, recipient: str, message: bytes, handing_over: Callable[[], None]) -> None:
+        """Deliver one message, or raise DeliveryError saying what kind of failure it was. Call `handing_over`
+        just before the message itself goes to the server (it raises if the message must not go after all)."""
 
     def close(self) -> None: ...
 
@@ -62,6 +66,8 @@ class Rows(Protocol):
     def claim(self, row_id: int, claimer: str, lease_until: float) -> OutboxRow | None: ...
     def finish(self, row_id: int, claimer: str, status: str, error: str | None, sent_at: float | None,
                then: Callable[[], None] | None = None) -> bool: ...
+    def handing_over(self, row_id: int, claimer: str) -> bool: ...
+    def release(self, row_id: int, claimed_by: str | None) -> bool: ...
     def give_up(self, row_id: int, claimed_by: str | None, error: str) -> bool: ...
     def mark_sent(self, row_id: int, when: float, then: Callable[[], None] | None = None) -> bool: ...
 
@@ -177,18 +183,21 @@ class Outbox:
                                 for m in messages), resend, self.now())
 
     def recover(self, keys: Collection[str] | None = None) -> int:
-        """Rows left 'sending' by a run that is gone (its process ended, or its lease ran out): they may have gone
-        out, so they become 'unknown'."""
+        """Rows of a run that is gone (its process ended, or its lease ran out): 'claimed' ones never went and are
+        pending again; 'sending' ones may have gone out, so they become 'unknown'. Returns how many were given up."""
         given_up = 0
-        for row in self.rows.rows("sending", keys):
-            alive = claimer_alive(row.claimed_by) if row.claimed_by else False
-            expired = row.lease_until is None or row.lease_until < self.now()
-            if alive is False or (alive is None and expired):
-                since = datetime.fromtimestamp(row.lease_until - LEASE_SECONDS if row.lease_until else row.created,
-                                               UTC)
-                given_up += self.rows.give_up(row.id, row.claimed_by,
-                                              f"the run sending it since {since:%Y-%m-%d %H:%M} UTC stopped before "
-                                              "the server answered")
+        for status in ("claimed", "sending"):
+            for row in self.rows.rows(status, keys):
+                alive = claimer_alive(row.claimed_by) if row.claimed_by else False
+                expired = row.lease_until is None or row.lease_until < self.now()
+                if not (alive is False or (alive is None and expired)):
+                    continue
+                if status == "claimed":
+                    self.rows.release(row.id, row.claimed_by)
+                    continue
+                since = datetime.fromtimestamp(row.lease_until - LEASE_SECONDS if row.lease_until else row.created, UTC)
+                given_up += self.rows.give_up(row.id, row.claimed_by, f"the run sending it since {since:%Y-%m-%d %H:%M}"
+                                                                      " UTC stopped before the server answered")
         return given_up
 
     def deliver(self, transport: Transport, keys: Collection[str] | None = None,
@@ -209,7 +218,7 @@ class Outbox:
                     continue   # another run took it
                 row = claimed
                 try:
-                    transport.send(row.recipient, row.message)
+                    transport.send(row.recipient, row.message, self._handing_over(row.id, claimer))
                 except DeliveryError as exc:
                     status = {"recipient": "failed", "unknown": "unknown"}.get(exc.kind, "pending")
                     detail = f"{exc.message} {exc.hint or ''}".strip()
@@ -231,8 +240,15 @@ class Outbox:
             _LIVE.discard(claimer)
             transport.close()
         report.unknown = self.rows.rows("unknown", keys)
-        report.elsewhere = len(self.rows.rows("sending", keys))
+        report.elsewhere = len(self.rows.rows("claimed", keys)) + len(self.rows.rows("sending", keys))
         return report
+
+    def _handing_over(self, row_id: int, claimer: str) -> Callable[[], None]:
+        def now_sending() -> None:
+            if not self.rows.handing_over(row_id, claimer):
+                raise DeliveryError("Another run took this message over (this run's claim ran out); it sends it.",
+                                    kind="transient")
+        return now_sending
 
     @staticmethod
     def _then(on_sent: Callable[[Mapping[str, Any]], None] | None, row: OutboxRow) -> Callable[[], None] | None:

@@ -8,6 +8,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from email.utils import parseaddr
 from typing import Any, Literal
 
@@ -153,7 +154,7 @@ class SmtpTransport:
         except smtplib.SMTPAuthenticationError:
             raise refused from None
 
-    def send(self, recipient: str, message: bytes) -> None:
+    def send(self, recipient: str, message: bytes, handing_over: Callable[[], None]) -> None:
         conn = self._connect()
         try:
             code, reply = conn.mail(self.sender)
@@ -166,6 +167,12 @@ class SmtpTransport:
             self._drop()
             raise DeliveryError(f"The connection to the mail server was lost before the message to {recipient} was "
                                 f"sent ({type(exc).__name__}).", kind="transient", hint=_hint("transient")) from None
+        try:
+            handing_over()
+        except DeliveryError:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                conn.rset()
+            raise
         try:
             code, reply = conn.data(message)
         except smtplib.SMTPDataError as exc:
