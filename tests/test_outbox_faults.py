@@ -92,18 +92,24 @@ def test_two_notices_senders_at_once_deliver_each_court_exactly_once(example_dir
     assert log.stdout.count(",email,initial,sent,") == COURTS, log.stdout   # each told once, by one run
 
 
+def killed_while_stalled(example_dir: Path, run: Runner, server: SmtpServer) -> Path:
+    """A real `digest --send`, SIGKILLed while the server stalls (then the server goes on)."""
+    toml = with_smtp(example_dir, smtp_table(server))
+    synced(run, toml)
+    sender = courtsync(*digest_args(toml))
+    assert server.behaviour.stalled.wait(HANG_GUARD), finish(sender)
+    sender.send_signal(signal.SIGKILL)
+    assert finish(sender)[0] == -signal.SIGKILL
+    server.behaviour.release.set()
+    return toml
+
+
 def test_a_killed_sender_makes_the_next_run_exit_3_naming_the_unknown(example_dir: Path, run: Runner) -> None:
     """Bug: a sender killed mid-batch left a row `sending`; the next run called it unknown and exited 0."""
-    behaviour = Behaviour(stall_first="data")
+    behaviour = Behaviour(stall_first="data")   # the server holds the message and says nothing
     server = SmtpServer(behaviour).start()
     try:
-        toml = with_smtp(example_dir, smtp_table(server))
-        synced(run, toml)
-        sender = courtsync(*digest_args(toml))
-        assert behaviour.stalled.wait(HANG_GUARD), finish(sender)   # the server holds the message, says nothing
-        sender.send_signal(signal.SIGKILL)
-        assert finish(sender)[0] == -signal.SIGKILL
-        behaviour.release.set()
+        toml = killed_while_stalled(example_dir, run, server)
         (held, _), = server.received
         next_run = run(*digest_args(toml))
         assert next_run.exit_code == 3, next_run.stdout + next_run.stderr
@@ -125,16 +131,10 @@ def test_a_killed_sender_makes_the_next_run_exit_3_naming_the_unknown(example_di
 
 def test_a_sender_killed_before_handing_its_message_over_leaves_nothing_in_doubt(example_dir: Path,
                                                                                   run: Runner) -> None:
-    behaviour = Behaviour(stall_first="rcpt")
+    behaviour = Behaviour(stall_first="rcpt")   # the first RCPT waits for an answer
     server = SmtpServer(behaviour).start()
     try:
-        toml = with_smtp(example_dir, smtp_table(server))
-        synced(run, toml)
-        sender = courtsync(*digest_args(toml))
-        assert behaviour.stalled.wait(HANG_GUARD), finish(sender)   # the first RCPT waits for an answer
-        sender.send_signal(signal.SIGKILL)
-        assert finish(sender)[0] == -signal.SIGKILL
-        behaviour.release.set()
+        toml = killed_while_stalled(example_dir, run, server)
         next_run = run(*digest_args(toml))
         assert next_run.exit_code == 0 and "sent 5" in next_run.stdout, next_run.stderr
         assert sorted(server.message_ids().values()) == [1] * SUPERVISORS
