@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from courtsync.fields import PathText
+from courtsync.fields import OneLine, PathText
 
 
 class AgencyConfig(BaseModel):
@@ -12,7 +12,7 @@ class AgencyConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
     unit: str | None = None
     address: list[str] = []
     phone: str | None = None

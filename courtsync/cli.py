@@ -8,7 +8,7 @@ import time as time_module
 from collections.abc import Callable
 from datetime import date, time
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +17,9 @@ from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncErro
 from courtsync.fields import parse_day, parse_time_range
 from courtsync.models import Problem
 from courtsync.sync import SyncReport
+
+if TYPE_CHECKING:
+    from courtsync.weekly import Delivery  # type: ignore[attr-defined]  # re-exported from notices.outbox
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -340,10 +343,12 @@ def events_command(config_path: Path | None, source_id: str | None, worker_id: s
               help="Write each digest as .txt and .html into this folder.")
 @click.option("--send", is_flag=True, help="Queue each digest once per supervisor and week, and send it.")
 @click.option("--resend", is_flag=True, help="With --send: send again even if already sent.")
+@click.option("--mark-sent", is_flag=True, help="With --send: record the messages in doubt (unknown) as delivered "
+                                                 "(after the mail server's log showed they arrived).")
 @offline_option
 @as_of_option
 def digest_command(config_path: Path | None, week: str | None, supervisor_id: str | None, out_dir: Path | None,
-                   send: bool, resend: bool, offline: bool, as_of: date | None) -> None:
+                   send: bool, resend: bool, mark_sent: bool, offline: bool, as_of: date | None) -> None:
     """The weekly supervisor digest: conflicts ahead, new, still open and resolved. Exit 3 if anything is unsent
     or a calendar could not be read."""
     from courtsync import weekly  # templates and mail load only for the commands that need them
@@ -362,14 +367,9 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
         click.echo(f"wrote {len(written)} file(s) to {out_dir}")
     code = EXIT_OK
     if send:
-        queued, already, skipped, delivery = weekly.send(ctx, rendered, now, resend)
+        queued, already, skipped, delivery = weekly.send(ctx, rendered, now, resend, mark_sent)
         click.echo(f"queued {queued}, already queued {already}, all-clears skipped {skipped}; sent {delivery.sent}")
-        for label, items in (("FAILED", delivery.failed), ("will retry", delivery.retry),
-                             ("UNKNOWN (not re-sent; --resend to force)", delivery.unknown)):
-            for recipient, why in items:
-                click.echo(f"  {label}: {recipient}: {why}", err=True)
-        if delivery.failed or delivery.retry or delivery.unknown:
-            code = EXIT_SOURCE
+        code = _report_delivery(delivery)
     if any(d.unread for d in digests):
         code = EXIT_SOURCE
     if not out_dir and not send:
@@ -387,15 +387,30 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
 @click.option("--send", is_flag=True, help="Email each letter (PDF attached) to its court; recorded when sent.")
 @click.option("--print", "print_batch", is_flag=True,
               help="Write one merged PDF and a mailing-labels CSV (into --out, else here); recorded as mailed.")
+@click.option("--resend", is_flag=True, help="With --send: send again a letter whose email is in doubt (unknown).")
+@click.option("--mark-sent", is_flag=True, help="With --send: record the messages in doubt (unknown) as delivered "
+                                                 "(after the mail server's log showed they arrived).")
+@click.option("--log", "show_log", is_flag=True, help="Show what each court (or --court) was told, and when.")
+@click.option("--reprint", "reprint_court", metavar="COURT", help="Write the letter last recorded for COURT again.")
+@click.option("--date", "letter_day", type=DATE, help="With --reprint: the letter recorded on this date.")
+@format_option("table", "json", "csv")
 @offline_option
 @as_of_option
 def notices_command(config_path: Path | None, court_id: str | None, first: date | None, last: date | None,
-                    out_dir: Path | None, send: bool, print_batch: bool, offline: bool,
+                    out_dir: Path | None, send: bool, print_batch: bool, resend: bool, mark_sent: bool,
+                    show_log: bool, reprint_court: str | None, letter_day: date | None, fmt: str, offline: bool,
                     as_of: date | None) -> None:
-    """Letters asking courts to respect protected dates; amended letters only where something changed."""
+    """Letters asking courts to respect protected dates; amended letters only where something changed.
+    --log shows what each court was told; --reprint writes a recorded letter again."""
     from courtsync import courts  # templates, PDF and mail load only for the commands that need them
 
     ctx = app.load_context(config_path, today(as_of))
+    if show_log or reprint_court or letter_day:
+        from courtsync import notice_log
+
+        click.echo(notice_log.show(ctx, show_log, court_id, reprint_court, letter_day, out_dir, fmt, send or
+                                   print_batch), nl=False)
+        return
     outcomes, warnings = courts.letters(ctx, today(as_of), now, offline, court_id, first, last)
     for w in warnings:
         click.echo(f"courtsync: warning: {w}", err=True)
@@ -419,19 +434,24 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
         pdf, labels = courts.print_batch(ctx, rendered, out_dir or Path("."), now)
         click.echo(f"print batch: {pdf} and {labels} (recorded as told by mail)")
     if send and rendered:
-        queued, already, no_email, delivery = courts.send(ctx, rendered, now)
+        queued, already, no_email, delivery = courts.send(ctx, rendered, now, resend, mark_sent)
         click.echo(f"queued {queued}, already queued {already}; sent {delivery.sent}")
         for cid in no_email:
             click.echo(f"  not emailed: {cid} has no email in courtsync.toml; use --print", err=True)
-        for label, items in (("FAILED", delivery.failed), ("will retry", delivery.retry),
-                             ("UNKNOWN (not re-sent)", delivery.unknown)):
-            for recipient, why in items:
-                click.echo(f"  {label}: {recipient}: {why}", err=True)
-        if delivery.failed or delivery.retry or delivery.unknown or no_email:
+        if _report_delivery(delivery) != EXIT_OK or no_email:
             code = EXIT_SOURCE
     if not (out_dir or send or print_batch) and rendered:
         click.echo("(preview only: --out DIR writes the letters, --send emails them, --print makes a print batch)")
     click.get_current_context().exit(code)
+
+
+def _report_delivery(delivery: Delivery) -> int:
+    """What did not go (on stderr), and the exit code: 3 unless every message is settled."""
+    for line in delivery.problems():
+        click.echo(line, err=True)
+    for line in delivery.notes():
+        click.echo(line)
+    return EXIT_OK if delivery.complete else EXIT_SOURCE
 
 
 def main() -> None:

@@ -23,7 +23,18 @@ from pydantic import (
 
 from courtsync.agency import AgencyConfig
 from courtsync.errors import ConfigError, Located
-from courtsync.fields import DateValue, Duration, Email, EnvName, Horizon, Id, PathText, TimeValue, parse_holidays
+from courtsync.fields import (
+    DateValue,
+    Duration,
+    Email,
+    EnvName,
+    Horizon,
+    Id,
+    OneLine,
+    PathText,
+    TimeValue,
+    parse_holidays,
+)
 from courtsync.models import Collaborative, Court, Move, Rule
 from courtsync.toml_file import read_toml
 
@@ -89,7 +100,7 @@ class CollaborativeConfig(_Strict):
 
 class CourtConfig(_Strict):
     id: Id
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
     address: list[str] = []
     addressee: str = "Presiding Judge"
     email: Email | None = None
@@ -165,7 +176,7 @@ class SmtpConfig(_Strict):
     starttls: bool = True
     username: str | None = None
     password_env: EnvName | None = None
-    sender: str
+    sender: OneLine
 
 
 class DigestConfig(_Strict):
@@ -180,7 +191,7 @@ class NoticesConfig(_Strict):
 
 class LiaisonConfig(_Strict):
     id: Id
-    name: str
+    name: OneLine
     title: str = "Court Liaison"
     email: Email
     phone: str | None = None

@@ -8,12 +8,10 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from courtsync.busy import calendar_view
 from courtsync.errors import ConfigError, Located, UsageError
 from courtsync.formats import safe_cell
 from courtsync.notices.letters import Letter, LetterDate, Letterhead, changes, lateness
-from courtsync.notices.outbox import Delivery, Outbox, Outgoing, message_id
+from courtsync.notices.outbox import Delivery, Outbox, Outgoing, message_id, new_message
 from courtsync.notices.render import for_agency, render, write_named
 from courtsync.notices.subjects import letter_subject
 
@@ -158,8 +156,12 @@ def render_all(ctx: Context, found: list[Letter]) -> list[Rendered]:
 
 
 def _stem(letter: Letter) -> str:
-    kind = "amended" if letter.amended else "letter"
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{kind}-{letter.court_id}-{letter.today}")
+    return _file_stem(letter.court_id, letter.amended, letter.today.isoformat())
+
+
+def _file_stem(court_id: str, amended: bool, letter_date: str) -> str:
+    kind = "amended" if amended else "letter"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{kind}-{court_id}-{letter_date}")
 
 
 def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
@@ -170,12 +172,11 @@ def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
             for path in write_named(folder, _stem(r.letter), ((".txt", r.text), (".html", r.html), (".pdf", pdf)))]
 
 
-def record(ctx: Context, letter: Letter, how: str, when: float) -> None:
-    with ctx.store.db:
-        ctx.store.db.execute("INSERT INTO notices (court, told_at, how, first, last, dates, amended) VALUES "
-                             "(?, ?, ?, ?, ?, ?, ?)", (letter.court_id, when, how, letter.first.isoformat(),
-                                                       letter.last.isoformat(), json.dumps(letter.records()),
-                                                       int(letter.amended)))
+def record(ctx: Context, r: Rendered, how: str, when: float) -> None:
+    """The notice log: what the court was told, and the letter itself (for --reprint)."""
+    letter = r.letter
+    ctx.store.ledger.record_notice(letter.court_id, when, how, letter.first.isoformat(), letter.last.isoformat(),
+                                   letter.records(), letter.amended, letter.today.isoformat(), r.text, r.html)
 
 
 def print_batch(ctx: Context, rendered: list[Rendered], folder: Path, now: Now) -> list[Path]:
@@ -192,47 +193,45 @@ def print_batch(ctx: Context, rendered: list[Rendered], folder: Path, now: Now) 
     written = [*write_named(folder, f"notices-print-{stamp}", ((".pdf", merged_pdf([r.html for r in rendered])),)),
                *write_named(folder, f"notices-labels-{stamp}", ((".csv", buffer.getvalue()),))]
     for r in rendered:
-        record(ctx, r.letter, "print", now())
+        record(ctx, r, "print", now())
     return written
 
 
-def send(ctx: Context, rendered: list[Rendered], now: Now,
-         resend: bool = False) -> tuple[int, int, list[str], Delivery]:
+def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
+         mark_sent: bool = False) -> tuple[int, int, list[str], Delivery]:
     """Email each letter's PDF to its court through the outbox; the notice log is written when it is sent."""
     from courtsync.notices.pdf import html_to_pdf
-    from courtsync.weekly import mail_transport, sender_address
+    from courtsync.weekly import mail_transport, sender_address, sender_where
 
     transport = mail_transport(ctx)
     no_email = [r.letter.court_id for r in rendered if not r.letter.email]
     messages = []
-    letters_by_key: dict[str, Letter] = {}
+    by_key: dict[str, Rendered] = {}
     for r in rendered:
         if not r.letter.email:
             continue
         content = json.dumps([r.letter.records(), [c.text for c in r.letter.changes], r.letter.amended])
         key = f"notice:{r.letter.court_id}:{hashlib.sha256(content.encode()).hexdigest()[:20]}"  # same letter, one key
-        letters_by_key[key] = r.letter
-        msg = EmailMessage()
-        msg["From"] = sender_address(ctx)
-        msg["To"] = r.letter.email
-        msg["Subject"] = letter_subject(r.letter.agency.name if r.letter.agency else None, r.letter.court_name,
-                                        r.letter.amended)
-        msg["Message-ID"] = message_id(key, r.letter.email)
-        msg["Date"] = format_datetime(datetime.fromtimestamp(now()).astimezone())
+        by_key[key] = r
+        subject = letter_subject(r.letter.agency.name if r.letter.agency else None, r.letter.court_name,
+                                 r.letter.amended)
+        msg = new_message(sender_address(ctx), r.letter.email, subject, message_id(key, r.letter.email), now(),
+                          sender_where(ctx), "the letter's subject")
         msg.set_content(r.text, cte="quoted-printable")
         msg.add_attachment(html_to_pdf(r.html), maintype="application", subtype="pdf",
                            filename=f"{_stem(r.letter)}.pdf")
-        messages.append(Outgoing(key=key, recipient=r.letter.email, subject=str(msg["Subject"]),
-                                 message=msg.as_bytes(policy=policy.SMTP), meta={"key": key}))
-    queued, already = Outbox(ctx.store.db, now).queue(messages, resend=resend)
+        messages.append(Outgoing(key=key, recipient=r.letter.email, subject=subject,
+                                 message=msg.as_bytes(policy=policy.SMTP),
+                                 meta={"key": key, "court": r.letter.court_id, "amended": r.letter.amended,
+                                       "first": r.letter.first.isoformat(), "last": r.letter.last.isoformat(),
+                                       "days": [d.day.isoformat() for d in r.letter.dates]}))
+    outbox = Outbox(ctx.store.ledger, now)
+    queued, already = outbox.queue(messages, resend=resend)
 
-    def told(meta: dict[str, Any]) -> None:
-        letter = letters_by_key.get(meta["key"])
-        if letter is not None:
-            ctx.store.db.execute("INSERT INTO notices (court, told_at, how, first, last, dates, amended) VALUES "
-                                 "(?, ?, 'email', ?, ?, ?, ?)", (letter.court_id, now(), letter.first.isoformat(),
-                                                                 letter.last.isoformat(),
-                                                                 json.dumps(letter.records()), int(letter.amended)))
+    def told(meta: Mapping[str, Any]) -> None:
+        sent = by_key.get(str(meta["key"]))
+        if sent is not None:
+            record(ctx, sent, "email", now())
 
-    delivery = Outbox(ctx.store.db, now).deliver(transport, keys=set(letters_by_key), on_sent=told)
+    delivery = outbox.deliver(transport, keys=set(by_key), on_sent=told, mark_sent=mark_sent)
     return queued, already, no_email, delivery

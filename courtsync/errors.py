@@ -4,7 +4,8 @@
     ├── ConfigError           courtsync.toml is wrong: file, line, key
     │   └── RosterError       workers.csv / caseload.csv is wrong: file, line, column
     ├── UsageError            a command-line value is wrong (unknown worker, bad date)
-    └── SourceError           a calendar source could not be read (exit 3)
+    ├── SourceError           a calendar source could not be read (exit 3)
+    └── DeliveryError         a message was not delivered (exit 3); `kind` says what becomes of it
 
 Anything else that escapes is a bug in courtsync and keeps its traceback.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 EXIT_OK = 0
 EXIT_CONFLICTS = 1
@@ -86,3 +88,25 @@ class SourceError(CourtsyncError):
 @dataclass
 class DeadlineError(SourceError):
     """A read did not finish within the time a command gives it: abandoned, the last good copy answers."""
+
+
+DeliveryKind = Literal["config", "transient", "recipient", "unknown"]
+
+
+@dataclass
+class DeliveryError(CourtsyncError):
+    """One message was not delivered. `kind` decides what the outbox does with it:
+
+        config     the sender's own setup (login, TLS, relay, sender address, host): stays queued, goes once fixed
+        transient  the server or network, for now: stays queued, goes on the next run
+        recipient  this recipient is refused for good (550 5.1.1 user unknown): failed, never retried
+        unknown    the connection broke after the message was handed over: it may have arrived, so it is never
+                   re-sent by itself
+
+    `every_message`: the same would happen to every other message this run (no connection, a refused login), so
+    the batch stops there and the rest stay queued untouched.
+    """
+
+    kind: DeliveryKind = "transient"
+    every_message: bool = False
+    exit_code: int = EXIT_SOURCE

@@ -130,6 +130,14 @@ def parse_holidays(value: object) -> str | list[date] | bool:
                      f"got {value!r}")
 
 
+def _one_line(value: object) -> object:
+    """Text that ends up in an email header (a sender, a name in a subject): a line break there would end the
+    header (and could smuggle in another), so it is refused where it is written."""
+    if isinstance(value, str) and ("\r" in value or "\n" in value):
+        raise ValueError(f"must be on one line: remove the line break in {value!r}")
+    return value
+
+
 DateValue = Annotated[date, BeforeValidator(_parse_date)]
 TimeValue = Annotated[time, BeforeValidator(_parse_time)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -138,6 +146,7 @@ PathText = Annotated[str, BeforeValidator(_parse_path)]
 Id = Annotated[str, BeforeValidator(_parse_id)]
 Email = Annotated[str, BeforeValidator(_parse_email)]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+OneLine = Annotated[str, BeforeValidator(_one_line)]
 
 
 def check_holiday_code(code: str) -> None:

@@ -285,3 +285,44 @@ class PublishedEvent:
     stamp: datetime | None = None
     digest: str = ""
     gone_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One queued email as the store holds it (pending, claimed, sending, sent, failed, unknown or resent)."""
+
+    id: int
+    key: str                 # what it is, e.g. digest:s01:2027-W03 (a --resend adds #resend-N)
+    recipient: str
+    message_id: str
+    subject: str
+    message: bytes
+    status: str
+    attempts: int
+    error: str | None
+    created: float
+    sent_at: float | None
+    meta: Mapping[str, object]
+    claimed_by: str | None = None    # the run sending it, while status is 'claimed' or 'sending'
+    lease_until: float | None = None
+
+    @property
+    def base_key(self) -> str:
+        return self.key.split("#", 1)[0]
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    """One letter a court was told (sent by email or printed for mail), as the notice log holds it."""
+
+    id: int
+    court: str
+    told_at: float
+    how: str                 # email | print
+    first: str
+    last: str
+    dates: list[dict[str, object]]
+    amended: bool
+    letter_date: str | None = None   # None for letters recorded before courtsync kept their text
+    text: str | None = None
+    html: str | None = None

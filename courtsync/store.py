@@ -20,9 +20,9 @@ from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Problem, PublishedEvent
 from courtsync.private_files import tighten, touch
 from courtsync.store_groups import Owners, drop_groups, shift, write_groups
+from courtsync.store_ledger import Ledger, prepare
 from courtsync.store_published import published_event, published_row, read_only
 from courtsync.store_schema import SCHEMA
-
 
 BATCH_SECONDS = 0.05       # how often a batch commits
 CHECKPOINT_SECONDS = 0.05  # how often the WAL is folded in beside a batch
@@ -111,6 +111,7 @@ class Store:
         self._db: sqlite3.Connection | None = None
         self._closer: weakref.finalize[[sqlite3.Connection], Store] | None = None
         self._batch_since: float | None = None
+        self._ledger: Ledger | None = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -119,6 +120,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            prepare(db)
             self._db = db
             self._closer = weakref.finalize(self, _close, db)
         return self._db
@@ -131,6 +133,13 @@ class Store:
             raise ConfigError(f"Cannot open the store {self.path}: {exc}.",
                               hint="Check `store` in courtsync.toml and that its folder exists and is writable.") \
                 from None
+
+    @property
+    def ledger(self) -> Ledger:
+        """The outbox, digest and notice records (store_ledger)."""
+        if self._ledger is None:
+            self._ledger = Ledger(lambda: self.db)
+        return self._ledger
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -35,9 +35,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     key TEXT NOT NULL,            -- idempotency: what this message is (digest:s01:2027-W03), per recipient
     recipient TEXT NOT NULL, message_id TEXT NOT NULL, subject TEXT NOT NULL,
     message BLOB NOT NULL,        -- the whole RFC 5322 message, as it will be sent
-    status TEXT NOT NULL,         -- pending | sending | sent | failed | unknown
+    status TEXT NOT NULL,         -- pending | claimed | sending | sent | failed | unknown | resent
     attempts INTEGER NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, sent_at REAL,
     meta TEXT NOT NULL DEFAULT '{}',
+    claimed_by TEXT, lease_until REAL,   -- while claimed/sending: which run, until when (older stores: store_ledger)
     UNIQUE (key, recipient)
 );
 CREATE TABLE IF NOT EXISTS notices (

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from courtsync.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.errors import ConfigError, UsageError
 from courtsync.fields import DATE_RANGE
 from courtsync.models import Session, Worker
-from courtsync.notices.outbox import Delivery, Outbox, Outgoing, Transport, message_id
+from courtsync.notices.outbox import Delivery, Outbox, Outgoing, Transport, message_id, new_message
 from courtsync.notices.render import for_agency, render, write_named
 from courtsync.notices.subjects import digest_subject, one_line
 
@@ -137,11 +135,12 @@ def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
         folder, f"digest-{r.digest.supervisor.id}-{r.digest.week}", ((".txt", r.text), (".html", r.html)))]
 
 
-def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False) -> tuple[int, int, int, Delivery]:
+def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
+         mark_sent: bool = False) -> tuple[int, int, int, Delivery]:
     """Queue each digest once per supervisor and week, then deliver what is pending. Returns
     (queued, already queued, skipped all-clears, delivery)."""
     transport = mail_transport(ctx)
-    outbox = Outbox(ctx.store.db, now)
+    outbox = Outbox(ctx.store.ledger, now)
     messages, skipped = [], 0
     for r in rendered:
         if r.digest.all_clear and ctx.config.digest.all_clear == "skip":
@@ -154,11 +153,10 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False)
                                        "keys": r.digest.keys}))
     queued, already = outbox.queue(messages, resend=resend)
 
-    def remember(meta: dict[str, Any]) -> None:
-        ctx.store.db.execute("INSERT OR REPLACE INTO digest_state VALUES (?, ?, ?, ?)",
-                             (meta["supervisor"], meta["week"], json.dumps(meta["keys"]), now()))
+    def remember(meta: Mapping[str, Any]) -> None:
+        ctx.store.ledger.remember_digest(meta["supervisor"], meta["week"], meta["keys"], now())
 
-    delivery = outbox.deliver(transport, keys={m.key for m in messages}, on_sent=remember)
+    delivery = outbox.deliver(transport, keys={m.key for m in messages}, on_sent=remember, mark_sent=mark_sent)
     return queued, already, skipped, delivery
 
 
@@ -183,13 +181,16 @@ def sender_address(ctx: Context) -> str:
     return ctx.config.exchange.send_as
 
 
+def sender_where(ctx: Context) -> str:
+    """Where the From address is set, for an error about it: courtsync.toml:LINE smtp.sender."""
+    path, line, key = ctx.config.locate(*(("smtp", "sender") if ctx.config.smtp is not None else
+                                          ("exchange", "send_as")))
+    return f"{path}:{line} {key}" if line else f"{path} {key}"
+
+
 def _email(ctx: Context, r: Rendered, key: str, when: float) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender_address(ctx)
-    msg["To"] = r.digest.supervisor.email
-    msg["Subject"] = one_line(r.subject)
-    msg["Message-ID"] = message_id(key, r.digest.supervisor.email)
-    msg["Date"] = format_datetime(datetime.fromtimestamp(when).astimezone())
+    msg = new_message(sender_address(ctx), r.digest.supervisor.email, one_line(r.subject),
+                      message_id(key, r.digest.supervisor.email), when, sender_where(ctx), "the digest's subject")
     # Quoted-printable: SMTP refuses lines over 998 bytes, and an HTML table row can be longer (found by the
     # real-server tests: "500 Line too long").
     msg.set_content(r.text, cte="quoted-printable")

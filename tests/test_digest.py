@@ -255,13 +255,9 @@ def test_sending_through_exchange_when_there_is_no_smtp(example_dir: Path, run: 
     from exchangelib.protocol import CachingProtocol
 
     from tests.mail_fixtures import EWS_MESSAGES, SOAP_HEAD, SOAP_TAIL
+    from tests.test_delivery_errors import sending_through_exchange
 
-    monkeypatch.setenv("COURTSYNC_EWS_PASSWORD", "pw")
-    CachingProtocol.clear_cache()
-    toml = example_dir / "courtsync.toml"
-    toml.write_text(toml.read_text() + '\n[exchange]\nendpoint = "https://mail.agency.example/EWS/Exchange.asmx"\n'
-                                       'username = "AGENCY\\\\svc-courtsync"\npassword_env = "COURTSYNC_EWS_PASSWORD"\n'
-                                       'send_as = "lc@agency.example"\nmode = "free-busy"\n')
+    toml = sending_through_exchange(example_dir, monkeypatch)
     sent: list[str] = []
 
     def answer(request: object) -> tuple[int, dict[str, str], str]:
@@ -332,33 +328,6 @@ def test_an_agency_can_override_the_templates(example_dir: Path, run: Runner, tm
         "s01", "--out", out)
     assert (out / "digest-s01-2026-W50.txt").read_text() == "Agency digest for Andre Whitfield: 4 item(s)\n"
     assert "<table>" in (out / "digest-s01-2026-W50.html").read_text()   # the shipped HTML fills the gap
-
-
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_a_refused_login_is_tried_once_per_run(example_dir: Path, run: Runner,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each further try with a wrong password brings an account lockout closer."""
-    server = SmtpServer(login=("svc-courtsync", "right-password")).start()
-    attempts: list[str] = []
-    try:
-        toml = example_dir / "courtsync.toml"
-        toml.write_text(toml.read_text() + f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nstarttls = false\n'
-                                           'username = "svc-courtsync"\npassword_env = "COURTSYNC_SMTP_PASSWORD"\n'
-                                           'sender = "Liaison <lc@agency.example>"\n')
-        monkeypatch.setenv("COURTSYNC_SMTP_PASSWORD", "wrong-password")
-        import smtplib
-
-        real_login = smtplib.SMTP.login
-
-        def counting_login(self: smtplib.SMTP, user: str, password: str, **kw: object) -> object:
-            attempts.append(user)
-            return real_login(self, user, password, **kw)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(smtplib.SMTP, "login", counting_login)
-        result = run("digest", "--config", toml, "--as-of", AS_OF, "--week", WEEK, "--send")
-        assert result.exit_code == 3 and len(attempts) == 1 and server.received == []
-    finally:
-        server.stop()
 
 
 def test_an_out_folder_that_cannot_be_made_is_a_clear_error(example_dir: Path, run: Runner, tmp_path: Path) -> None:

@@ -57,18 +57,22 @@ def test_late_letters_are_warned_about(example_dir: Path, run: Runner) -> None:
     assert "late" not in later.stderr
 
 
-def test_moving_a_session_amends_only_the_affected_courts(example_dir: Path, run: Runner, tmp_path: Path) -> None:
-    assert run("notices", *cfg(example_dir), "--print", "--out", tmp_path / "batch1").exit_code == 0
-    again = run("notices", *cfg(example_dir))
-    assert "no change since the last letter" in again.stdout and "first letter" not in again.stdout
+def move_first_cook_north_session(example_dir: Path) -> None:
+    """A week later: only Cook County CPD has Cook North staff, so only its next letter is amended."""
     toml = example_dir / "courtsync.toml"
     text = toml.read_text()
     moved_from = text.split("moved = [{ from = ")[1][:10]
     north_first = text.split('id = "cook-north"')[1].split("first_session = ")[1][:10]
-    # Move the first Cook North session a week later: only Cook County CPD has Cook North staff.
     new_day = f"{north_first[:8]}{int(north_first[8:]) + 7:02d}"
     toml.write_text(text.replace(f"moved = [{{ from = {moved_from}",
                                  f"moved = [{{ from = {north_first}, to = {new_day} }}, {{ from = {moved_from}"))
+
+
+def test_moving_a_session_amends_only_the_affected_courts(example_dir: Path, run: Runner, tmp_path: Path) -> None:
+    assert run("notices", *cfg(example_dir), "--print", "--out", tmp_path / "batch1").exit_code == 0
+    again = run("notices", *cfg(example_dir))
+    assert "no change since the last letter" in again.stdout and "first letter" not in again.stdout
+    move_first_cook_north_session(example_dir)
     out = tmp_path / "amended"
     result = run("notices", *cfg(example_dir), "--out", out)
     assert result.exit_code == 0, result.stderr

@@ -1,0 +1,215 @@
+"""The store's durable records of what was sent: the outbox (each row claimed under a lease before it is sent),
+the digest state and the notice log with the letters themselves. SQL only; notices/outbox.py holds the rules.
+
+A claim is one UPDATE ... WHERE id = ? AND status = 'pending' under BEGIN IMMEDIATE that must change exactly one
+row: of two senders started together only one gets each row. (A PostgreSQL store does the same with
+SELECT ... FOR UPDATE SKIP LOCKED and the same UPDATE.) A claimed row is 'claimed' until the message is handed to
+the server, then 'sending': a sender that dies before that leaves nothing in doubt.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from courtsync.models import NoticeRecord, OutboxRow
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS notice_letters (   -- the letter a notices row recorded, as rendered (for --reprint)
+    notice INTEGER PRIMARY KEY,               -- notices.id
+    letter_date TEXT NOT NULL,                -- the date written on the letter
+    text TEXT NOT NULL, html TEXT NOT NULL
+);
+"""
+LEASE_COLUMNS = (("claimed_by", "TEXT"), ("lease_until", "REAL"))
+_ROW = ("id, key, recipient, message_id, subject, message, status, attempts, error, created, sent_at, meta, "
+        "claimed_by, lease_until")
+
+
+def prepare(db: sqlite3.Connection) -> None:
+    """New tables, and the lease columns an outbox written by an earlier release lacks."""
+    db.executescript(SCHEMA)
+    add_outbox_lease_columns(db)
+
+
+def add_outbox_lease_columns(db: sqlite3.Connection) -> None:
+    """ALTER TABLE outbox ADD COLUMN claimed_by, lease_until when missing (stores from before leases)."""
+    def missing() -> list[tuple[str, str]]:
+        have = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+        return [c for c in LEASE_COLUMNS if c[0] not in have]
+
+    if not missing():
+        return
+    db.execute("BEGIN IMMEDIATE")   # two commands opening an old store at once: one adds, the other sees them
+    try:
+        for name, kind in missing():
+            db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
+
+
+def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
+    return OutboxRow(id=r[0], key=r[1], recipient=r[2], message_id=r[3], subject=r[4], message=bytes(r[5]),
+                     status=r[6], attempts=r[7], error=r[8], created=r[9], sent_at=r[10], meta=json.loads(r[11]),
+                     claimed_by=r[12], lease_until=r[13])
+
+
+def _wanted(keys: Collection[str] | None) -> Callable[[str], bool]:
+    return (lambda key: True) if keys is None else (lambda key: key.split("#", 1)[0] in keys)
+
+
+class Ledger:
+    """The outbox, digest and notice tables of one store connection."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._depth = 0
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self._connect()
+
+    @contextmanager
+    def immediate(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction that takes the write lock first (BEGIN IMMEDIATE); nested ones join it."""
+        db = self.db
+        if self._depth:
+            self._depth += 1
+            try:
+                yield db
+            finally:
+                self._depth -= 1
+            return
+        if db.in_transaction:
+            db.commit()
+        db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield db
+        except BaseException:
+            db.rollback()
+            raise
+        else:
+            db.commit()
+        finally:
+            self._depth = 0
+
+    # --- outbox ---------------------------------------------------------------------------------
+
+    def queue(self, rows: Iterable[tuple[str, str, str, str, bytes, dict[str, Any]]], resend: bool,
+              now: float) -> tuple[int, int]:
+        """(key, recipient, message_id, subject, message, meta) rows; one already there (same key and recipient)
+        is left alone unless `resend`, which queues a new row `key#resend-N` and marks an `unknown` one `resent`.
+        Returns (queued, already there)."""
+        queued = already = 0
+        with self.immediate() as db:
+            for key, recipient, mid, subject, message, meta in rows:
+                stored = key
+                if resend:
+                    same = "(key = ? OR substr(key, 1, ?) = ?) AND recipient = ?"
+                    args = (key, len(key) + 8, f"{key}#resend-", recipient)
+                    n = db.execute(f"SELECT count(*) FROM outbox WHERE {same}", args).fetchone()[0]
+                    stored = f"{key}#resend-{n}" if n else key
+                    db.execute(f"UPDATE outbox SET status = 'resent' WHERE status = 'unknown' AND {same}", args)
+                cur = db.execute("INSERT OR IGNORE INTO outbox (key, recipient, message_id, subject, message, status,"
+                                 " created, meta) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                                 (stored, recipient, mid, subject, message, now, json.dumps(meta)))
+                if cur.rowcount:
+                    queued += 1
+                else:
+                    already += 1
+        return queued, already
+
+    def rows(self, status: str, keys: Collection[str] | None = None) -> list[OutboxRow]:
+        """Rows in this status (of these keys, #resend-N included), oldest first."""
+        wanted = _wanted(keys)
+        found = self.db.execute(f"SELECT {_ROW} FROM outbox WHERE status = ? ORDER BY id", (status,)).fetchall()
+        return [row for row in map(_outbox_row, found) if wanted(row.key)]
+
+    def claim(self, row_id: int, claimer: str, lease_until: float) -> OutboxRow | None:
+        """Take a pending row for sending ('claimed'); None when another sender has it (or it is not pending)."""
+        with self.immediate() as db:
+            taken = db.execute("UPDATE outbox SET status = 'claimed', claimed_by = ?, lease_until = ?, "
+                               "attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                               (claimer, lease_until, row_id)).rowcount
+            if taken != 1:
+                return None
+            return _outbox_row(db.execute(f"SELECT {_ROW} FROM outbox WHERE id = ?", (row_id,)).fetchone())
+
+    def handing_over(self, row_id: int, claimer: str) -> bool:
+        """'claimed' -> 'sending' just before the message goes to the server; False when the claim was lost
+        (its lease ran out and another run took the row), so it must not be sent."""
+        with self.immediate() as db:
+            return bool(db.execute("UPDATE outbox SET status = 'sending' WHERE id = ? AND claimed_by = ? AND "
+                                   "status = 'claimed'", (row_id, claimer)).rowcount)
+
+    def release(self, row_id: int, claimed_by: str | None) -> bool:
+        """A 'claimed' row whose sender is gone before handing it over: it never went, so it is pending again."""
+        with self.immediate() as db:
+            return bool(db.execute("UPDATE outbox SET status = 'pending', claimed_by = NULL, lease_until = NULL "
+                                   "WHERE id = ? AND status = 'claimed' AND claimed_by IS ?",
+                                   (row_id, claimed_by)).rowcount)
+
+    def finish(self, row_id: int, claimer: str, status: str, error: str | None, sent_at: float | None,
+               then: Callable[[], None] | None = None) -> bool:
+        """Record how a claimed row went (and, in the same transaction, `then`: what its sending means). Only
+        its claimer may: a row given up as 'unknown' after its lease ran out still learns it was sent."""
+        with self.immediate() as db:
+            done = db.execute("UPDATE outbox SET status = ?, error = ?, sent_at = ?, lease_until = NULL "
+                              "WHERE id = ? AND claimed_by = ?", (status, error, sent_at, row_id, claimer)).rowcount
+            if done and then is not None:
+                then()
+        return bool(done)
+
+    def give_up(self, row_id: int, claimed_by: str | None, error: str) -> bool:
+        """A 'sending' row whose sender is gone: it may have been delivered, so it becomes 'unknown'."""
+        with self.immediate() as db:
+            return bool(db.execute("UPDATE outbox SET status = 'unknown', error = ?, lease_until = NULL "
+                                   "WHERE id = ? AND status = 'sending' AND claimed_by IS ?",
+                                   (error, row_id, claimed_by)).rowcount)
+
+    def mark_sent(self, row_id: int, when: float, then: Callable[[], None] | None = None) -> bool:
+        """An 'unknown' row that the mail server's log shows delivered."""
+        with self.immediate() as db:
+            done = db.execute("UPDATE outbox SET status = 'sent', sent_at = ?, error = 'marked sent by hand "
+                              "(--mark-sent)' WHERE id = ? AND status = 'unknown'", (when, row_id)).rowcount
+            if done and then is not None:
+                then()
+        return bool(done)
+
+    def counts(self, prefix: str = "") -> dict[str, int]:
+        rows = self.db.execute("SELECT status, count(*) FROM outbox WHERE substr(key, 1, ?) = ? GROUP BY status",
+                               (len(prefix), prefix)).fetchall()
+        return dict(rows)
+
+    # --- digests and notices --------------------------------------------------------------------
+
+    def remember_digest(self, supervisor: str, week: str, keys: dict[str, Any], when: float) -> None:
+        with self.immediate() as db:
+            db.execute("INSERT OR REPLACE INTO digest_state VALUES (?, ?, ?, ?)",
+                       (supervisor, week, json.dumps(keys), when))
+
+    def record_notice(self, court: str, when: float, how: str, first: str, last: str, dates: list[dict[str, Any]],
+                      amended: bool, letter_date: str, text: str, html: str) -> int:
+        """What a court was told, with the letter as rendered, so it can be shown and reprinted later."""
+        with self.immediate() as db:
+            cur = db.execute("INSERT INTO notices (court, told_at, how, first, last, dates, amended) VALUES "
+                             "(?, ?, ?, ?, ?, ?, ?)", (court, when, how, first, last, json.dumps(dates), int(amended)))
+            notice = int(cur.lastrowid or 0)
+            db.execute("INSERT INTO notice_letters VALUES (?, ?, ?, ?)", (notice, letter_date, text, html))
+        return notice
+
+    def notices(self, court: str | None = None) -> list[NoticeRecord]:
+        """The notice log (of one court), oldest first; letters recorded before their text was kept have none."""
+        where, args = ("WHERE n.court = ?", (court,)) if court else ("", ())
+        rows = self.db.execute("SELECT n.id, n.court, n.told_at, n.how, n.first, n.last, n.dates, n.amended, "
+                               "l.letter_date, l.text, l.html FROM notices n LEFT JOIN notice_letters l ON "
+                               f"l.notice = n.id {where} ORDER BY n.told_at, n.id", args).fetchall()
+        return [NoticeRecord(id=r[0], court=r[1], told_at=r[2], how=r[3], first=r[4], last=r[5],
+                             dates=json.loads(r[6]), amended=bool(r[7]), letter_date=r[8], text=r[9], html=r[10])
+                for r in rows]
