@@ -248,4 +248,4 @@ def _read_group(blocks: list[Block], reader: Reader, h: str) -> Group:
 
 
 # Raise when the reading of events changes, so stored groups are read again.
-_READER_VERSION = "8"
+_READER_VERSION = "9"
