@@ -33,7 +33,9 @@ HOSTILE_RULES = [b"RRULE:FREQ=SECONDLY", b"RRULE:FREQ=MINUTELY;INTERVAL=0", b"RR
                  b"RRULE:FREQ=DAILY;COUNT=5;UNTIL=20270101", b"RRULE:FREQ=MONTHLY;INTERVAL=99999999999999999999"]
 HUGE = [b"9" * 400, b"X" * 200_000, b";" * 5000, b";a" * 3000, b'"' * 3001, b"\\" * 10_001, b"," * 5000,
         b"=" * 3000 + b":" + b";" * 3000]
-KINDS = ("truncate", "drop", "duplicate", "swap", "huge", "bad_date", "random_bytes", "hostile_rule", "drop_end")
+KINDS = ("truncate", "drop", "duplicate", "swap", "huge", "bad_date", "random_bytes", "hostile_rule", "drop_end",
+         "huge_number", "copy_event", "several")
+_DIGITS = re.compile(rb"\d+")
 
 
 @dataclass
@@ -85,24 +87,50 @@ def events_of(lines: list[bytes]) -> tuple[list[Event], set[int]]:
 
 
 def mutate(fixture: Path, seed: int) -> Case:
-    """One mutation of one fixture, chosen by `seed` alone."""
+    """One mutation of one fixture, chosen by `seed` alone ("several": three in one event)."""
     rng = random.Random(seed)
     data = fixture.read_bytes()
-    lines = data.splitlines(keepends=True)
     name = str(fixture.relative_to(CALENDARS))
     kind = rng.choice(KINDS)
     if not data.strip():
         return Case(name, seed, "none", data)
-    events, _ = events_of(lines)
-    inside = [n for e in events for n in range(e.first, e.last + 1)] or list(range(len(lines)))
-    # Mostly lines inside events (where one bad event must stay one problem), sometimes any line.
-    pick = (lambda: rng.choice(inside)) if rng.random() < 0.85 else (lambda: rng.randrange(len(lines)))
-    out = list(lines)
-    touched: set[int] = set()
+    lines = data.splitlines(keepends=True)
     if kind == "truncate":
         cut = rng.randrange(len(data))
-        at = data[:cut].count(b"\n")
-        return Case(name, seed, kind, data[:cut], set(range(at, len(lines))), b"")
+        return Case(name, seed, kind, data[:cut], set(range(data[:cut].count(b"\n"), len(lines))), b"")
+    events, _ = events_of(lines)
+    out, touched = list(lines), set()
+    if kind != "several" or not events:
+        out, touched = _mutate(lines, kind if events else "drop", rng, None)
+    else:
+        event = rng.choice(events)
+        for _ in range(3):   # each step replaces whole entries of `out`, so line indices stay those of `lines`
+            out, more = _mutate(out, rng.choice(("drop", "swap", "huge", "bad_date", "random_bytes",
+                                                 "hostile_rule", "drop_end", "huge_number")), rng, event)
+            touched |= more
+    for k in touched:
+        if out[k] and not out[k].endswith((b"\n", b"\r")):
+            out[k] += b"\r\n"   # a swap with a dropped line: never run on into the next line
+    for k in list(touched):
+        # A line that now starts with a blank is folded onto the one before, as is the line after a dropped one.
+        follows = out[k] if out[k] else (lines[k + 1] if k + 1 < len(lines) else b"")
+        if k and follows[:1] in (b" ", b"\t"):
+            touched.add(k - 1)
+    text = b"".join(lines[k] + out[k] for k in sorted(touched))
+    return Case(name, seed, kind, b"".join(out), touched, text)
+
+
+def _mutate(lines: list[bytes], kind: str, rng: random.Random, event: Event | None) -> tuple[list[bytes], set[int]]:
+    """`lines` with one mutation of `kind` (in `event` when given), and the indices it touched."""
+    events, _ = events_of(lines)
+    inside = [n for e in events for n in range(e.first, e.last + 1)] or list(range(len(lines)))
+    if event is not None:
+        inside = list(range(event.first, event.last + 1))
+    # Mostly lines inside events (where one bad event must stay one problem), sometimes any line.
+    anywhere = event is None and rng.random() >= 0.85
+    pick = (lambda: rng.randrange(len(lines))) if anywhere else (lambda: rng.choice(inside))
+    out = list(lines)
+    touched: set[int] = set()
     if kind == "drop_end":
         ends = [n for n in inside if lines[n].strip().upper().startswith((b"END:", b"BEGIN:"))] or inside
         n = rng.choice(ends)
@@ -112,6 +140,25 @@ def mutate(fixture: Path, seed: int) -> Case:
         n = pick()
         out[n] = b""
         touched = {n}
+    elif kind == "huge_number":
+        numbered = [k for k in inside if _DIGITS.search(_split(lines[k])[1])] or inside
+        n = rng.choice(numbered)
+        head, rest = _split(lines[n])
+        found = list(_DIGITS.finditer(rest))
+        if found:
+            m = rng.choice(found)
+            rest = rest[:m.start()] + rng.choice((b"9" * 30, b"99999999", b"0", b"-1", b"2" * 400)) + rest[m.end():]
+        out[n] = head + rest
+        touched = {n}
+    elif kind == "copy_event" and events:
+        # A whole event again after itself: the same UID twice (a duplicate, or with another SEQUENCE).
+        e = rng.choice(events)
+        copy = b"".join(lines[e.first:e.last + 1])
+        if rng.random() < 0.5:
+            copy = re.sub(rb"(?m)^SEQUENCE:\d+", b"SEQUENCE:7", copy) if b"SEQUENCE:" in copy else \
+                copy.replace(b"BEGIN:VEVENT", b"BEGIN:VEVENT\r\nSEQUENCE:3", 1)
+        out[e.last] = lines[e.last] + copy
+        touched = set(range(e.first, e.last + 1))
     elif kind == "duplicate":
         n = pick()
         out[n] = lines[n] * rng.choice((2, 2, 3, 50))
@@ -139,7 +186,7 @@ def mutate(fixture: Path, seed: int) -> Case:
         touched = {n}
     elif kind == "random_bytes":
         n = pick()
-        at = rng.randrange(len(lines[n]) + 1)
+        at = rng.randrange(len(lines[n].rstrip(b"\r\n")) + 1)   # before the line end: only this line changes
         noise = bytes(rng.randrange(256) for _ in range(rng.randint(1, 24)))
         out[n] = lines[n][:at] + noise + lines[n][at:]
         touched = {n}
@@ -147,8 +194,7 @@ def mutate(fixture: Path, seed: int) -> Case:
         n = pick()
         out[n] = rng.choice(HOSTILE_RULES) + _ending(lines[n])
         touched = {n}
-    text = b"".join(lines[k] + out[k] for k in sorted(touched))
-    return Case(name, seed, kind, b"".join(out), touched, text)
+    return out, touched
 
 
 def _ending(line: bytes) -> bytes:
@@ -212,6 +258,10 @@ def check(case: Case, baseline: Baseline, seconds: float) -> str | None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    groups = snap.groups.values() if snap else ()
+    inner = [p for g in groups for p in (g.problems or []) if "internal error" in p.reason]
+    if inner:
+        return f"{inner[0].location}: {inner[0].reason}"   # an exception of ours, caught and reported
     lines = (CALENDARS / case.fixture).read_bytes().splitlines(keepends=True)
     events, outside = events_of(lines)
     before = baseline[case.fixture]

@@ -237,6 +237,9 @@ def _read_group(blocks: list[Block], reader: Reader, h: str) -> Group:
 
     try:
         items, problems = ics_full.read_group(blocks, reader)
+    except OverflowError:   # a value the checks let through that still leaves the range of datetime
+        items, problems = [], [reader.problem(blocks[0].number, "a date or duration of this event is out of range; "
+                                                                "event skipped (ask the court to correct it)")]
     except Exception as exc:  # a defect of ours or of a library: report it, keep the rest of the file
         items, problems = [], [reader.problem(blocks[0].number, f"internal error reading this event "
                                                                 f"({type(exc).__name__}); please report it")]

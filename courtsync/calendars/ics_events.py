@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from courtsync.calendars.ics_text import Block, Document, params_of, unescape
+from courtsync.calendars.ics_text import PARAMS, Block, Document, params_of, unescape
 from courtsync.models import BusyItem, Problem, SourceKind
 
 UTC = ZoneInfo("UTC")
@@ -238,8 +238,8 @@ def read_plain_props(lines: list[tuple[str, str, str]], number: int,
     props: dict[str, tuple[str, str]] = {}
     attendees: list[str] = []
     for name, params, value in lines:
-        if name in RECURRENCE_PROPS:
-            return None
+        if name in RECURRENCE_PROPS or (params and not PARAMS.fullmatch(params)):
+            return None   # a line the careful reader drops and reports
         if name in ("ATTENDEE", "ORGANIZER"):
             attendees.append(mailto(value))
         elif name in _SINGLE:

@@ -59,6 +59,8 @@ def _rewrite_tzids(block: Block, reader: Reader, renamed: dict[str, str], used: 
         def swap(m: re.Match[str]) -> str:
             tzid = m.group(2).strip('"')
             if tzid in reader.doc.timezones and resolve_tzid(tzid)[0] is None:
+                if ics_series.zone_unusable(reader.doc.timezones[tzid]):
+                    return m.group(0)   # left unknown: the event is reported (_check_component)
                 if tzid not in renamed:
                     digest = hashlib.sha256(reader.doc.timezones[tzid].encode()).hexdigest()[:12]
                     renamed[tzid] = f"courtsync-{digest}"
@@ -209,9 +211,13 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
         if prop in _CRITICAL:
             problems.append(reader.problem(line, f"{prop} cannot be read ({message}); event skipped"))
         else:
-            problems.append(reader.problem(line, f"{prop} cannot be read ({message}); property ignored"))
-            comp.pop(prop, None)
+            problems.append(reader.problem(line, f"{prop or 'a line'} cannot be read ({message}); property ignored"))
+            if prop:
+                comp.pop(prop, None)
     if any(p in _CRITICAL for p, _ in bad):
+        return False, flags
+    if not isinstance(getattr(comp.get("DTSTART"), "dt", None), date):
+        problems.append(reader.problem(line_of(block, "DTSTART"), "DTSTART cannot be read; event skipped"))
         return False, flags
     for rule in _rules(comp):
         note = ics_series.fix_interval(rule)
@@ -227,6 +233,11 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
     start_line = next(line for line in block.lines if line.name == "DTSTART")
     if isinstance(start, datetime) and start.tzinfo is None and "TZID" in params_of(start_line.params):
         tzid = params_of(start_line.params)["TZID"]
+        unusable = ics_series.zone_unusable(reader.doc.timezones[tzid]) if tzid in reader.doc.timezones else None
+        if unusable:
+            problems.append(reader.problem(start_line.number, f"the VTIMEZONE of {tzid!r} cannot be used ({unusable});"
+                                                              " event skipped (courtsync never guesses a zone)"))
+            return False, flags
         problems.append(reader.problem(start_line.number, f"unknown time zone {tzid!r} and no VTIMEZONE for it; "
                                                           "event skipped (courtsync never guesses a zone)"))
         return False, flags

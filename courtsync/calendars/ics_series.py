@@ -2,10 +2,12 @@
 
 recurring-ical-events asks dateutil for every instance from DTSTART on, each time it is queried,
 and keeps them in a list: a `FREQ=SECONDLY` rule from last January, or one with `INTERVAL=0`, never
-finishes. Before the library runs, a series without COUNT has its DTSTART moved forward by whole
-periods to just before the window (the same instants, fewer of them), and a lazy walk over the
-rule finds where the series' last instance under the cap (series_cap) falls, so the library is asked
-only up to there. A COUNT series cannot move; its walk is capped at STEP_CAP instances.
+finishes. Before the library runs, a series has its DTSTART moved forward by whole periods to just
+before the window (the same instants, fewer of them; a COUNT series only when each period holds one
+instance, its COUNT lowered to match), and a lazy walk over the rule finds where the series' last
+instance under the cap (series_cap) falls, so the library is asked only up to there. A series that
+cannot move is walked from DTSTART, at most STEP_CAP instances. Rules no period can match (dateutil
+walks those to the year 9999) are refused before any of this (unusable).
 """
 
 from __future__ import annotations
@@ -108,6 +110,32 @@ def extra_dtstart(rules: list[Any], comp: Any, start: date | datetime) -> bool:
     except Exception:  # an unusual rule dateutil cannot read: expansion reports it if it matters
         return False
     return first is not None and first != naive
+
+
+_ZONE_RULE = re.compile(r"^RRULE[^:\r\n]*:(.*)$", re.M | re.I)
+
+
+def zone_unusable(text: str) -> str | None:
+    """Why a VTIMEZONE's transition rules would stall icalendar (it expands them all when it builds the
+    zone: an hourly one runs for minutes), or None. Real zones change offset once or twice a year."""
+    from icalendar.prop import vRecur  # icalendar loads with the careful reader only
+
+    for m in _ZONE_RULE.finditer(text):
+        try:
+            rule = vRecur.from_ical(m.group(1).strip())
+        except (ValueError, TypeError):
+            return "a transition rule cannot be read"
+        freq = str(rule.get("FREQ", [""])[0]).upper()
+        if freq != "YEARLY":
+            return f"a transition rule is FREQ={freq or '(none)'}, not YEARLY"
+        try:
+            interval = int(rule.get("INTERVAL", [1])[0])
+        except (TypeError, ValueError):
+            interval = 0
+        reason = unusable(rule) or ("its INTERVAL is not a positive number" if interval <= 0 else None)
+        if reason:
+            return f"a transition rule: {reason}"
+    return None
 
 
 def _naive(value: date | datetime, zone: tzinfo | None) -> datetime:
