@@ -103,3 +103,10 @@ def test_fuzz_found_a_control_character_in_a_parameter_loses_that_line_only() ->
                                               "fuzz_control_character_in_parameter.ics:4",
                                               "fuzz_control_character_in_parameter.ics:16"]   # cc-2's ATTENDEE
     assert not [p for p in problems if "internal error" in p.reason]
+
+
+def test_fuzz_found_an_unreadable_recurrence_id_is_one_problem() -> None:
+    items, problems = read_fixture("broken/fuzz_unreadable_recurrence_id.ics")
+    assert sorted((i.uid, i.start.day) for i in items) == [("ur-1", 14), ("ur-2", 15)]
+    assert [(p.location, p.reason) for p in problems] == [
+        ("fuzz_unreadable_recurrence_id.ics:7", "RECURRENCE-ID cannot be read; event skipped")]

@@ -3,6 +3,7 @@ that event's file:line, every other event of the feed is still read, on a first 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
@@ -221,6 +222,39 @@ def _cfg(d: Path) -> list[str]:
 
 COMMANDS = (("events",), ("scan",), ("check", "--worker", "w01", "--date", "2027-01-05", "--time", "09:00-10:00"),
             ("digest",), ("notices",))
+
+
+HOSTILE = {
+    "missing END:VEVENT": event("hostile").replace("END:VEVENT\r\n", ""),
+    "DTSTART in year 1": event("hostile", start="00010101T090000"),
+    "DTEND at 9999-12-31 23:59:59": event("hostile", end="99991231T235959"),
+    "INTERVAL=0": event("hostile", "RRULE:FREQ=DAILY;INTERVAL=0"),
+    "SECONDLY without end": event("hostile", "RRULE:FREQ=SECONDLY", start="20260101T000000", end="20260101T000001"),
+    "MINUTELY without end": event("hostile", "RRULE:FREQ=MINUTELY", start="20260101T000000", end="20260101T000001"),
+    "many ';' and no ':'": event("hostile", "X-NOTE" + ";a" * 5000),
+}
+
+
+@pytest.mark.parametrize("fault", list(HOSTILE))
+def test_one_bad_event_in_a_feed_is_one_problem_and_breaks_no_command(example_dir: Path, run: Callable[..., Run],
+                                                                      fault: str) -> None:
+    feed_path = example_dir / "feeds" / "cook-cpd.ics"
+    run("sync", *_cfg(example_dir))
+    before = json.loads(run("events", *_cfg(example_dir), "--offline", "--format", "json").stdout)
+    text = feed_path.read_bytes().decode()
+    at = text.index("BEGIN:VEVENT", text.index("BEGIN:VEVENT") + 1)   # as the second event of the feed
+    feed_path.write_bytes((text[:at] + HOSTILE[fault] + text[at:]).encode())
+    line = text[:at].count("\n") + 1
+    with within(60):
+        synced = run("sync", *_cfg(example_dir))
+    assert synced.exit_code == 0 and "1 problem(s)" in synced.stdout, synced.stdout
+    after = json.loads(run("events", *_cfg(example_dir), "--offline", "--format", "json").stdout)
+    assert {(e["uid"], e["start"]) for e in before["events"]} <= {(e["uid"], e["start"]) for e in after["events"]}
+    lines = {int(p["location"].rsplit(":", 1)[1]) for p in after["problems"]}
+    assert lines and lines <= set(range(line, line + HOSTILE[fault].count("\n"))), after["problems"]
+    for command in COMMANDS:
+        result = run(*command, *_cfg(example_dir), "--offline")
+        assert result.exit_code in (0, 1), (command, result.exit_code, result.stderr)
 
 
 def test_out_of_range_dates_break_no_command(example_dir: Path, run: Callable[..., Run]) -> None:

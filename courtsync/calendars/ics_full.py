@@ -216,9 +216,10 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
                 comp.pop(prop, None)
     if any(p in _CRITICAL for p, _ in bad):
         return False, flags
-    if not isinstance(getattr(comp.get("DTSTART"), "dt", None), date):
-        problems.append(reader.problem(line_of(block, "DTSTART"), "DTSTART cannot be read; event skipped"))
-        return False, flags
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):   # icalendar may keep a value it could not read as text
+        if (name == "DTSTART" or name in comp) and not isinstance(getattr(comp.get(name), "dt", None), date):
+            problems.append(reader.problem(line_of(block, name), f"{name} cannot be read; event skipped"))
+            return False, flags
     for rule in _rules(comp):
         note = ics_series.fix_interval(rule)
         if note:
