@@ -96,6 +96,11 @@ def test_a_date_out_of_range_is_one_problem(tmp_path: Path, start: str, end: str
     check_one_problem(tmp_path, bad, f"{prop};TZID=America/Chicago:{value}", "outside 1900–2200")
 
 
+def test_a_duration_ending_after_2200_is_one_problem(tmp_path: Path) -> None:
+    bad = event("late", "DURATION:P5200W", start="21990101T090000", end=None)
+    check_one_problem(tmp_path, bad, "BEGIN:VEVENT", "outside 1900–2200")
+
+
 def test_a_dtstart_in_year_1_is_one_problem_in_a_recurring_event_too(tmp_path: Path) -> None:
     bad = event("far", "RRULE:FREQ=WEEKLY", start="00010101T090000", end="00010101T100000")
     check_one_problem(tmp_path, bad, "DTSTART;TZID=America/Chicago:00010101T090000", "outside 1900–2200")

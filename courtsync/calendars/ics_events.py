@@ -284,7 +284,7 @@ def read_plain_props(lines: list[tuple[str, str, str]], number: int,
             end = end_value if isinstance(end_value, datetime) else None
             if end is None:
                 flags = [*flags, "no-end"]
-        if end is not None and end < start:
+        if end is not None and (end < start or not in_range(end)):
             return None
         if end is not None and _outlook_all_day(props, start, end):
             start, end, all_day = _as_local_days(start, end, tz)
