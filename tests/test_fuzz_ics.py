@@ -110,3 +110,13 @@ def test_fuzz_found_an_unreadable_recurrence_id_is_one_problem() -> None:
     assert sorted((i.uid, i.start.day) for i in items) == [("ur-1", 14), ("ur-2", 15)]
     assert [(p.location, p.reason) for p in problems] == [
         ("fuzz_unreadable_recurrence_id.ics:7", "RECURRENCE-ID cannot be read; event skipped")]
+
+
+def test_fuzz_found_a_dense_series_ending_before_it_starts_is_bounded() -> None:
+    # The library anchors such a series at its DTEND; the bounds walked it from DTSTART, seven months on.
+    with within(30):
+        items, problems = read_fixture("broken/fuzz_backwards_dense_series.ics")
+    assert "bd-2" in by_uid(items)
+    assert [(p.location, p.reason.split(";")[0].split(":")[0]) for p in problems] == [
+        ("fuzz_backwards_dense_series.ics:8", "DTEND 2026-11-01 12"), ("fuzz_backwards_dense_series.ics:9",
+                                                                       "series capped")]

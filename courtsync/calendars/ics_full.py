@@ -276,6 +276,9 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
                                            f"DTEND {end} is before DTSTART {start}; counted busy from the end to the "
                                            "start"))
             flags.append("end-before-start")
+            # recurring-ical-events anchors such a series at the earlier of the two: say so, so that the
+            # bounds on expanding it (ics_series) walk the rule from where the library will.
+            comp["DTSTART"], comp["DTEND"] = comp["DTEND"], comp["DTSTART"]
     return True, flags
 
 
