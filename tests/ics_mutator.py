@@ -111,11 +111,13 @@ def mutate(fixture: Path, seed: int) -> Case:
     for k in touched:
         if out[k] and not out[k].endswith((b"\n", b"\r")):
             out[k] += b"\r\n"   # a swap with a dropped line: never run on into the next line
-    for k in list(touched):
-        # A line that now starts with a blank is folded onto the one before, as is the line after a dropped one.
-        follows = out[k] if out[k] else (lines[k + 1] if k + 1 < len(lines) else b"")
-        if k and follows[:1] in (b" ", b"\t"):
-            touched.add(k - 1)
+    for k in sorted(touched):
+        # A line that now starts with a blank is folded onto the last line before it, as is the line after a
+        # dropped one: that line is touched too.
+        follows = out[k] if out[k] else (out[k + 1] if k + 1 < len(out) else b"")
+        before = next((j for j in range(k - 1, -1, -1) if out[j]), None)
+        if before is not None and follows[:1] in (b" ", b"\t"):
+            touched.add(before)
     text = b"".join(lines[k] + out[k] for k in sorted(touched))
     return Case(name, seed, kind, b"".join(out), touched, text)
 
