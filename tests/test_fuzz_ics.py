@@ -120,3 +120,10 @@ def test_fuzz_found_a_dense_series_ending_before_it_starts_is_bounded() -> None:
     assert [(p.location, p.reason.split(";")[0].split(":")[0]) for p in problems] == [
         ("fuzz_backwards_dense_series.ics:8", "DTEND 2026-11-01 12"), ("fuzz_backwards_dense_series.ics:9",
                                                                        "series capped")]
+
+
+def test_fuzz_found_a_vtimezone_naming_its_tzid_twice_still_reads() -> None:
+    # A repeated TZID line made icalendar fail on a list: every event in that zone was an internal error.
+    items, problems = read_fixture("broken/fuzz_vtimezone_two_tzids.ics")
+    assert items and items[0].start.isoformat() == "2027-06-16T09:00:00-05:00"
+    assert not [p for p in problems if "internal error" in p.reason]

@@ -80,7 +80,8 @@ def _calendar_text(blocks: list[Block], reader: Reader) -> str:
     events = ["\r\n".join(_rewrite_tzids(b, reader, renamed, used)) for b in blocks]
     zones = []
     for new_id, text in used.items():
-        zones.append(re.sub(r"(?im)^TZID[^:\r\n]*:.*$", f"TZID:{new_id}", text, count=1))
+        body = re.sub(r"(?im)^TZID[^:\r\n]*:.*(?:\r?\n)?", "", text)   # all of them: icalendar fails on two
+        zones.append(re.sub(r"(?i)^BEGIN:VTIMEZONE", f"BEGIN:VTIMEZONE\r\nTZID:{new_id}", body, count=1))
     head = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//courtsync//reader//EN"]
     if reader.doc.x_wr_timezone:
         head.append(f"X-WR-TIMEZONE:{reader.doc.x_wr_timezone}")
