@@ -34,6 +34,7 @@ from courtsync.fields import (
     PathText,
     TimeValue,
     parse_holidays,
+    pattern_risk,
 )
 from courtsync.models import Collaborative, Court, Move, Rule
 from courtsync.toml_file import read_toml
@@ -114,9 +115,13 @@ class CourtConfig(_Strict):
         if value is not None:
             try:
                 re.compile(value)
-            except re.error as exc:
+            except (re.error, RecursionError, OverflowError) as exc:
                 raise ValueError(f"not a valid regular expression: {exc}; write it in single quotes, "
                                  "e.g. '\\d{4}-J[AD]-\\d{3,6}'") from exc
+            risk = pattern_risk(value)
+            if risk:
+                raise ValueError(f"{risk}, which can take exponential time on some event text and stall every "
+                                 "sync; write it without a repeat inside a repeat, e.g. '\\d{4}-J[AD]-\\d{3,6}'")
         return value
 
     def to_model(self) -> Court:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
@@ -154,3 +154,45 @@ def check_holiday_code(code: str) -> None:
     if not HOLIDAY_CODE.match(code):
         raise ValueError(f'holidays = {code!r}: expected a country and subdivision such as "US-IL", '
                          "a list of dates, or false")
+
+
+_REPEATS = {"MAX_REPEAT", "MIN_REPEAT"}
+
+
+def pattern_risk(pattern: str) -> str | None:
+    """Why a case_pattern could backtrack catastrophically (a variable repeat inside a repeat, as in '(a+)+'
+    or '(\\d+-?)*'), or None. Walks the parse tree Python compiles the pattern from."""
+    from re import _parser  # type: ignore[attr-defined]  # the parser behind re.compile: no public tree
+
+    def varies(op: Any, av: Any) -> bool:
+        return str(op) in _REPEATS and av[0] != av[1]
+
+    def repeated_inside(items: Any) -> bool:
+        """Whether `items` holds a repeat of variable length (possessive and atomic parts never backtrack)."""
+        for op, av in items:
+            name = str(op)
+            if varies(op, av) or (name in _REPEATS and repeated_inside(av[2])):
+                return True
+            if name == "SUBPATTERN" and repeated_inside(av[3]):
+                return True
+            if name == "BRANCH" and any(repeated_inside(branch) for branch in av[1]):
+                return True
+        return False
+
+    def walk(items: Any) -> str | None:
+        for op, av in items:
+            name = str(op)
+            if name in _REPEATS and av[1] > 1 and repeated_inside(av[2]):
+                return "case_pattern has a nested quantifier (a repeat inside a repeat, like '(a+)+')"
+            inner = [av[2]] if name in _REPEATS or name == "POSSESSIVE_REPEAT" else \
+                [av[3]] if name == "SUBPATTERN" else av[1] if name == "BRANCH" else \
+                [av] if name == "ATOMIC_GROUP" else [av[1]] if name in ("ASSERT", "ASSERT_NOT") else []
+            found = next((r for r in map(walk, inner) if r), None)
+            if found:
+                return found
+        return None
+
+    try:
+        return walk(_parser.parse(pattern))
+    except Exception:  # re.compile accepted it; a parser detail we do not know is not a reason to refuse
+        return None

@@ -415,11 +415,20 @@ def _split(text: str, sep: str = "\n") -> tuple[str, ...]:
     return tuple(text.split(sep)) if text else ()
 
 
+# Instants a stored item may hold (years 1900..2200): a store written before the readers refused other
+# dates must still open, so a value outside is pinned to the nearest end instead of failing every command.
+_FIRST_TS, _LAST_TS = -2208988800.0, 7289654400.0
+
+
+def _when(ts: float, tz: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(min(max(float(ts), _FIRST_TS), _LAST_TS), tz)
+
+
 def _item(row: tuple[Any, ...], tz: ZoneInfo) -> BusyItem:
     (_, source, uid, instance, all_day, start, end, status, busy, summary, location, cases, attendees, line,
      flags, private, workers) = row
-    return BusyItem(source=source, uid=uid, instance=instance, start=datetime.fromtimestamp(start, tz),
-                    end=datetime.fromtimestamp(end, tz) if end is not None else None, all_day=bool(all_day),
+    return BusyItem(source=source, uid=uid, instance=instance, start=_when(start, tz),
+                    end=_when(end, tz) if end is not None else None, all_day=bool(all_day),
                     status=status, busy=bool(busy), summary=summary, location=location, case_numbers=_split(cases),
                     attendees=_split(attendees), line=line, flags=_split(flags), worker_ids=_split(workers, ";"),
                     private=bool(private))

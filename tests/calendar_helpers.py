@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,3 +44,24 @@ def by_uid(items: list[BusyItem]) -> dict[str, list[BusyItem]]:
     for item in items:
         out.setdefault(item.uid, []).append(item)
     return out
+
+
+class Hang(BaseException):
+    """A read that did not finish within its hang-guard (not an Exception, which the reader would report)."""
+
+
+@contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """A generous hang-guard (main thread only): raise Hang if the block runs longer than `seconds`."""
+    def alarm(signum: int, frame: object) -> None:
+        raise Hang(f"did not finish within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except Hang as exc:
+        raise AssertionError(str(exc)) from None   # a plain test failure once past the reader's handlers
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -29,8 +29,6 @@ UTC = ZoneInfo("UTC")
 WINDOW = Window(datetime(2015, 1, 1, tzinfo=CHI), datetime(2030, 1, 1, tzinfo=CHI), CHI)
 
 KNOWN_DIFFERENCES = {
-    "end_before_start_event.ics": "DTEND before DTSTART: reported as a problem, not guessed at (calendar-quirks.md)",
-    "issue_132_swapped_start_and_end.ics": "DTEND before DTSTART: reported as a problem, not guessed at",
     "issue_128_only_first_event.ics": "COUNT=-1 marks a deleted series (Confluence): not busy, reported (policy)",
     "issue_201_mixed_datetime_and_date.ics": "a DATE start with a DATE-TIME end is read as whole local days",
 }

@@ -9,7 +9,7 @@ from itertools import compress, repeat
 from operator import ne
 
 from courtsync.calendars.base import Group, Snapshot, Window
-from courtsync.calendars.ics_events import Reader, read_plain, read_plain_chunk
+from courtsync.calendars.ics_events import Reader, in_range, read_plain, read_plain_chunk
 from courtsync.calendars.ics_parts import (
     PartIndex,
     begin_lines,
@@ -237,9 +237,19 @@ def _read_group(blocks: list[Block], reader: Reader, h: str) -> Group:
 
     try:
         items, problems = ics_full.read_group(blocks, reader)
+    except OverflowError:   # a value the checks let through that still leaves the range of datetime
+        items, problems = [], [reader.problem(blocks[0].number, "a date or duration of this event is out of range; "
+                                                                "event skipped (ask the court to correct it)")]
     except Exception as exc:  # a defect of ours or of a library: report it, keep the rest of the file
         items, problems = [], [reader.problem(blocks[0].number, f"internal error reading this event "
                                                                 f"({type(exc).__name__}); please report it")]
+    if any(not in_range(i.start) or (i.end is not None and not in_range(i.end)) for i in items):
+        # A start or end the line checks could not see (a long DURATION on a late start): one problem, never
+        # a value that overflows when converted later.
+        lines = sorted({i.line for i in items if not in_range(i.start) or (i.end is not None and not in_range(i.end))})
+        items = [i for i in items if in_range(i.start) and (i.end is None or in_range(i.end))]
+        problems += [reader.problem(n, "a start or end of this event is outside 1900–2200; those instances are "
+                                       "skipped") for n in lines]
     for b in blocks:
         if not b.uid:
             problems.append(reader.problem(b.number, "event has no UID; read anyway, but a change to it "
@@ -248,4 +258,4 @@ def _read_group(blocks: list[Block], reader: Reader, h: str) -> Group:
 
 
 # Raise when the reading of events changes, so stored groups are read again.
-_READER_VERSION = "8"
+_READER_VERSION = "9"

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from courtsync.calendars.ics_text import Block, Document, params_of, unescape
+from courtsync.calendars.ics_text import PARAMS, Block, Document, params_of, unescape
 from courtsync.models import BusyItem, Problem, SourceKind
 
 UTC = ZoneInfo("UTC")
@@ -22,9 +22,30 @@ _DATETIME = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(Z?)$")
 _DURATION = re.compile(r"^([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 _CANCELLED_PREFIX = re.compile(r"^\s*(cancell?ed|canceled)\s*:", re.I)
 RECURRENCE_PROPS = frozenset({"RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID"})
+# Dates courtsync reads: anything else is a typo or a placeholder ("forever", year 1). Outside it a date
+# cannot always be converted between zones (year 1 or 9999-12-31 23:59 local overflow in UTC).
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+CASE_TEXT_LIMIT = 2000   # characters of each of summary, description and location searched for case numbers
+_YEAR = re.compile(r"^\s*(\d{4})")
 _SINGLE = frozenset({"UID", "DTSTART", "DTEND", "DURATION", "SUMMARY", "LOCATION", "DESCRIPTION", "STATUS",
                      "TRANSP", "CLASS", "X-MICROSOFT-CDO-BUSYSTATUS", "X-MICROSOFT-CDO-ALLDAYEVENT"})
 
+
+
+def year_of(value: str) -> int | None:
+    """The year a DATE or DATE-TIME value starts with (None when it does not start with four digits)."""
+    m = _YEAR.match(value)
+    return int(m.group(1)) if m else None
+
+
+def in_range(value: date | datetime) -> bool:
+    """A date or instant courtsync reads (FIRST_YEAR..LAST_YEAR, in UTC as well as locally)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            value = value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return False
+    return FIRST_YEAR <= value.year <= LAST_YEAR
 
 
 @dataclass
@@ -122,7 +143,9 @@ def make_item(reader: Reader, *, uid: str, instance: str, start: datetime, end: 
     busy, more = busy_reading(reader.kind, status, transp, busystatus, summary)
     cases: tuple[str, ...] = ()
     if reader.case_pattern is not None and reader.kind == "court":
-        text = "\n".join((summary, description, location))
+        # Bounded work per event: a case number sits near the start of a field, and a pattern that is slow on
+        # long text (config.py refuses the worst) cannot stall a feed on a 1 MB description.
+        text = "\n".join(field[:CASE_TEXT_LIMIT] for field in (summary, description, location))
         cases = tuple(dict.fromkeys(m.group(0) for m in reader.case_pattern.finditer(text)))
     if private:
         flags = [*flags, "private"]
@@ -144,6 +167,9 @@ def _value_time(line_params: str, value: str, reader: Reader) -> tuple[date | da
     """A DTSTART/DTEND value for the fast path; None when only the full reader can be trusted with it."""
     params = _params(line_params)
     value = value.strip()
+    year = year_of(value)
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
+        return None   # the careful reader reports it
     if params.get("VALUE", "").upper() == "DATE" or _DATE.match(value):
         m = _DATE.match(value)
         return (date(int(m.group(1)), int(m.group(2)), int(m.group(3))), []) if m else None
@@ -179,7 +205,8 @@ def _params(text: str) -> dict[str, str]:
     return params_of(text)
 
 
-_PROPERTY = re.compile(r'^([A-Za-z0-9-]+)((?:;(?:[^":\r\n]|"[^"]*")*)*):([^\r\n]*)', re.M)
+# Possessive, ';' outside the inner class: linear on a line of many ';' and no ':' (ics_text._LINE).
+_PROPERTY = re.compile(r'^([A-Za-z0-9-]+)((?:;(?:[^";:\r\n]|"[^"]*")*+)*+):([^\r\n]*)', re.M)
 _FOLDED = re.compile(rb"\r?\n[ \t]")
 
 
@@ -211,8 +238,8 @@ def read_plain_props(lines: list[tuple[str, str, str]], number: int,
     props: dict[str, tuple[str, str]] = {}
     attendees: list[str] = []
     for name, params, value in lines:
-        if name in RECURRENCE_PROPS:
-            return None
+        if name in RECURRENCE_PROPS or (params and not PARAMS.fullmatch(params)):
+            return None   # a line the careful reader drops and reports
         if name in ("ATTENDEE", "ORGANIZER"):
             attendees.append(mailto(value))
         elif name in _SINGLE:
@@ -257,7 +284,7 @@ def read_plain_props(lines: list[tuple[str, str, str]], number: int,
             end = end_value if isinstance(end_value, datetime) else None
             if end is None:
                 flags = [*flags, "no-end"]
-        if end is not None and end < start:
+        if end is not None and (end < start or not in_range(end)):
             return None
         if end is not None and _outlook_all_day(props, start, end):
             start, end, all_day = _as_local_days(start, end, tz)

@@ -15,9 +15,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import recurring_ical_events
-from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
+from courtsync.calendars import ics_series
+from courtsync.calendars.ics_checks import DATE_PROPS, line_of, prevalidate
 from courtsync.calendars.ics_events import (
     UTC,
     Reader,
@@ -30,20 +31,13 @@ from courtsync.calendars.ics_events import (
 from courtsync.calendars.ics_text import Block, params_of, unescape
 from courtsync.models import BusyItem, Problem
 
-SERIES_CAP = 5000
 _CRITICAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RECURRENCE-ID", "RDATE", "EXDATE"}
-_DENSE = {"SECONDLY", "MINUTELY", "HOURLY"}
 _TZID_PARAM = re.compile(r'(;TZID=)("[^"]*"|[^;:]*)', re.I)
 _DATE_Z = re.compile(r"^\d{8}Z$")
-_DATE_PROPS = {"DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE"}
 
 
 def _drop_value_param(params: str) -> str:
     return re.sub(r";VALUE=[^;:]*", "", params, flags=re.I)
-
-
-def _line_of(block: Block, name: str) -> int:
-    return next((line.number for line in block.lines if line.name == name), block.number)
 
 
 def _rewrite_tzids(block: Block, reader: Reader, renamed: dict[str, str], used: dict[str, str]) -> list[str]:
@@ -54,7 +48,7 @@ def _rewrite_tzids(block: Block, reader: Reader, renamed: dict[str, str], used: 
     """
     out = []
     for line in block.lines:
-        if line.name in _DATE_PROPS and _DATE_Z.match(line.value.strip()):
+        if line.name in DATE_PROPS and _DATE_Z.match(line.value.strip()):
             # A DATE written with a trailing Z (some exporters): an all-day date (calendar-quirks.md).
             out.append(f"{line.name};VALUE=DATE{_drop_value_param(line.params)}:{line.value.strip()[:8]}")
             continue
@@ -65,6 +59,8 @@ def _rewrite_tzids(block: Block, reader: Reader, renamed: dict[str, str], used: 
         def swap(m: re.Match[str]) -> str:
             tzid = m.group(2).strip('"')
             if tzid in reader.doc.timezones and resolve_tzid(tzid)[0] is None:
+                if ics_series.zone_unusable(reader.doc.timezones[tzid]):
+                    return m.group(0)   # left unknown: the event is reported (_check_component)
                 if tzid not in renamed:
                     digest = hashlib.sha256(reader.doc.timezones[tzid].encode()).hexdigest()[:12]
                     renamed[tzid] = f"courtsync-{digest}"
@@ -84,29 +80,12 @@ def _calendar_text(blocks: list[Block], reader: Reader) -> str:
     events = ["\r\n".join(_rewrite_tzids(b, reader, renamed, used)) for b in blocks]
     zones = []
     for new_id, text in used.items():
-        zones.append(re.sub(r"(?im)^TZID[^:\r\n]*:.*$", f"TZID:{new_id}", text, count=1))
+        body = re.sub(r"(?im)^TZID[^:\r\n]*:.*(?:\r?\n)?", "", text)   # all of them: icalendar fails on two
+        zones.append(re.sub(r"(?i)^BEGIN:VTIMEZONE", f"BEGIN:VTIMEZONE\r\nTZID:{new_id}", body, count=1))
     head = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//courtsync//reader//EN"]
     if reader.doc.x_wr_timezone:
         head.append(f"X-WR-TIMEZONE:{reader.doc.x_wr_timezone}")
     return "\r\n".join([*head, *zones, *events, "END:VCALENDAR", ""])
-
-
-def _prevalidate(block: Block, reader: Reader, problems: list[Problem]) -> bool:
-    """Faults the libraries would turn into a lost file or a silent wrong answer."""
-    names = [line.name for line in block.lines]
-    if "DTSTART" not in names:
-        problems.append(reader.problem(block.number, "event has no DTSTART; it cannot be placed in time "
-                                                     "(the rest of the file is still read)"))
-        return False
-    if "DTEND" in names and "DURATION" in names:
-        # Read it by DTEND rather than lose it (or, for a moved instance, fall back to the old time).
-        problems.append(reader.problem(_line_of(block, "DURATION"),
-                                       "event has both DTEND and DURATION (RFC 5545 allows one); DURATION ignored"))
-        block.lines = [line for line in block.lines if line.name != "DURATION"]
-    if names.count("DTSTART") > 1:
-        problems.append(reader.problem(_line_of(block, "DTSTART"), "event has two DTSTART lines; event skipped"))
-        return False
-    return True
 
 
 def _rules(comp: Any) -> list[Any]:
@@ -156,22 +135,6 @@ def _fix_until(comp: Any, start: date | datetime, tz: Any) -> bool:
     return changed
 
 
-def _extra_dtstart(comp: Any, start: date | datetime) -> bool:
-    rules = _rules(comp)
-    if len(rules) != 1 or not isinstance(start, datetime) or comp.get("RDATE") is not None:
-        return False
-    rule = rules[0]
-    try:
-        naive = start.replace(tzinfo=None)
-        text = rule.to_ical().decode()
-        text = re.sub(r"UNTIL=[^;]*;?", "", text).rstrip(";")
-        first = next(iter(rrulestr(f"RRULE:{text};COUNT=1" if "COUNT" not in text else f"RRULE:{text}",
-                                   dtstart=naive)), None)
-    except Exception:  # an unusual rule dateutil cannot read: expansion reports it if it matters
-        return False
-    return first is not None and first != naive
-
-
 def _pick_versions(items: list[tuple[Block, Any]], reader: Reader,
                    problems: list[Problem]) -> tuple[list[list[tuple[Block, Any]]], set[int]]:
     """Duplicate UIDs: the highest SEQUENCE, then the latest DTSTAMP; same SEQUENCE at other times -> keep both."""
@@ -207,7 +170,7 @@ def _pick_versions(items: list[tuple[Block, Any]], reader: Reader,
 def read_group(blocks: list[Block], reader: Reader) -> tuple[list[BusyItem], list[Problem]]:
     """All VEVENTs sharing one UID -> items and problems, each problem with its line."""
     problems: list[Problem] = []
-    blocks = [b for b in blocks if _prevalidate(b, reader, problems)]
+    blocks = [b for b in blocks if prevalidate(b, reader, problems)]
     if not blocks:
         return [], problems
     with warnings.catch_warnings():
@@ -245,18 +208,38 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
     flags: list[str] = []
     bad = [(p, m) for p, m in comp.errors]
     for prop, message in bad:
-        line = _line_of(block, prop) if prop else block.number
+        line = line_of(block, prop) if prop else block.number
         if prop in _CRITICAL:
             problems.append(reader.problem(line, f"{prop} cannot be read ({message}); event skipped"))
         else:
-            problems.append(reader.problem(line, f"{prop} cannot be read ({message}); property ignored"))
-            comp.pop(prop, None)
+            problems.append(reader.problem(line, f"{prop or 'a line'} cannot be read ({message}); property ignored"))
+            if prop:
+                comp.pop(prop, None)
     if any(p in _CRITICAL for p, _ in bad):
         return False, flags
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):   # icalendar may keep a value it could not read as text
+        if (name == "DTSTART" or name in comp) and not isinstance(getattr(comp.get(name), "dt", None), date):
+            problems.append(reader.problem(line_of(block, name), f"{name} cannot be read; event skipped"))
+            return False, flags
+    for rule in _rules(comp):
+        note = ics_series.fix_interval(rule)
+        if note:
+            problems.append(reader.problem(line_of(block, "RRULE"), note))
+    unusable = next((r for r in map(ics_series.unusable, _rules(comp)) if r), None)
+    if unusable:
+        # The event is still there: read it once, at DTSTART, rather than lose it or guess a rule.
+        problems.append(reader.problem(line_of(block, "RRULE"), f"RRULE cannot be expanded ({unusable}); read "
+                                                                 "as one event at DTSTART"))
+        comp.pop("RRULE")
     start = comp.get("DTSTART").dt
     start_line = next(line for line in block.lines if line.name == "DTSTART")
     if isinstance(start, datetime) and start.tzinfo is None and "TZID" in params_of(start_line.params):
         tzid = params_of(start_line.params)["TZID"]
+        unusable = ics_series.zone_unusable(reader.doc.timezones[tzid]) if tzid in reader.doc.timezones else None
+        if unusable:
+            problems.append(reader.problem(start_line.number, f"the VTIMEZONE of {tzid!r} cannot be used ({unusable});"
+                                                              " event skipped (courtsync never guesses a zone)"))
+            return False, flags
         problems.append(reader.problem(start_line.number, f"unknown time zone {tzid!r} and no VTIMEZONE for it; "
                                                           "event skipped (courtsync never guesses a zone)"))
         return False, flags
@@ -266,13 +249,13 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
         flags.append("date-with-z")
     reason = _rule_problem(comp, block, reader, start)
     if reason:
-        problems.append(reader.problem(_line_of(block, "RRULE"), reason))
+        problems.append(reader.problem(line_of(block, "RRULE"), reason))
         return False, flags
     # recurring-ical-events shifts UNTIL along with a THISANDFUTURE override; a rewritten UNTIL would then
     # let one occurrence past the end, so such series keep the library's own reading of UNTIL.
     if not shifted and _fix_until(comp, start, reader.tz):
         flags.append("until-adjusted")
-    if _extra_dtstart(comp, start):
+    if ics_series.extra_dtstart(_rules(comp), comp, start):
         flags.append("extra-dtstart")
     end_prop = comp.get("DTEND")
     if end_prop is not None:
@@ -285,13 +268,18 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
                 end = end.date() if end.time() == time() else end.date() + timedelta(days=1)
             comp.pop("DTEND")
             comp.add("DTEND", end)
-            problems.append(reader.problem(_line_of(block, "DTEND"),
+            problems.append(reader.problem(line_of(block, "DTEND"),
                                            f"DTEND and DTSTART are of different kinds (date and date-time); read the "
                                            f"end as {end.isoformat()}"))
         if _aware(end, reader) < _aware(start, reader):
-            problems.append(reader.problem(_line_of(block, "DTEND"),
-                                           f"DTEND {end} is before DTSTART {start}; event skipped"))
-            return False, flags
+            # Never dropped (it is still a hearing) and never an interval that ends before it starts.
+            problems.append(reader.problem(line_of(block, "DTEND"),
+                                           f"DTEND {end} is before DTSTART {start}; counted busy from the end to the "
+                                           "start"))
+            flags.append("end-before-start")
+            # recurring-ical-events anchors such a series at the earlier of the two: say so, so that the
+            # bounds on expanding it (ics_series) walk the rule from where the library will.
+            comp["DTSTART"], comp["DTEND"] = comp["DTEND"], comp["DTSTART"]
     return True, flags
 
 
@@ -314,22 +302,27 @@ def _expand(group: list[tuple[Block, Any]], reader: Reader, problems: list[Probl
         cal.add_component(comp)
     base_block, base_comp = master or group[0]
     base_flags = flags_of.get(id(base_comp), [])
-    exact = _exact_duration(base_block)
+    exact = _exact_duration(base_block) or _exact_span(base_comp, reader)
+    first_start = base_comp.get("DTSTART").dt
     if not recurring:
         occurrences = [c for _, c in group]
     else:
         ws, we = reader.window
         try:
-            query = recurring_ical_events.of(cal, skip_bad_series=False, components=["VEVENT"])
-            if any(str(rule.get("FREQ", [""])[0]).upper() in _DENSE for rule in _rules(base_comp)):
-                occurrences = []
-                for occ in query.after(ws):
-                    if _aware(occ.start, reader) >= we or len(occurrences) >= SERIES_CAP:
-                        base_flags = [*base_flags, "series-capped"] if len(occurrences) >= SERIES_CAP else base_flags
-                        break
-                    occurrences.append(occ)
+            stop, bounds = we, None
+            rules = _rules(base_comp)
+            if master is not None and rules:
+                span = exact if isinstance(exact, timedelta) else timedelta(days=1)
+                bounds = ics_series.plan(base_comp, rules, (ws, we), span, "extra-dtstart" not in base_flags)
+                stop = bounds.stop
+                if bounds.capped:
+                    problems.append(reader.problem(line_of(base_block, "RRULE"), f"series capped: {bounds.capped}"))
+                    base_flags = [*base_flags, "series-capped"]
+            if bounds is not None and bounds.empty:   # the rule reaches no further: only moved instances are left
+                occurrences = [c for _, c in group if c.get("RECURRENCE-ID") is not None]
             else:
-                occurrences = list(query.between(ws, we))
+                query = recurring_ical_events.of(cal, skip_bad_series=False, components=["VEVENT"])
+                occurrences = list(query.between(ws, stop))
         except Exception as exc:  # the library's own errors vary by version: report, never crash the feed
             problems.append(reader.problem(base_block.number, f"series cannot be expanded ({type(exc).__name__}: "
                                                               f"{exc}); skipped"))
@@ -344,12 +337,25 @@ def _expand(group: list[tuple[Block, Any]], reader: Reader, problems: list[Probl
             block = next((b for b, c in group if c.get("RECURRENCE-ID") is not None
                           and c.get("RECURRENCE-ID").to_ical() == rid.to_ical()), base_block)
         flags = base_flags if not is_override else flags_of.get(id(occ), [])
-        if "extra-dtstart" in flags and occ.get("DTSTART").dt != base_comp.get("DTSTART").dt:
+        occ_start = occ.get("DTSTART").dt
+        if not is_override and recurring and occ_start != first_start and ics_series.nonexistent(occ_start):
+            continue   # a generated local time the clock skips: ignored (RFC 5545 3.3.10; calendar-quirks.md)
+        if "extra-dtstart" in flags and occ_start != first_start:
             flags = [f for f in flags if f != "extra-dtstart"]  # only the DTSTART occurrence is extra
         item = _to_item(occ, block, reader, recurring, None if is_override else exact, flags)
         if item is not None:
             items.append(item)
     return items
+
+
+def _exact_span(comp: Any, reader: Reader) -> timedelta | None:
+    """The exact length of an instance given by DTSTART and DTEND (RFC 5545 3.8.5.3: every instance
+    takes the exact duration of the first, also across a daylight-saving change)."""
+    start, end = comp.get("DTSTART"), comp.get("DTEND")
+    if end is None or not isinstance(start.dt, datetime) or not isinstance(end.dt, datetime):
+        return None
+    # abs(): recurring-ical-events already swaps the two of a series that ends before it starts.
+    return abs(_aware(end.dt, reader).astimezone(UTC) - _aware(start.dt, reader).astimezone(UTC))
 
 
 def _exact_duration(block: Block) -> str | None:
@@ -360,7 +366,7 @@ def _exact_duration(block: Block) -> str | None:
     return text if "T" in text else None
 
 
-def _to_item(occ: Any, block: Block, reader: Reader, recurring: bool, exact: str | None,
+def _to_item(occ: Any, block: Block, reader: Reader, recurring: bool, exact: str | timedelta | None,
              flags: list[str]) -> BusyItem | None:
     flags = list(flags)
     start = occ.get("DTSTART").dt
@@ -379,13 +385,17 @@ def _to_item(occ: Any, block: Block, reader: Reader, recurring: bool, exact: str
             last = first + timedelta(days=1)
         if last == first:
             last, flags = first + timedelta(days=1), [*flags, "all-day-zero-length"]
+        first, last = min(first, last), max(first, last)   # an end before the start: busy between them
         s, e = local_midnight(first, tz), local_midnight(last, tz)
     else:
         if start.tzinfo is None:
             start = start.replace(tzinfo=_calendar_zone(reader))
             flags.append("floating")
         s = start
-        if exact is not None:
+        if isinstance(exact, timedelta):
+            e = (start.astimezone(UTC) + exact).astimezone(start.tzinfo) if recurring else occ.end
+            e = e if e.tzinfo is not None else e.replace(tzinfo=_calendar_zone(reader))
+        elif exact is not None:
             e = add_duration(start, exact)
         elif has_end:
             end = occ.end
@@ -397,6 +407,8 @@ def _to_item(occ: Any, block: Block, reader: Reader, recurring: bool, exact: str
                 == "TRUE" and s.time() == time() and e.time() == time() and e > s:
             s, e, all_day = local_midnight(s.date(), tz), local_midnight(e.date(), tz), True
             flags.append("outlook-all-day")
+        if e is not None and e < s:
+            s, e = e, s   # an end before the start (reported): busy over the interval between them
     rid = occ.get("RECURRENCE-ID")
     instance = ""
     if recurring and rid is not None:

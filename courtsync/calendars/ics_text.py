@@ -58,8 +58,17 @@ class Document:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-_LINE = re.compile(r'([A-Za-z0-9-]+)((?:;(?:[^":]|"[^"]*")*)*):(.*)', re.S)
+# Possessive and with ';' outside the inner class: each ';' starts the next parameter, so a line of many
+# ';' and no ':' fails in linear time (the older form backtracked exponentially: 30 ';' took minutes).
+_LINE = re.compile(r'([A-Za-z0-9-]+)((?:;(?:[^";:]|"[^"]*")*+)*+):(.*)', re.S)
 
+
+# Parameters as RFC 5545 3.2 writes them, no control characters (possessive: linear on any line). icalendar
+# fails a whole event on a parameter without '=' ('X-A;b;c:v') and drops a line with a control character in
+# a parameter (the fuzzer found both), so such a line is reported and dropped before it gets there.
+_SAFE = r'[^";:,\x00-\x08\x0a-\x1f\x7f]'
+_QSAFE = r'"[^"\x00-\x08\x0a-\x1f\x7f]*+"'
+PARAMS = re.compile(rf'(?:;[A-Za-z0-9_-]++=(?:{_QSAFE}|{_SAFE}*+)(?:,(?:{_QSAFE}|{_SAFE}*+))*+)*+')
 
 def _split(raw: str) -> tuple[str, str, str] | None:
     """'NAME;P=1;Q="a:b":value' -> (NAME, ';P=1;Q="a:b"', value); None if there is no colon."""
@@ -139,6 +148,10 @@ def read_document(data: bytes, name: str, source: str) -> Document:
         line = Line(number, pname, params, value, raw)
         if pname == "BEGIN":
             kind = value.strip().upper()
+            if kind in _TOP_LEVEL and len(stack) > 1:
+                # A VEVENT or VTIMEZONE lives only directly in the calendar: whatever is still open ended
+                # without its END line. Close it here, or every later event would vanish inside it.
+                block, tz_lines = _close_to_calendar(stack, block, tz_lines, number, kind, name, source, problems)
             if not stack and kind != "VCALENDAR":
                 raise FeedError(f"{name}:{number}: BEGIN:{kind} outside any VCALENDAR")
             if kind == "VCALENDAR":
@@ -189,6 +202,28 @@ def read_document(data: bytes, name: str, source: str) -> Document:
         raise FeedError(f"{name}: truncated: the {kind} opened on line {number} never ends (no END:{kind}); "
                         "the download was cut off or the file is incomplete")
     return doc
+
+
+_TOP_LEVEL = {"VEVENT", "VTIMEZONE", "VTODO", "VJOURNAL", "VFREEBUSY"}
+
+
+def _close_to_calendar(stack: list[tuple[str, int]], block: Block | None, tz_lines: list[str] | None, number: int,
+                       kind: str, name: str, source: str,
+                       problems: list[Problem]) -> tuple[Block | None, list[str] | None]:
+    """Components left open when BEGIN:`kind` (on line `number`) starts a new one at calendar level: each is
+    a problem at the line it opened; an unclosed VEVENT is skipped (it may be incomplete), the rest still read."""
+    while len(stack) > 1:
+        unclosed, opened_at = stack.pop()
+        skipped = "; this event is skipped" if unclosed == "VEVENT" and len(stack) == 1 else ""
+        problems.append(Problem(source, f"{name}:{opened_at}",
+                                f"{unclosed} opened here has no END:{unclosed} before the BEGIN:{kind} on line "
+                                f"{number}{skipped}"))
+        if len(stack) == 1:
+            if unclosed == "VEVENT":
+                block = None
+            if unclosed == "VTIMEZONE":
+                tz_lines = None
+    return block, tz_lines
 
 
 def unescape(value: str) -> str:

@@ -1,0 +1,129 @@
+"""Fuzzing the iCalendar reader (issue 11): a few hundred seeded mutations of the fixture calendars, each
+answered without a traceback, within a time limit and a memory bound, every untouched event read as
+before, on a first read and on a re-read from the last good one. benchmarks/fuzz_ics.py runs thousands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from courtsync.calendars.base import Known
+from courtsync.errors import SourceError
+from courtsync.store import Store
+from tests import ics_mutator
+from tests.calendar_helpers import by_uid, read_fixture, within
+from tests.test_resync import keep, known_from, store_state
+
+COUNT = 1000         # CI: the whole file stays well under a minute on a loaded two-core machine
+SEED = 11
+PER_CASE = 10.0      # seconds: a generous hang-guard (a case takes milliseconds)
+MEMORY_MB = 400      # growth of the peak resident size over the whole run
+
+
+def test_fuzzed_calendars_are_read_one_bad_event_at_a_time() -> None:
+    baseline = ics_mutator.baselines()
+    start_rss = ics_mutator.max_rss_mb()
+    failures = []
+    kinds: set[str] = set()
+    for case in ics_mutator.cases(COUNT, SEED):
+        kinds.add(case.kind)
+        problem = ics_mutator.check(case, baseline, PER_CASE)
+        if problem is None and ics_mutator.max_rss_mb() - start_rss > MEMORY_MB:
+            problem = f"peak memory grew past {MEMORY_MB} MB"
+        if problem:
+            failures.append(f"{case.label()}: {problem}")
+    assert set(ics_mutator.KINDS) <= kinds
+    assert not failures, "\n".join(failures[:20])
+
+
+def test_fuzzed_calendars_read_again_as_a_first_read_would(tmp_path: Path) -> None:
+    """The partial re-read path (ics_parts) gives the store a first read of the mutated file would."""
+    failures = []
+    for k, case in enumerate(ics_mutator.cases(COUNT // 5, SEED + 1)):
+        kept, fresh = Store(tmp_path / f"kept{k}.db"), Store(tmp_path / f"fresh{k}.db")
+        original = (ics_mutator.CALENDARS / case.fixture).read_bytes()
+        try:
+            keep(kept, ics_mutator.read(original, case.fixture))
+        except SourceError:
+            continue
+        known: Known = known_from(kept)
+        try:
+            again = ics_mutator.read(case.data, case.fixture, known)
+            first = ics_mutator.read(case.data, case.fixture)
+        except SourceError:
+            continue
+        keep(kept, again, known.index)
+        keep(fresh, first)
+        if store_state(kept) != store_state(fresh):
+            failures.append(case.label())
+        kept.close()
+        fresh.close()
+    assert not failures, "\n".join(failures[:20])
+
+
+# --- what the fuzzer found, each with its fixture -------------------------------------------------------
+
+def test_fuzz_found_rules_no_period_can_match_are_read_once_not_for_seconds() -> None:
+    # BYMONTHDAY=99 (a huge value), February 30, BYSETPOS past the set: dateutil walked to the year 9999.
+    with within(30):
+        items, problems = read_fixture("broken/fuzz_impossible_rrule.ics")
+    got = by_uid(items)
+    assert [len(got[uid]) for uid in ("imp-1", "imp-2", "imp-3", "imp-4")] == [1, 1, 1, 2]
+    assert [p.location for p in problems] == ["fuzz_impossible_rrule.ics:9", "fuzz_impossible_rrule.ics:17",
+                                              "fuzz_impossible_rrule.ics:25"]
+    assert all("read as one event at DTSTART" in p.reason for p in problems)
+
+
+def test_fuzz_found_an_hourly_vtimezone_rule_does_not_stall_the_reader() -> None:
+    # icalendar expands every transition of a custom VTIMEZONE: an hourly rule took minutes.
+    with within(30):
+        items, problems = read_fixture("broken/fuzz_hourly_vtimezone_rule.ics")
+    assert [i.uid for i in items] == ["hz-2"]
+    assert [(p.location, "cannot be used" in p.reason) for p in problems] == \
+        [("fuzz_hourly_vtimezone_rule.ics:22", True)]
+
+
+def test_fuzz_found_a_repeated_dtend_or_status_reads_the_first_not_an_internal_error() -> None:
+    items, problems = read_fixture("broken/fuzz_repeated_properties.ics")
+    got = by_uid(items)
+    assert [(i.end.hour if i.end else None, i.status) for i in got["rp-1"]] == [(10, "confirmed")]
+    assert [p.location for p in problems] == ["fuzz_repeated_properties.ics:9", "fuzz_repeated_properties.ics:11"]
+    assert all("appears again" in p.reason for p in problems) and "rp-2" in got
+
+
+def test_fuzz_found_a_duration_past_the_year_9999_is_one_problem() -> None:
+    items, problems = read_fixture("broken/fuzz_huge_duration.ics")
+    assert [i.uid for i in items] == ["hd-2"]
+    assert [(p.location, "longer than" in p.reason) for p in problems] == [("fuzz_huge_duration.ics:8", True)]
+
+
+def test_fuzz_found_a_control_character_in_a_parameter_loses_that_line_only() -> None:
+    items, problems = read_fixture("broken/fuzz_control_character_in_parameter.ics")
+    assert [i.uid for i in items] == ["cc-2"]   # cc-1 lost its DTSTART line: reported, never guessed
+    assert [p.location for p in problems] == ["fuzz_control_character_in_parameter.ics:7",
+                                              "fuzz_control_character_in_parameter.ics:4",
+                                              "fuzz_control_character_in_parameter.ics:16"]   # cc-2's ATTENDEE
+    assert not [p for p in problems if "internal error" in p.reason]
+
+
+def test_fuzz_found_an_unreadable_recurrence_id_is_one_problem() -> None:
+    items, problems = read_fixture("broken/fuzz_unreadable_recurrence_id.ics")
+    assert sorted((i.uid, i.start.day) for i in items) == [("ur-1", 14), ("ur-2", 15)]
+    assert [(p.location, p.reason) for p in problems] == [
+        ("fuzz_unreadable_recurrence_id.ics:7", "RECURRENCE-ID cannot be read; event skipped")]
+
+
+def test_fuzz_found_a_dense_series_ending_before_it_starts_is_bounded() -> None:
+    # The library anchors such a series at its DTEND; the bounds walked it from DTSTART, seven months on.
+    with within(30):
+        items, problems = read_fixture("broken/fuzz_backwards_dense_series.ics")
+    assert "bd-2" in by_uid(items)
+    assert [(p.location, p.reason.split(";")[0].split(":")[0]) for p in problems] == [
+        ("fuzz_backwards_dense_series.ics:8", "DTEND 2026-11-01 12"), ("fuzz_backwards_dense_series.ics:9",
+                                                                       "series capped")]
+
+
+def test_fuzz_found_a_vtimezone_naming_its_tzid_twice_still_reads() -> None:
+    # A repeated TZID line made icalendar fail on a list: every event in that zone was an internal error.
+    items, problems = read_fixture("broken/fuzz_vtimezone_two_tzids.ics")
+    assert items and items[0].start.isoformat() == "2027-06-16T09:00:00-05:00"
+    assert not [p for p in problems if "internal error" in p.reason]
