@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import re
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -276,3 +277,28 @@ def test_moved_from_is_written_as_people_write_dates(config_dir: Path, run: Runn
     set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-28 }]\n")
     description = str(events(publish(run, config_dir))[APRIL]["DESCRIPTION"])
     assert "Moved from Wednesday, April 21, 2027." in description, description
+
+
+def test_a_read_only_store_whose_log_holds_changes_is_exit_2_not_a_stale_calendar(config_dir: Path, run: Runner,
+                                                                                    tmp_path: Path) -> None:
+    set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-28 }]\n")
+    publish(run, config_dir)
+    gc.collect()
+    with sqlite3.connect(config_dir / "courtsync.db") as reader:   # holds a snapshot: the next change stays in
+        reader.execute("BEGIN")                                    # the write-ahead log, not yet folded in
+        reader.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-29 }]\n")
+        assert events(publish(run, config_dir, as_of="2027-01-02"))[APRIL]["SEQUENCE"] == 2
+        gc.collect()
+        copy = tmp_path / "restored"   # e.g. a backup of the store and its log, on a read-only disk
+        shutil.copytree(config_dir, copy, ignore=shutil.ignore_patterns("*-shm"))
+        reader.rollback()
+    assert (copy / "courtsync.db-wal").stat().st_size > 0
+    set_overrides(copy, "moved = [{ from = 2027-04-21, to = 2027-04-30 }]\n")
+    with read_only(copy):
+        result = run("dates", "--config", copy / "courtsync.toml", "--worker", "w1", "--all", "--format", "ics",
+                     "--as-of", "2027-01-03")
+    # Read without its log, the store says SEQUENCE 1: the third move would be published as 2, below nothing
+    # but equal to what subscribers hold, and they would keep the old date.
+    assert result.exit_code == 2 or events(result.stdout_bytes)[APRIL]["SEQUENCE"] == 3, result.stderr
+    assert "Traceback" not in result.stderr
