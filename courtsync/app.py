@@ -285,8 +285,9 @@ def dates_ics(ctx: Context, worker_id: str | None, collaborative_id: str | None,
             # SEQUENCE over and lose to the copies people imported. (A read-only store is read, not here.)
             raise ConfigError(f"{exc.message.rstrip('.')}; so this calendar cannot follow on from what it "
                               "published before (its updates would be ignored by calendars that imported it).",
-                              hint="Make the store readable (a read-only store with a courtsync.db-wal beside it "
-                                   "must be writable once, to fold in its last changes), restore it from a backup, "
+                              hint=f"Make the store readable (a read-only store with a {ctx.store.path.name}-wal "
+                                   "beside it must be writable once, to fold in its last changes), restore it from a "
+                                   "backup, "
                                    "or set `store` in courtsync.toml to the file this calendar was published from."
                               ) from None
         previous, warning = {}, exc.message   # no store yet, and none can be made: nothing was published
