@@ -283,8 +283,10 @@ def dates_ics(ctx: Context, worker_id: str | None, collaborative_id: str | None,
         if os.path.lexists(ctx.store.path):
             # A store that exists holds what was published before; a calendar built without it would start
             # SEQUENCE over and lose to the copies people imported. (A read-only store is read, not here.)
-            raise ConfigError(f"{exc.message.rstrip('.')}; so this calendar cannot follow on from what it "
-                              "published before (its updates would be ignored by calendars that imported it).",
+            raise ConfigError(f"The store {ctx.store.path} exists but what it recorded of this calendar cannot be "
+                              "read; written without it, the calendar would start SEQUENCE over and the calendars "
+                              "that imported it would ignore the update. Nothing was written.",
+                              problems=[Located(exc.message)],
                               hint=f"Make the store readable (a read-only store with a {ctx.store.path.name}-wal "
                                    "beside it must be writable once, to fold in its last changes), restore it from a "
                                    "backup, "
