@@ -280,7 +280,19 @@ def dates_ics(ctx: Context, worker_id: str | None, collaborative_id: str | None,
     try:
         previous = ctx.store.published(key)
     except ConfigError as exc:
-        previous, warning = {}, exc.message
+        if os.path.lexists(ctx.store.path):
+            # A store that exists holds what was published before; a calendar built without it would start
+            # SEQUENCE over and lose to the copies people imported. (A read-only store is read, not here.)
+            raise ConfigError(f"The store {ctx.store.path} exists but what it recorded of this calendar cannot be "
+                              "read; written without it, the calendar would start SEQUENCE over and the calendars "
+                              "that imported it would ignore the update. Nothing was written.",
+                              problems=[Located(exc.message)],
+                              hint=f"Make the store readable (a read-only store with a {ctx.store.path.name}-wal "
+                                   "beside it must be writable once, to fold in its last changes), restore it from a "
+                                   "backup, "
+                                   "or set `store` in courtsync.toml to the file this calendar was published from."
+                              ) from None
+        previous, warning = {}, exc.message   # no store yet, and none can be made: nothing was published
     gone = ((worker_id and worker_id not in ctx.roster.workers) or (collaborative_id and collaborative_id not in
             ctx.collaboratives) or (court_id and court_id not in ctx.courts))
     if gone and previous and sum(map(bool, (worker_id, collaborative_id, court_id))) == 1 \
@@ -307,7 +319,7 @@ def dates_ics(ctx: Context, worker_id: str | None, collaborative_id: str | None,
                    "Make the store writable (`store` in courtsync.toml).")
     elif warning is not None:
         warning = None   # nothing new to record: what was recorded still holds
-    return PublishedCalendar(calendar_ics(plan.events, title), (warning,) if warning else ())
+    return PublishedCalendar(calendar_ics(plan.events, title, key), (warning,) if warning else ())
 
 
 def _calendar_uids(ctx: Context, worker_id: str | None, collaborative_id: str | None,

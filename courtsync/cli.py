@@ -185,13 +185,14 @@ def check(config_path: Path | None, worker_id: str, day: date | None, clock: tup
         _print_scan(checks.upcoming(ctx, today(as_of), now, offline, worker_id), fmt, title="Upcoming conflicts")
         return
     result, view = checks.check_date(ctx, today(as_of), now, offline, worker_id, day, clock, suggest_n, court_id)
-    if fmt == "json":
-        click.echo(formats.to_json(views.check_json(result, view)))
-    elif fmt == "csv":
-        click.echo(formats.to_csv(views.CHECK_COLUMNS, views.check_rows(result)), nl=False)
-    else:
-        word, colour = views.VERDICT_WORDS[result.verdict]
-        click.echo(views.check_text(result, click.style(word, fg=colour, bold=True), suggest_n))
+    with formats.answer_output():
+        if fmt == "json":
+            click.echo(formats.to_json(views.check_json(result, view)))
+        elif fmt == "csv":
+            click.echo(formats.to_csv(views.CHECK_COLUMNS, views.check_rows(result)), nl=False)
+        else:
+            word, colour = views.VERDICT_WORDS[result.verdict]
+            click.echo(views.check_text(result, click.style(word, fg=colour, bold=True), suggest_n))
     # A taken date is taken whatever else is unread (exit 1); free only over calendars all read (exit 0).
     code = {"conflict": EXIT_CONFLICTS, "unknown": EXIT_SOURCE, "free": EXIT_OK}[result.verdict]
     _print_sources(view, exit_note=code == EXIT_SOURCE)
@@ -216,15 +217,17 @@ def scan_command(config_path: Path | None, first: date | None, last: date | None
 
 
 def _print_scan(result: checks.ScanResult, fmt: str, title: str) -> None:
-    if fmt == "json":
-        click.echo(formats.to_json(views.scan_json(result)))
-    elif fmt == "csv":
-        click.echo(formats.to_csv((*views.CONFLICT_COLUMNS, "flags", "matched_by"), views.scan_rows(result)), nl=False)
-    else:
-        click.echo(views.scan_text(result, title))
-        for note in result.notes:
-            click.echo(f"note: {note}")
-        _print_problems(result.view.problems)
+    with formats.answer_output():
+        if fmt == "json":
+            click.echo(formats.to_json(views.scan_json(result)))
+        elif fmt == "csv":
+            click.echo(formats.to_csv((*views.CONFLICT_COLUMNS, "flags", "matched_by"), views.scan_rows(result)),
+                       nl=False)
+        else:
+            click.echo(views.scan_text(result, title))
+            for note in result.notes:
+                click.echo(f"note: {note}")
+            _print_problems(result.view.problems)
     _print_sources(result.view)
     code = EXIT_SOURCE if result.view.incomplete else (EXIT_CONFLICTS if result.found else EXIT_OK)
     click.get_current_context().exit(code)
@@ -314,22 +317,23 @@ def events_command(config_path: Path | None, source_id: str | None, worker_id: s
     if first is None and not show_all:
         first = today(as_of)
     result = busy.events(ctx, today(as_of), now, offline, source_id, worker_id, first, last)
-    if fmt == "json":
-        click.echo(formats.to_json(views.events_json(result)))
-    elif fmt == "csv":
-        click.echo(formats.to_csv(views.EVENT_COLUMNS, views.events_rows(result)), nl=False)
-    else:
-        rows = [[f"{i.start:%Y-%m-%d}" if i.all_day else f"{i.start:%Y-%m-%d %H:%M}",
-                 "all day" if i.all_day else (f"{i.end:%H:%M}" if i.end else "(no end)"),
-                 i.source, "busy" if i.busy else "free", ",".join(i.case_numbers) or "-",
-                 ",".join(i.worker_ids) or "-", views.short(i.summary, 40), ", ".join(i.flags)]
-                for i in result.items]
-        click.echo(f"{len(result.items)} item(s) from {len(result.view.sources)} source(s)"
-                   + views.range_text(result.first, result.last))
-        if rows:
-            click.echo(formats.to_table(("Start", "End", "Source", "Busy", "Case", "Workers", "Summary", "Notes"),
-                                        rows))
-        _print_problems(result.view.problems)
+    with formats.answer_output():   # exit 3 when incomplete, even if the reader stops early
+        if fmt == "json":
+            click.echo(formats.to_json(views.events_json(result)))
+        elif fmt == "csv":
+            click.echo(formats.to_csv(views.EVENT_COLUMNS, views.events_rows(result)), nl=False)
+        else:
+            rows = [[f"{i.start:%Y-%m-%d}" if i.all_day else f"{i.start:%Y-%m-%d %H:%M}",
+                     "all day" if i.all_day else (f"{i.end:%H:%M}" if i.end else "(no end)"),
+                     i.source, "busy" if i.busy else "free", ",".join(i.case_numbers) or "-",
+                     ",".join(i.worker_ids) or "-", views.short(i.summary, 40), ", ".join(i.flags)]
+                    for i in result.items]
+            click.echo(f"{len(result.items)} item(s) from {len(result.view.sources)} source(s)"
+                       + views.range_text(result.first, result.last))
+            if rows:
+                click.echo(formats.to_table(("Start", "End", "Source", "Busy", "Case", "Workers", "Summary", "Notes"),
+                                            rows))
+            _print_problems(result.view.problems)
     _print_sources(result.view)
     if result.view.incomplete:
         click.get_current_context().exit(EXIT_SOURCE)

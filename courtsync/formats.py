@@ -7,7 +7,8 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, NoReturn
 
@@ -64,12 +65,28 @@ def to_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def reader_gone() -> NoReturn:
-    """Whoever read stdout has stopped (`courtsync dates | head`): their choice, not an error. Exit 0, quietly:
-    what is still buffered goes to /dev/null instead of ending in an "Exception ignored" at exit."""
+    """Whoever read a listing has stopped (`courtsync dates | head`): their choice, not an error. Exit 0."""
+    _discard_stdout()
+    sys.exit(0)
+
+
+@contextmanager
+def answer_output() -> Iterator[None]:
+    """Print an answer whose exit code is decided (scan, check, events: 1 conflicts, 3 incomplete). A reader
+    that stops early cut the output, not the answer: the rest of stdout is dropped and the command goes on to
+    its notes on stderr and its exit code."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+
+
+def _discard_stdout() -> None:
+    # What is still buffered goes to /dev/null instead of ending in an "Exception ignored" at exit.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    sys.exit(0)
 
 
 def flush_stdout() -> None:

@@ -23,11 +23,15 @@ def published_row(calendar: str, e: PublishedEvent) -> tuple[Any, ...]:
 def read_only(path: Path, sql: str, args: tuple[Any, ...]) -> list[Any] | None:
     """Rows from a store that cannot be opened for writing (a read-only file or folder), or None.
 
-    `immutable` because SQLite cannot otherwise read a WAL database whose folder it may not write."""
+    `immutable` because SQLite cannot otherwise read a WAL database whose folder it may not write; but an
+    immutable read does not see the write-ahead log, so a store whose log still holds changes is read only
+    as SQLite reads it (`mode=ro`) or not at all: a stale history would lower a published SEQUENCE."""
     if not path.is_file():
         return None
+    wal = path.with_name(path.name + "-wal")
+    unfolded = wal.exists() and wal.stat().st_size > 0
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{'mode=ro' if unfolded else 'immutable=1'}", uri=True)
         try:
             return db.execute(sql, args).fetchall()
         finally:

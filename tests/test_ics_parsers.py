@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -106,8 +107,9 @@ def test_vobject_validates_the_calendar_and_its_updates(summer: Path, run: Runne
 
 def icaljs(path: Path) -> dict[str, dict[str, Any]]:
     node = shutil.which("node")
-    require(node is not None, "node is not installed")
-    require((JS / "node_modules" / "ical.js").is_dir(), "ical.js is not installed: run `npm ci` in tests/js")
+    install = "`cd tests/js && npm ci` (from the project folder) installs it"
+    require(node is not None, f"node is not installed (Debian: nodejs npm); then ical.js: {install}")
+    require((JS / "node_modules" / "ical.js").is_dir(), f"ical.js is not installed: {install}")
     assert node is not None
     done = subprocess.run([node, str(JS / "read_ics.mjs"), str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -274,3 +276,20 @@ def test_a_missing_parser_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         require(False, "node is not installed")
+
+
+def test_a_missing_icaljs_is_skipped_with_the_command_that_installs_it(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys.modules[__name__], "JS", tmp_path)   # as in a fresh clone: no node_modules
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        icaljs(tmp_path / "a.ics")
+    assert "`cd tests/js && npm ci`" in str(skipped.value), skipped.value
+
+
+def test_the_readme_test_command_says_how_to_install_icaljs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    run_the_tests = readme.split("**Run the tests**", 1)[1].split("\n#", 1)[0]
+    development = readme.split("\n## Development", 1)[1].split("\n## ", 1)[0]
+    for section in (run_the_tests, development):
+        assert "cd tests/js && npm ci" in section and "skip" in section

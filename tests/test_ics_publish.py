@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import re
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -236,3 +237,68 @@ def test_dtstamp_rises_even_when_the_clock_goes_back() -> None:
     again = plan({"u@x": second}, [replace(moved, description="new words")], {"u@x"},
                  datetime(2027, 3, 1, tzinfo=UTC))
     assert (again.events[0].sequence, again.events[0].stamp) == (1, second.stamp)
+
+
+def test_an_unreadable_store_is_exit_2_not_a_calendar_with_lower_sequences(config_dir: Path, run: Runner) -> None:
+    set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-28 }]\n")
+    publish(run, config_dir)
+    set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-29 }]\n")
+    assert events(publish(run, config_dir, as_of="2027-01-02"))[APRIL]["SEQUENCE"] == 2
+    gc.collect()
+    for path in config_dir.glob("courtsync.db*"):   # the store is damaged: its history cannot be read
+        path.write_bytes(b"this is not an SQLite database\n" * 64) if path.name == "courtsync.db" else path.unlink()
+    result = run("dates", "--config", config_dir / "courtsync.toml", "--worker", "w1", "--all", "--format", "ics",
+                 "--as-of", "2027-01-03")
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    assert result.stdout_bytes == b""          # no calendar whose SEQUENCE 0 would lose to the imported 2
+    assert "Traceback" not in result.stderr and "courtsync.db" in result.stderr
+    assert "backup" in result.stderr            # says how to fix it
+
+
+def test_the_calendar_uid_stays_when_its_title_becomes_no_longer_scheduled(config_dir: Path, run: Runner) -> None:
+    def calendar_uid(data: bytes) -> str:
+        return str(Calendar.from_ical(data)["UID"])
+
+    before = publish(run, config_dir, "--collaborative", "kinship")
+    toml = config_dir / "courtsync.toml"
+    toml.write_text(re.sub(r'\[\[collaborative\]\]\nid = "kinship"\n(?:.+\n)+', "", toml.read_text()))
+    edit(config_dir / "workers.csv", "s1,cook-north;kinship", "s1,cook-north")
+    after = publish(run, config_dir, "--collaborative", "kinship", as_of="2027-01-05")
+    assert "no longer scheduled" in str(Calendar.from_ical(after)["NAME"])
+    assert calendar_uid(after) == calendar_uid(before)
+    # Each calendar has its own identity: another collaborative, a worker, a court, all.
+    others = [publish(run, config_dir, *sel) for sel in (("--collaborative", "cook-north"), ("--worker", "w1"),
+                                                         ("--court", "cook-cpd"))]
+    others.append(run("dates", "--config", toml, "--all", "--format", "ics", "--as-of", "2027-01-05").stdout_bytes)
+    assert len({calendar_uid(before), *map(calendar_uid, others)}) == 5
+
+
+def test_moved_from_is_written_as_people_write_dates(config_dir: Path, run: Runner) -> None:
+    set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-28 }]\n")
+    description = str(events(publish(run, config_dir))[APRIL]["DESCRIPTION"])
+    assert "Moved from Wednesday, April 21, 2027." in description, description
+
+
+def test_a_read_only_store_whose_log_holds_changes_is_exit_2_not_a_stale_calendar(config_dir: Path, run: Runner,
+                                                                                    tmp_path: Path) -> None:
+    set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-28 }]\n")
+    publish(run, config_dir)
+    gc.collect()
+    with sqlite3.connect(config_dir / "courtsync.db") as reader:   # holds a snapshot: the next change stays in
+        reader.execute("BEGIN")                                    # the write-ahead log, not yet folded in
+        reader.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-29 }]\n")
+        assert events(publish(run, config_dir, as_of="2027-01-02"))[APRIL]["SEQUENCE"] == 2
+        gc.collect()
+        copy = tmp_path / "restored"   # e.g. a backup of the store and its log, on a read-only disk
+        shutil.copytree(config_dir, copy, ignore=shutil.ignore_patterns("*-shm"))
+        reader.rollback()
+    assert (copy / "courtsync.db-wal").stat().st_size > 0
+    set_overrides(copy, "moved = [{ from = 2027-04-21, to = 2027-04-30 }]\n")
+    with read_only(copy):
+        result = run("dates", "--config", copy / "courtsync.toml", "--worker", "w1", "--all", "--format", "ics",
+                     "--as-of", "2027-01-03")
+    # Read without its log, the store says SEQUENCE 1: the third move would be published as 2, below nothing
+    # but equal to what subscribers hold, and they would keep the old date.
+    assert result.exit_code == 2 or events(result.stdout_bytes)[APRIL]["SEQUENCE"] == 3, result.stderr
+    assert "Traceback" not in result.stderr

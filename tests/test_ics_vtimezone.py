@@ -72,7 +72,7 @@ def test_icaljs_agrees_with_the_zone_database(tmp_path: Path) -> None:
                                                  cancelled=False, summary="s", location="", description="",
                                                  stamp=stamp))
                     want[uid] = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    (tmp_path / "zones.ics").write_bytes(calendar_ics(events, "zones"))
+    (tmp_path / "zones.ics").write_bytes(calendar_ics(events, "zones", "all"))
     got = {uid: e["start"] for uid, e in icaljs(tmp_path / "zones.ics").items()}
     wrong = sorted(uid for uid in want if got.get(uid) != want[uid])
     assert wrong == [], f"{len(wrong)} wrong, e.g. {wrong[:3]}: {[got.get(u) for u in wrong[:3]]}"

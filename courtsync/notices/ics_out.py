@@ -12,6 +12,7 @@ from icalendar import Calendar, Event
 from icalendar.enums import STATUS, TRANSP
 
 from courtsync.models import Collaborative, PublishedEvent, Session
+from courtsync.notices.letters import long_date
 from courtsync.notices.vtimezone import vtimezone
 
 PRODID = "-//courtsync//Protected Learning Collaborative dates//EN"
@@ -24,7 +25,7 @@ def session_event(s: Session, collab: Collaborative, holidays_note: bool = True)
     lines = [f"Protected {collab.kind.replace('-', ' ')} date of the {collab.name}.",
              "Please do not schedule hearings for its staff on this date."]
     if s.moved_from:
-        lines.append(f"Moved from {s.moved_from:%A %B} {s.moved_from.day}, {s.moved_from.year}.")
+        lines.append(f"Moved from {long_date(s.moved_from)}.")
     if s.origin == "added":
         lines.append("An added session.")
     if s.holiday and holidays_note:
@@ -37,15 +38,18 @@ def session_event(s: Session, collab: Collaborative, holidays_note: bool = True)
                           sequence=0 if s.origin in ("rule", "dates", "added") and s.active else 1)
 
 
-def calendar_ics(events: Iterable[PublishedEvent], name: str) -> bytes:
+def calendar_ics(events: Iterable[PublishedEvent], name: str, calendar: str) -> bytes:
     """One VEVENT per event, in the order given, with a rule-based VTIMEZONE for each zone they use.
+    `calendar` is the published calendar's key (worker:ID, collaborative:ID, court:ID, all): its identity.
 
     No METHOD: a calendar file or subscription is not an iTIP message, and METHOD:PUBLISH would require an
     ORGANIZER (RFC 5546, libical checks it), which would make each session a meeting with replies to send.
     """
     items = list(events)
-    # A fixed calendar UID: a re-import or a refreshed subscription is the same calendar.
-    cal = Calendar.new(prodid=PRODID, name=name, uid=uuid.uuid5(uuid.NAMESPACE_URL, f"courtsync:{name}"))
+    # A fixed calendar UID, from the key and not the title (a renamed worker, "(no longer scheduled)"): a
+    # re-import or a refreshed subscription is the same calendar.
+    uid = uuid.uuid5(uuid.NAMESPACE_URL, f"courtsync:calendar:{calendar}")
+    cal = Calendar.new(prodid=PRODID, name=name, uid=uid)
     zones: dict[str, ZoneInfo] = {}
     years: list[int] = []
     for e in items:
