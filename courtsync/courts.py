@@ -201,7 +201,8 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
          mark_sent: bool = False, court_id: str | None = None) -> tuple[int, int, list[str], Delivery]:
     """Email each letter's PDF to its court through the outbox; the notice log is written when it is sent.
     `resend` sends again only a letter in doubt (unknown); one whose content changed since is replaced by the
-    letter sent now. The report names every letter in doubt (of `court_id`), whatever its content was."""
+    current letter (sent now, or already). The report names every letter in doubt (of `court_id`), whatever its
+    content was."""
     from courtsync.notices.pdf import html_to_pdf
     from courtsync.weekly import mail_transport, sender_address, sender_where
 
@@ -229,10 +230,9 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
                                        "days": [d.day.isoformat() for d in r.letter.dates]}))
     outbox = Outbox(ctx.store.ledger, now)
     queued, already = outbox.queue(messages, resend=RESEND_UNKNOWN if resend else ())
-    if resend:
-        for court in {r.letter.court_id for r in by_key.values()}:
-            outbox.supersede(f"notice:{court}:", set(by_key))
     scope = f"notice:{court_id}:" if court_id else "notice:"
+    if resend:   # a letter in doubt that is no longer current: the current one (going now, or gone) replaces it
+        outbox.supersede(scope, set(by_key))
 
     def told(meta: Mapping[str, Any]) -> None:
         sent = by_key.get(str(meta["key"]))

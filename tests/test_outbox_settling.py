@@ -139,7 +139,9 @@ def test_last_weeks_unknown_digest_is_reported_this_week(example_dir: Path, run:
         server.stop()
 
 
-def test_an_unknown_letter_whose_content_changed_is_still_reported(example_dir: Path, run: Runner) -> None:
+@pytest.mark.parametrize("settle", ["--mark-sent", "--resend"])
+def test_an_unknown_letter_whose_content_changed_is_still_reported(example_dir: Path, run: Runner,
+                                                                   settle: str) -> None:
     """Bug: a letter in doubt whose content then changed (a new key) dropped out of the report (exit 0)."""
     server = SmtpServer(Behaviour(drop_after_data={1})).start()
     try:
@@ -153,8 +155,10 @@ def test_an_unknown_letter_whose_content_changed_is_still_reported(example_dir: 
         other = run("notices", "--config", toml, "--as-of", AS_OF, "--send", "--court",
                     "will-juv" if court == "cook-cpd" else "cook-cpd")
         assert held not in other.stderr     # with --court, only that court's
-        settled = run(*notices_args(toml), "--court", court, "--mark-sent")
-        assert settled.exit_code == 0 and "marked 1 message(s) as sent" in settled.stdout, settled.stderr
+        settled = run(*notices_args(toml), "--court", court, settle)   # --resend: the current letter replaces it
+        assert settled.exit_code == 0 and "UNKNOWN" not in settled.stderr, settled.stderr
+        assert ("marked 1 message(s) as sent" in settled.stdout) == (settle == "--mark-sent")
+        assert run(*notices_args(toml)).exit_code == 0
     finally:
         server.stop()
 
