@@ -79,8 +79,9 @@ class Ledger:
         queued = already = 0
         with self.immediate() as db:
             for key, recipient, mid, subject, message, meta in rows:
-                same = "(key = ? OR substr(key, 1, ?) = ?) AND recipient = ?"
-                args = (key, len(key) + 8, f"{key}#resend-", recipient)
+                # key or key#resend-N: the range lets the (key, recipient) index find them in a large outbox
+                same = "key >= ? AND key < ? AND (key = ? OR substr(key, 1, ?) = ?) AND recipient = ?"
+                args = (key, f"{key}#resend.", key, len(key) + 8, f"{key}#resend-", recipient)
                 states = [r[0] for r in db.execute(f"SELECT status FROM outbox WHERE {same} ORDER BY id", args)]
                 stored = key
                 if states and resend and states[-1] in resend and not {"pending", "claimed", "sending"} & set(states):
