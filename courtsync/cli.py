@@ -346,7 +346,7 @@ def events_command(config_path: Path | None, source_id: str | None, worker_id: s
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write each digest as .txt and .html into this folder.")
 @click.option("--send", is_flag=True, help="Queue each digest once per supervisor and week, and send it.")
-@click.option("--resend", is_flag=True, help="With --send: send again even if already sent.")
+@click.option("--resend", is_flag=True, help="With --send: send again even if already sent (not one still queued).")
 @click.option("--mark-sent", is_flag=True, help="With --send: record the messages in doubt (unknown) as delivered "
                                                  "(after the mail server's log showed they arrived).")
 @offline_option
@@ -357,6 +357,7 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
     or a calendar could not be read."""
     from courtsync import weekly  # templates and mail load only for the commands that need them
 
+    _with_send(send, resend, mark_sent)
     ctx = app.load_context(config_path, today(as_of))
     digests = weekly.team_digests(ctx, today(as_of), now, offline, week, supervisor_id)
     rendered = weekly.render_all(ctx, digests)
@@ -408,6 +409,9 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
     --log shows what each court was told; --reprint writes a recorded letter again."""
     from courtsync import courts  # templates, PDF and mail load only for the commands that need them
 
+    _with_send(send, resend, mark_sent)
+    if reprint_court and click.get_current_context().get_parameter_source("fmt") != click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--format goes with --log: --reprint writes the letter as it went (PDF, HTML, text).")
     ctx = app.load_context(config_path, today(as_of))
     if show_log or reprint_court or letter_day:
         from courtsync import notice_log
@@ -437,8 +441,8 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
     if print_batch and rendered:
         pdf, labels = courts.print_batch(ctx, rendered, out_dir or Path("."), now)
         click.echo(f"print batch: {pdf} and {labels} (recorded as told by mail)")
-    if send and rendered:
-        queued, already, no_email, delivery = courts.send(ctx, rendered, now, resend, mark_sent)
+    if send:   # with no new letter too: one in doubt is still reported, and --mark-sent settles it
+        queued, already, no_email, delivery = courts.send(ctx, rendered, now, resend, mark_sent, court_id)
         click.echo(f"queued {queued}, already queued {already}; sent {delivery.sent}")
         for cid in no_email:
             click.echo(f"  not emailed: {cid} has no email in courtsync.toml; use --print", err=True)
@@ -447,6 +451,13 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
     if not (out_dir or send or print_batch) and rendered:
         click.echo("(preview only: --out DIR writes the letters, --send emails them, --print makes a print batch)")
     click.get_current_context().exit(code)
+
+
+def _with_send(send: bool, resend: bool, mark_sent: bool) -> None:
+    """--resend and --mark-sent change what --send does: alone they would do nothing, silently."""
+    for flag, given in (("--resend", resend), ("--mark-sent", mark_sent)):
+        if given and not send:
+            raise click.UsageError(f"{flag} goes with --send (it changes what --send does); add --send.")
 
 
 def _report_delivery(delivery: Delivery) -> int:

@@ -20,7 +20,7 @@ from courtsync.busy import calendar_view
 from courtsync.errors import ConfigError, Located, UsageError
 from courtsync.formats import safe_cell
 from courtsync.notices.letters import Letter, LetterDate, Letterhead, changes, lateness
-from courtsync.notices.outbox import Delivery, Outbox, Outgoing, message_id, new_message
+from courtsync.notices.outbox import RESEND_UNKNOWN, Delivery, Outbox, Outgoing, message_id, new_message
 from courtsync.notices.render import for_agency, render, write_named
 from courtsync.notices.subjects import letter_subject
 
@@ -198,8 +198,11 @@ def print_batch(ctx: Context, rendered: list[Rendered], folder: Path, now: Now) 
 
 
 def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
-         mark_sent: bool = False) -> tuple[int, int, list[str], Delivery]:
-    """Email each letter's PDF to its court through the outbox; the notice log is written when it is sent."""
+         mark_sent: bool = False, court_id: str | None = None) -> tuple[int, int, list[str], Delivery]:
+    """Email each letter's PDF to its court through the outbox; the notice log is written when it is sent.
+    `resend` sends again only a letter in doubt (unknown); one whose content changed since is replaced by the
+    current letter (sent now, or already). The report names every letter in doubt (of `court_id`), whatever its
+    content was."""
     from courtsync.notices.pdf import html_to_pdf
     from courtsync.weekly import mail_transport, sender_address, sender_where
 
@@ -226,12 +229,16 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
                                        "first": r.letter.first.isoformat(), "last": r.letter.last.isoformat(),
                                        "days": [d.day.isoformat() for d in r.letter.dates]}))
     outbox = Outbox(ctx.store.ledger, now)
-    queued, already = outbox.queue(messages, resend=resend)
+    queued, already = outbox.queue(messages, resend=RESEND_UNKNOWN if resend else ())
+    scope = f"notice:{court_id}:" if court_id else "notice:"
+    if resend:   # a letter in doubt that is no longer current: the current one (going now, or gone) replaces it
+        outbox.supersede(scope, set(by_key))
 
     def told(meta: Mapping[str, Any]) -> None:
         sent = by_key.get(str(meta["key"]))
         if sent is not None:
             record(ctx, sent, "email", now())
 
-    delivery = outbox.deliver(transport, keys=set(by_key), on_sent=told, mark_sent=mark_sent)
+    delivery = outbox.deliver(transport, keys=set(by_key), on_sent=told, mark_sent=mark_sent, scope=scope,
+                              settle=scope)
     return queued, already, no_email, delivery

@@ -108,7 +108,9 @@ def write_reprint(record: NoticeRecord, folder: Path) -> list[Path]:
 def show(ctx: Context, show_log: bool, court_id: str | None, reprint_court: str | None, day: date | None,
          out_dir: Path | None, fmt: str, writing: bool) -> str:
     """`notices --log` (table, json or csv) or `notices --reprint COURT [--date D]`: what to print."""
-    if writing or (show_log and reprint_court) or (day is not None and reprint_court is None):
+    if day is not None and reprint_court is None:
+        raise UsageError("--date goes with --reprint COURT: it chooses which recorded letter is written again.")
+    if writing or (show_log and reprint_court):
         raise UsageError("--log, and --reprint COURT [--date D], only read the record: give one of them, without "
                          "--send or --print.")
     if reprint_court is not None:

@@ -20,9 +20,9 @@ from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Problem, PublishedEvent
 from courtsync.private_files import tighten, touch
 from courtsync.store_groups import Owners, drop_groups, shift, write_groups
-from courtsync.store_ledger import Ledger, prepare
+from courtsync.store_ledger import Ledger
 from courtsync.store_published import published_event, published_row, read_only
-from courtsync.store_schema import SCHEMA
+from courtsync.store_schema import SCHEMA, add_outbox_lease_columns
 
 BATCH_SECONDS = 0.05       # how often a batch commits
 CHECKPOINT_SECONDS = 0.05  # how often the WAL is folded in beside a batch
@@ -120,7 +120,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
-            prepare(db)
+            add_outbox_lease_columns(db)
             self._db = db
             self._closer = weakref.finalize(self, _close, db)
         return self._db

@@ -17,40 +17,8 @@ from typing import Any
 
 from courtsync.models import NoticeRecord, OutboxRow
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS notice_letters (   -- the letter a notices row recorded, as rendered (for --reprint)
-    notice INTEGER PRIMARY KEY,               -- notices.id
-    letter_date TEXT NOT NULL,                -- the date written on the letter
-    text TEXT NOT NULL, html TEXT NOT NULL
-);
-"""
-LEASE_COLUMNS = (("claimed_by", "TEXT"), ("lease_until", "REAL"))
 _ROW = ("id, key, recipient, message_id, subject, message, status, attempts, error, created, sent_at, meta, "
         "claimed_by, lease_until")
-
-
-def prepare(db: sqlite3.Connection) -> None:
-    """New tables, and the lease columns an outbox written by an earlier release lacks."""
-    db.executescript(SCHEMA)
-    add_outbox_lease_columns(db)
-
-
-def add_outbox_lease_columns(db: sqlite3.Connection) -> None:
-    """ALTER TABLE outbox ADD COLUMN claimed_by, lease_until when missing (stores from before leases)."""
-    def missing() -> list[tuple[str, str]]:
-        have = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
-        return [c for c in LEASE_COLUMNS if c[0] not in have]
-
-    if not missing():
-        return
-    db.execute("BEGIN IMMEDIATE")   # two commands opening an old store at once: one adds, the other sees them
-    try:
-        for name, kind in missing():
-            db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
 
 
 def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
@@ -101,29 +69,53 @@ class Ledger:
 
     # --- outbox ---------------------------------------------------------------------------------
 
-    def queue(self, rows: Iterable[tuple[str, str, str, str, bytes, dict[str, Any]]], resend: bool,
+    def queue(self, rows: Iterable[tuple[str, str, str, str, bytes, dict[str, Any]]], resend: Collection[str],
               now: float) -> tuple[int, int]:
-        """(key, recipient, message_id, subject, message, meta) rows; one already there (same key and recipient)
-        is left alone unless `resend`, which queues a new row `key#resend-N` and marks an `unknown` one `resent`.
-        Returns (queued, already there)."""
+        """(key, recipient, message_id, subject, message, meta) rows. One already there (same key and recipient)
+        that was never handed over ('pending') takes the new subject, message and meta: it goes as rendered now
+        (its Message-ID, from the key, stays). `resend` names the states a row may be sent again from: when
+        the last row of that key and recipient is in one (none is still pending, claimed or sending), a new row
+        `key#resend-N` is queued and an `unknown` one is marked `resent`. Returns (queued, already there)."""
         queued = already = 0
         with self.immediate() as db:
             for key, recipient, mid, subject, message, meta in rows:
+                # key or key#resend-N: the range lets the (key, recipient) index find them in a large outbox
+                same = "key >= ? AND key < ? AND (key = ? OR substr(key, 1, ?) = ?) AND recipient = ?"
+                args = (key, f"{key}#resend.", key, len(key) + 8, f"{key}#resend-", recipient)
+                states = [r[0] for r in db.execute(f"SELECT status FROM outbox WHERE {same} ORDER BY id", args)]
                 stored = key
-                if resend:
-                    same = "(key = ? OR substr(key, 1, ?) = ?) AND recipient = ?"
-                    args = (key, len(key) + 8, f"{key}#resend-", recipient)
-                    n = db.execute(f"SELECT count(*) FROM outbox WHERE {same}", args).fetchone()[0]
-                    stored = f"{key}#resend-{n}" if n else key
+                if states and resend and states[-1] in resend and not {"pending", "claimed", "sending"} & set(states):
+                    stored = f"{key}#resend-{len(states)}"
                     db.execute(f"UPDATE outbox SET status = 'resent' WHERE status = 'unknown' AND {same}", args)
                 cur = db.execute("INSERT OR IGNORE INTO outbox (key, recipient, message_id, subject, message, status,"
                                  " created, meta) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
                                  (stored, recipient, mid, subject, message, now, json.dumps(meta)))
                 if cur.rowcount:
                     queued += 1
-                else:
-                    already += 1
+                    continue
+                already += 1
+                # Rendered again now (a sender fixed in courtsync.toml, this week's conflicts): what goes is current.
+                db.execute(f"UPDATE outbox SET subject = ?, message = ?, meta = ? WHERE status = 'pending' AND {same}",
+                           (subject, message, json.dumps(meta), *args))
         return queued, already
+
+    def supersede(self, prefix: str, keep: Collection[str]) -> int:
+        """`unknown` rows under this key prefix whose message is not one of `keep`: a newer message replaces them
+        (a resent letter whose content changed since), so they are `resent`."""
+        with self.immediate() as db:
+            found = db.execute("SELECT id, key FROM outbox WHERE status = 'unknown' AND substr(key, 1, ?) = ?",
+                               (len(prefix), prefix)).fetchall()
+            gone = [row_id for row_id, key in found if key.split("#", 1)[0] not in keep]
+            for row_id in gone:
+                db.execute("UPDATE outbox SET status = 'resent' WHERE id = ? AND status = 'unknown'", (row_id,))
+        return len(gone)
+
+    def unsettled(self, prefix: str) -> list[OutboxRow]:
+        """Every `unknown` row under this key prefix (digest:, notice:COURT:), oldest first: each stays in every
+        report until --mark-sent or --resend settles it."""
+        found = self.db.execute(f"SELECT {_ROW} FROM outbox WHERE status = 'unknown' AND substr(key, 1, ?) = ? "
+                                "ORDER BY id", (len(prefix), prefix)).fetchall()
+        return [_outbox_row(r) for r in found]
 
     def rows(self, status: str, keys: Collection[str] | None = None) -> list[OutboxRow]:
         """Rows in this status (of these keys, #resend-N included), oldest first."""

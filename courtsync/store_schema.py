@@ -1,4 +1,9 @@
-"""The local store's tables: one SQL script, run on every open (each statement is IF NOT EXISTS)."""
+"""The local store's tables: one SQL script, run on every open (each statement is IF NOT EXISTS), and the one
+guarded ALTER that brings a store written by an earlier release up to it."""
+
+from __future__ import annotations
+
+import sqlite3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS derived (
@@ -38,7 +43,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     status TEXT NOT NULL,         -- pending | claimed | sending | sent | failed | unknown | resent
     attempts INTEGER NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, sent_at REAL,
     meta TEXT NOT NULL DEFAULT '{}',
-    claimed_by TEXT, lease_until REAL,   -- while claimed/sending: which run, until when (older stores: store_ledger)
+    claimed_by TEXT, lease_until REAL,   -- while claimed/sending: which run, until when (older stores: below)
     UNIQUE (key, recipient)
 );
 CREATE TABLE IF NOT EXISTS notices (
@@ -47,6 +52,11 @@ CREATE TABLE IF NOT EXISTS notices (
     first TEXT NOT NULL, last TEXT NOT NULL,   -- the period the letter covered (local dates)
     dates TEXT NOT NULL,          -- JSON: what the court was told, date by date
     amended INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS notice_letters (   -- the letter a notices row recorded, as rendered (for --reprint)
+    notice INTEGER PRIMARY KEY,               -- notices.id
+    letter_date TEXT NOT NULL,                -- the date written on the letter
+    text TEXT NOT NULL, html TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS digest_state (
     supervisor TEXT PRIMARY KEY, week TEXT NOT NULL, keys TEXT NOT NULL, sent_at REAL NOT NULL
@@ -73,3 +83,23 @@ CREATE TABLE IF NOT EXISTS published (      -- per published calendar: what it l
     PRIMARY KEY (calendar, uid)
 ) WITHOUT ROWID;
 """
+# Columns an outbox written by a release before leases lacks (the table above has them).
+LEASE_COLUMNS = (("claimed_by", "TEXT"), ("lease_until", "REAL"))
+
+
+def add_outbox_lease_columns(db: sqlite3.Connection) -> None:
+    """ALTER TABLE outbox ADD COLUMN claimed_by, lease_until when missing (stores from before leases)."""
+    def missing() -> list[tuple[str, str]]:
+        have = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+        return [c for c in LEASE_COLUMNS if c[0] not in have]
+
+    if not missing():
+        return
+    db.execute("BEGIN IMMEDIATE")   # two commands opening an old store at once: one adds, the other sees them
+    try:
+        for name, kind in missing():
+            db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()

@@ -17,9 +17,9 @@ from courtsync.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.errors import ConfigError, UsageError
 from courtsync.fields import DATE_RANGE
 from courtsync.models import Session, Worker
-from courtsync.notices.outbox import Delivery, Outbox, Outgoing, Transport, message_id, new_message
+from courtsync.notices.outbox import RESEND_ANY, Delivery, Outbox, Outgoing, Transport, message_id, new_message
 from courtsync.notices.render import for_agency, render, write_named
-from courtsync.notices.subjects import digest_subject, one_line
+from courtsync.notices.subjects import digest_subject
 
 Now = Callable[[], float]
 
@@ -137,7 +137,8 @@ def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
 
 def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
          mark_sent: bool = False) -> tuple[int, int, int, Delivery]:
-    """Queue each digest once per supervisor and week, then deliver what is pending. Returns
+    """Queue each digest once per supervisor and week (`resend`: once more, unless it is queued still), then
+    deliver what is pending. The report names every digest in doubt, of any week. Returns
     (queued, already queued, skipped all-clears, delivery)."""
     transport = mail_transport(ctx)
     outbox = Outbox(ctx.store.ledger, now)
@@ -151,12 +152,13 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
                                  message=_email(ctx, r, key, now()),
                                  meta={"supervisor": r.digest.supervisor.id, "week": r.digest.week,
                                        "keys": r.digest.keys}))
-    queued, already = outbox.queue(messages, resend=resend)
+    queued, already = outbox.queue(messages, resend=RESEND_ANY if resend else ())
 
     def remember(meta: Mapping[str, Any]) -> None:
         ctx.store.ledger.remember_digest(meta["supervisor"], meta["week"], meta["keys"], now())
 
-    delivery = outbox.deliver(transport, keys={m.key for m in messages}, on_sent=remember, mark_sent=mark_sent)
+    delivery = outbox.deliver(transport, keys={m.key for m in messages}, on_sent=remember, mark_sent=mark_sent,
+                              scope="digest:")
     return queued, already, skipped, delivery
 
 
@@ -189,7 +191,7 @@ def sender_where(ctx: Context) -> str:
 
 
 def _email(ctx: Context, r: Rendered, key: str, when: float) -> bytes:
-    msg = new_message(sender_address(ctx), r.digest.supervisor.email, one_line(r.subject),
+    msg = new_message(sender_address(ctx), r.digest.supervisor.email, r.subject,
                       message_id(key, r.digest.supervisor.email), when, sender_where(ctx), "the digest's subject")
     # Quoted-printable: SMTP refuses lines over 998 bytes, and an HTML table row can be longer (found by the
     # real-server tests: "500 Line too long").

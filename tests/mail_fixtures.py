@@ -9,9 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
+import responses
 
 UTC = UTC
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -264,3 +269,60 @@ def ews_view_answer(body: str, calendars: dict[str, list[Held]], missing: set[st
         return 200, (SOAP_HEAD + f'<m:GetItemResponse {EWS_MESSAGES}><m:ResponseMessages>{messages}'
                      '</m:ResponseMessages></m:GetItemResponse>' + SOAP_TAIL)
     return 500, "unexpected request"
+
+
+# --- Sending through Exchange (EWS CreateItem, SendOnly) -------------------------------------------------
+
+EWS_ENDPOINT = "https://mail.agency.example/EWS/Exchange.asmx"
+
+
+def sending_through_exchange(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example with [exchange] (free-busy reads, send_as) and no [smtp]: mail goes through EWS CreateItem."""
+    from exchangelib.protocol import CachingProtocol
+
+    monkeypatch.setenv("COURTSYNC_EWS_PASSWORD", "pw")
+    CachingProtocol.clear_cache()
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text() + f'\n[exchange]\nendpoint = "{EWS_ENDPOINT}"\n'
+                                       'username = "AGENCY\\\\svc-courtsync"\npassword_env = "COURTSYNC_EWS_PASSWORD"\n'
+                                       'send_as = "lc@agency.example"\nmode = "free-busy"\n')
+    return toml
+
+
+Answer = tuple[int, dict[str, str], str]
+
+
+def created() -> Answer:
+    """CreateItem answered: the message was sent."""
+    return 200, {"Content-Type": "text/xml"}, (
+        SOAP_HEAD + f'<m:CreateItemResponse {EWS_MESSAGES}><m:ResponseMessages><m:CreateItemResponseMessage '
+        'ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items/>'
+        '</m:CreateItemResponseMessage></m:ResponseMessages></m:CreateItemResponse>' + SOAP_TAIL)
+
+
+@dataclass
+class FakeEws:
+    """Exchange as `responses` answers it: free-busy reads (GetUserAvailability), the sender's root folder
+    (GetFolder), and CreateItem, answered by `create` (given the recipient; default: sent) and recorded."""
+
+    create: Callable[[str], Answer] = lambda recipient: created()
+    base: datetime = datetime(2026, 11, 25, tzinfo=UTC)
+    sent: list[str] = field(default_factory=list)        # the recipient of each CreateItem, in order
+    folders: int = 0                                     # GetFolder requests (the check before sending)
+
+    def __call__(self, request: Any) -> Answer:
+        body = request.body.decode()
+        if "<m:CreateItem" in body:
+            assert 'MessageDisposition="SendOnly"' in body
+            found = re.search(r"<t:EmailAddress>([^<]+)</t:EmailAddress>", body.split("ToRecipients")[1])
+            assert found, body[:500]
+            self.sent.append(found.group(1))
+            return self.create(found.group(1))
+        if "<m:GetFolder" in body:
+            self.folders += 1
+            return 200, {"Content-Type": "text/xml"}, ews_view_answer(body, {}, set())[1]
+        return 200, {"Content-Type": "text/xml"}, availability_answer(body, self.base, set())
+
+    def serve(self, mock: Any) -> FakeEws:
+        mock.add_callback(responses.POST, EWS_ENDPOINT, callback=self)
+        return self

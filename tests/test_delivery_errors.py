@@ -9,12 +9,17 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import responses
+from exchangelib.protocol import CachingProtocol
 
+from courtsync.app import load_context
 from courtsync.errors import DeliveryError
+from courtsync.notices.exchange_mail import ExchangeTransport
 from courtsync.notices.outbox import LEASE_SECONDS, Outbox, Outgoing
 from courtsync.notices.smtp import Stage, classify
 from courtsync.store import Store
 from tests.conftest import AS_OF, Run
+from tests.mail_fixtures import FakeEws, sending_through_exchange
 from tests.smtp_server import SmtpServer
 from tests.test_outbox_faults import SUPERVISORS, digest_args, smtp_table, with_smtp
 
@@ -131,42 +136,65 @@ def test_a_server_without_starttls_keeps_everything_queued(example_dir: Path, ru
         server.stop()
 
 
-def sending_through_exchange(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The example with [exchange] (free-busy reads, send_as) and no [smtp]: mail goes through EWS CreateItem."""
-    from exchangelib.protocol import CachingProtocol
-
-    monkeypatch.setenv("COURTSYNC_EWS_PASSWORD", "pw")
-    CachingProtocol.clear_cache()
-    toml = example_dir / "courtsync.toml"
-    toml.write_text(toml.read_text() + '\n[exchange]\nendpoint = "https://mail.agency.example/EWS/Exchange.asmx"\n'
-                                       'username = "AGENCY\\\\svc-courtsync"\npassword_env = "COURTSYNC_EWS_PASSWORD"\n'
-                                       'send_as = "lc@agency.example"\nmode = "free-busy"\n')
-    return toml
-
-
 def test_exchange_refusing_the_credentials_keeps_everything_queued(example_dir: Path, run: Runner,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Bug (Exchange side of the same): the sender's credentials refused must not lose the week's digests."""
-    import responses
-    from exchangelib.protocol import CachingProtocol
-
-    from tests.mail_fixtures import UTC, availability_answer
-
     toml = sending_through_exchange(example_dir, monkeypatch)
-    creates: list[str] = []
-
-    def answer(request: object) -> tuple[int, dict[str, str], str]:
-        body = request.body.decode()  # type: ignore[attr-defined]
-        if "<m:CreateItem" in body:
-            creates.append(body)
-            return 401, {}, ""
-        return 200, {"Content-Type": "text/xml"}, availability_answer(body, datetime(2026, 11, 25, tzinfo=UTC), set())
-
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_callback(responses.POST, "https://mail.agency.example/EWS/Exchange.asmx", callback=answer)
+        ews = FakeEws(create=lambda recipient: (401, {}, "")).serve(mock)
         result = run("digest", "--config", toml, "--as-of", AS_OF, "--week", "2026-W50", "--send")
     CachingProtocol.clear_cache()
     assert result.exit_code == 3 and "refused the credentials of AGENCY\\svc-courtsync" in result.stderr
     assert "$COURTSYNC_EWS_PASSWORD" in result.stderr and "FAILED" not in result.stderr
-    assert len(creates) == 1 and "not tried: 4 more" in result.stderr
+    assert len(ews.sent) == 1 and "not tried: 4 more" in result.stderr
     assert re.search(r"queued 5, already queued 0.*sent 0", result.stdout)
+
+
+def exchange_transport(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> ExchangeTransport:
+    ctx = load_context(sending_through_exchange(example_dir, monkeypatch), AS_OF)
+    assert ctx.config.exchange is not None
+    return ExchangeTransport(ctx.config.exchange)
+
+
+def test_exchange_a_message_another_run_took_over_is_not_a_configuration_error(
+        example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug: `except CourtsyncError` caught the DeliveryError of handing_over() (another run took the row) and
+    made it kind="config", every_message=True: the batch stopped with a misleading error."""
+    transport = exchange_transport(example_dir, monkeypatch)
+    taken = DeliveryError("Another run took this message over (this run's claim ran out); it sends it.",
+                          kind="transient")
+
+    def handing_over() -> None:
+        raise taken
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        ews = FakeEws().serve(mock)
+        with pytest.raises(DeliveryError) as raised:
+            transport.send("r@x.example", b"Subject: s\r\n\r\nm\r\n", handing_over)
+    CachingProtocol.clear_cache()
+    assert raised.value is taken and not raised.value.every_message and ews.sent == []
+
+
+def test_exchange_that_cannot_be_reached_leaves_every_message_queued_not_in_doubt(
+        example_dir: Path, run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug: hand-over came before Exchange was contacted, so with the connection refused every message became
+    `unknown` (each to be settled by hand)."""
+    import requests
+
+    toml = sending_through_exchange(example_dir, monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        FakeEws().serve(mock)
+        assert run("sync", "--config", toml, "--as-of", AS_OF).exit_code == 0
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.POST, "https://mail.agency.example/EWS/Exchange.asmx",
+                 body=requests.exceptions.ConnectionError("Connection refused"))
+        refused = run("digest", "--config", toml, "--as-of", AS_OF, "--week", "2026-W50", "--send", "--offline")
+    CachingProtocol.clear_cache()
+    assert refused.exit_code == 3 and "UNKNOWN" not in refused.stderr, refused.stderr
+    assert "cannot be reached" in refused.stderr and "not tried: 4 more" in refused.stderr
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        ews = FakeEws().serve(mock)
+        back = run("digest", "--config", toml, "--as-of", AS_OF, "--week", "2026-W50", "--send", "--offline")
+    CachingProtocol.clear_cache()
+    assert back.exit_code == 0 and f"sent {SUPERVISORS}" in back.stdout, back.stderr
+    assert sorted(ews.sent) == sorted(set(ews.sent)) and len(ews.sent) == SUPERVISORS and ews.folders == 1

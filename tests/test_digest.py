@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
+import responses
+from exchangelib.protocol import CachingProtocol
 
 from courtsync.digest import Entry, compare
 from tests.browser import CHROMIUM, look_at
 from tests.conftest import AS_OF, Run
+from tests.mail_fixtures import FakeEws, created, sending_through_exchange, server_busy_fault
 from tests.smtp_server import Behaviour, SmtpServer
 
 Runner = Callable[..., Run]
@@ -251,38 +253,20 @@ def test_an_open_conflict_this_week_comes_before_a_new_one_later() -> None:
 
 def test_sending_through_exchange_when_there_is_no_smtp(example_dir: Path, run: Runner,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import responses
-    from exchangelib.protocol import CachingProtocol
-
-    from tests.mail_fixtures import EWS_MESSAGES, SOAP_HEAD, SOAP_TAIL
-    from tests.test_delivery_errors import sending_through_exchange
-
     toml = sending_through_exchange(example_dir, monkeypatch)
-    sent: list[str] = []
 
-    def answer(request: object) -> tuple[int, dict[str, str], str]:
-        body = request.body.decode()  # type: ignore[attr-defined]
-        if "<m:CreateItem" in body:
-            assert 'MessageDisposition="SendOnly"' in body
-            sent.append(re.search(r"<t:EmailAddress>([^<]+)</t:EmailAddress>", body.split("ToRecipients")[1])
-                        .group(1))  # type: ignore[union-attr]
-            if len(sent) == 2:   # the second one: Exchange is busy, so it stays pending for the next run
-                from tests.mail_fixtures import server_busy_fault
-                return 500, {"Content-Type": "text/xml"}, server_busy_fault(1000)
-            return 200, {"Content-Type": "text/xml"}, (
-                SOAP_HEAD + f'<m:CreateItemResponse {EWS_MESSAGES}><m:ResponseMessages><m:CreateItemResponseMessage '
-                'ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items/>'
-                '</m:CreateItemResponseMessage></m:ResponseMessages></m:CreateItemResponse>' + SOAP_TAIL)
-        from tests.mail_fixtures import UTC, availability_answer
-        return 200, {"Content-Type": "text/xml"}, availability_answer(body, datetime(2026, 11, 25, tzinfo=UTC), set())
+    def create(recipient: str) -> tuple[int, dict[str, str], str]:
+        if len(ews.sent) == 2:   # the second one: Exchange is busy, so it stays pending for the next run
+            return 500, {"Content-Type": "text/xml"}, server_busy_fault(1000)
+        return created()
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_callback(responses.POST, "https://mail.agency.example/EWS/Exchange.asmx", callback=answer)
+        ews = FakeEws(create).serve(mock)
         first = run("digest", "--config", toml, "--as-of", AS_OF, "--week", WEEK, "--send")
         assert first.exit_code == 3 and "will retry" in first.stderr and "sent 4" in first.stdout
         again = run("digest", "--config", toml, "--as-of", AS_OF, "--week", WEEK, "--send")
         assert again.exit_code == 0 and "sent 1" in again.stdout
-    assert len(sent) == 6 and len(set(sent)) == 5    # five supervisors; the busy one tried twice, delivered once
+    assert len(ews.sent) == 6 and len(set(ews.sent)) == 5    # five supervisors; the busy one tried twice, sent once
     CachingProtocol.clear_cache()
 
 

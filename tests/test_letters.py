@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from courtsync.notices.letters import clock, long_date
-from courtsync.notices.subjects import digest_subject, letter_subject, one_line
+from courtsync.notices.subjects import digest_subject, letter_subject, squash_spaces
 from tests.conftest import AS_OF, Run
 from tests.smtp_server import SmtpServer
 
@@ -195,7 +195,7 @@ def test_email_subjects_name_the_agency(example_dir: Path, run: Runner, smtp: Sm
 
 
 def test_subjects_are_one_line_whatever_flows_into_them() -> None:
-    assert one_line("Circuit Court\r\nBcc: everyone@example.org") == "Circuit Court Bcc: everyone@example.org"
+    assert squash_spaces("Circuit Court\r\nBcc: everyone@example.org") == "Circuit Court Bcc: everyone@example.org"
     assert "\n" not in letter_subject("Agency\n", "Court\rX", amended=True)
     assert letter_subject(None, "Will County", amended=True) == "Amended Learning Collaborative dates for Will County"
     subject = digest_subject("Agency\r\nX", "Ann\nLee", "2027-W24", new=1, still_open=2, resolved=0,

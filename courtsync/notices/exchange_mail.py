@@ -2,6 +2,10 @@
 
 The MIME message is handed over as built, so its Message-ID stays the outbox's. exchangelib is
 imported here only, and only when this transport sends.
+
+Exchange is asked something cheap with the sender's credentials (the mailbox's root folder) before the first
+message is handed over: a server that cannot be reached, or refuses the login, leaves every message queued
+rather than each one in doubt ('unknown', settled by hand one by one).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class ExchangeTransport:
         # The calendar source already knows how to build an exchangelib configuration from the settings.
         self._source = EwsSource("exchange", settings, {})
         self._account: Any = None
+        self._reached = False   # the root folder was read: Exchange answers, and takes these credentials
 
     def _mailbox(self) -> Any:
         if self._account is None:
@@ -62,11 +67,15 @@ class ExchangeTransport:
                        ErrorImpersonationFailed, ErrorNonExistentMailbox)
         recipient_side = (ErrorInvalidRecipients, ErrorMailRecipientNotFound, ErrorInvalidSmtpAddress,
                           ErrorMessageSizeExceeded)
+        handed_over = False
         try:
-            account = self._mailbox()
+            account = self._reach()
             handing_over()
+            handed_over = True
             Message(account=account, mime_content=message, to_recipients=[Mailbox(email_address=recipient)]) \
                 .send(save_copy=False)
+        except DeliveryError:   # handing_over(): another run took this message over; it is that run's to send
+            raise
         except CourtsyncError as exc:   # a secret not set, send_as missing: nothing can go this run
             raise DeliveryError(exc.message, kind="config", every_message=True, hint=exc.hint) from None
         except UnauthorizedError:
@@ -80,20 +89,32 @@ class ExchangeTransport:
                 from None
         except (ErrorServerBusy, ErrorQuotaExceeded, ErrorSubmissionQuotaExceeded, RateLimitError) as exc:
             raise DeliveryError(f"Exchange asked courtsync to slow down ({type(exc).__name__}).", kind="transient",
-                                every_message=not isinstance(exc, ErrorServerBusy),
+                                every_message=not (handed_over and isinstance(exc, ErrorServerBusy)),
                                 hint="It stays queued and goes on the next run.") from None
         except recipient_side as exc:
             raise DeliveryError(f"Exchange refused the message to {recipient} ({type(exc).__name__}).",
                                 kind="recipient", hint="Not retried: correct the address.") from None
-        except ErrorTimeoutExpired as exc:
-            raise DeliveryError(f"The connection to Exchange broke while sending ({type(exc).__name__})",
+        except (ErrorTimeoutExpired, TransportError) as exc:
+            if not handed_over:   # Exchange was not reached, or did not answer: nothing went, nothing is in doubt
+                raise DeliveryError(f"Exchange at {self._source.label} cannot be reached ({type(exc).__name__}).",
+                                    kind="transient", every_message=True,
+                                    hint=f"Check [exchange] endpoint and the network. {_QUEUED}") from None
+            how = "broke" if isinstance(exc, ErrorTimeoutExpired) else "failed"
+            raise DeliveryError(f"The connection to Exchange {how} while sending ({type(exc).__name__})",
                                 kind="unknown") from None
         except ResponseMessageError as exc:   # not known to be this recipient's for good: kept, not lost
-            raise DeliveryError(f"Exchange refused the message to {recipient} ({type(exc).__name__}).",
-                                kind="transient", hint="It stays queued and goes on the next run.") from None
-        except TransportError as exc:
-            raise DeliveryError(f"The connection to Exchange failed while sending ({type(exc).__name__})",
-                                kind="unknown") from None
+            raise DeliveryError(f"Exchange refused {'the message to ' + recipient if handed_over else 'courtsync'} "
+                                f"({type(exc).__name__}).", kind="transient", every_message=not handed_over,
+                                hint="It stays queued and goes on the next run.") from None
+
+    def _reach(self) -> Any:
+        """The account, once Exchange has answered a request made with it (GetFolder of the root folder)."""
+        account = self._mailbox()
+        if not self._reached:
+            _ = account.root
+            self._reached = True
+        return account
 
     def close(self) -> None:
         self._account = None
+        self._reached = False

@@ -9,9 +9,10 @@
                -> pending (the run that claimed it died before handing it to the server: it never went)
 
 A row is claimed before it is sent (an atomic claim in the store, with a lease): of two senders started
-together, each message goes through exactly one. A claim outlives a sender that died for at most LEASE_SECONDS,
-and not at all when the dead sender ran on this machine (its process is gone). Each status change is committed
-at once, so a crash mid-batch loses nothing and repeats nothing: rerunning the command sends what is pending.
+together, each message goes through exactly one. A claim outlives a sender that died for at most LEASE_SECONDS
+(whatever its process id says: a reused one looks alive), and not at all when the dead sender ran on this
+machine (its process is gone). Each status change is committed at once, so a crash mid-batch loses nothing and
+repeats nothing: rerunning the command sends what is pending, as rendered by that run.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from courtsync.models import OutboxRow
 # Longer than the slowest send a live sender can be inside (smtp.TIMEOUT for each of ~10 steps), so a row is
 # only given up while its sender is really gone.
 LEASE_SECONDS = 15 * 60
+# What --resend may send again: a digest once more whatever became of it; a letter only when it is in doubt.
+RESEND_ANY = ("sent", "failed", "unknown")
+RESEND_UNKNOWN = ("unknown",)
 _LIVE: set[str] = set()   # the claimers of this process that are delivering now
 
 
@@ -60,8 +64,10 @@ class Transport(Protocol):
 class Rows(Protocol):
     """What the outbox needs of the store (store_ledger.Ledger)."""
 
-    def queue(self, rows: Iterable[tuple[str, str, str, str, bytes, dict[str, Any]]], resend: bool,
+    def queue(self, rows: Iterable[tuple[str, str, str, str, bytes, dict[str, Any]]], resend: Collection[str],
               now: float) -> tuple[int, int]: ...
+    def unsettled(self, prefix: str) -> list[OutboxRow]: ...
+    def supersede(self, prefix: str, keep: Collection[str]) -> int: ...
     def rows(self, status: str, keys: Collection[str] | None = None) -> list[OutboxRow]: ...
     def claim(self, row_id: int, claimer: str, lease_until: float) -> OutboxRow | None: ...
     def finish(self, row_id: int, claimer: str, status: str, error: str | None, sent_at: float | None,
@@ -77,7 +83,7 @@ class Delivery:
     sent: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)     # (recipient, why)
     retry: list[tuple[str, str]] = field(default_factory=list)
-    unknown: list[OutboxRow] = field(default_factory=list)          # every unresolved one of these keys
+    unknown: list[OutboxRow] = field(default_factory=list)          # every unresolved one of the command's kind
     not_tried: int = 0            # left queued after a failure that every message would meet
     elsewhere: int = 0            # being sent right now by another run
     marked: int = 0               # unknown ones recorded as sent (--mark-sent)
@@ -176,21 +182,27 @@ class Outbox:
         self.rows = rows
         self.now = now
 
-    def queue(self, messages: Iterable[Outgoing], resend: bool = False) -> tuple[int, int]:
-        """Add messages; ones already queued (same key and recipient) are left alone unless `resend`.
-        Returns (queued, already there)."""
+    def queue(self, messages: Iterable[Outgoing], resend: Collection[str] = ()) -> tuple[int, int]:
+        """Add messages; one already queued (same key and recipient) is sent once, as rendered now while it is still
+        pending, and again only when `resend` names the state it ended in (RESEND_ANY, RESEND_UNKNOWN) and it is not
+        queued or being sent right now. Returns (queued, already there)."""
         return self.rows.queue(((m.key, m.recipient, message_id(m.key, m.recipient), m.subject, m.message, m.meta)
                                 for m in messages), resend, self.now())
 
+    def supersede(self, prefix: str, keep: Collection[str]) -> int:
+        """Messages in doubt under `prefix` that none of `keep` is: a newer message (going now) replaces them."""
+        return self.rows.supersede(prefix, keep)
+
     def recover(self, keys: Collection[str] | None = None) -> int:
-        """Rows of a run that is gone (its process ended, or its lease ran out): 'claimed' ones never went and are
-        pending again; 'sending' ones may have gone out, so they become 'unknown'. Returns how many were given up."""
+        """Rows of a run that is gone (its process ended, or its lease ran out, whatever its process id says: the
+        id may be another process's now): 'claimed' ones never went and are pending again; 'sending' ones may have
+        gone out, so they become 'unknown'. Returns how many were given up."""
         given_up = 0
         for status in ("claimed", "sending"):
             for row in self.rows.rows(status, keys):
                 alive = claimer_alive(row.claimed_by) if row.claimed_by else False
                 expired = row.lease_until is None or row.lease_until < self.now()
-                if not (alive is False or (alive is None and expired)):
+                if not (alive is False or expired):
                     continue
                 if status == "claimed":
                     self.rows.release(row.id, row.claimed_by)
@@ -201,12 +213,16 @@ class Outbox:
         return given_up
 
     def deliver(self, transport: Transport, keys: Collection[str] | None = None,
-                on_sent: Callable[[Mapping[str, Any]], None] | None = None, mark_sent: bool = False) -> Delivery:
-        """Send every pending message (of these keys, if given), one at a time, each claimed first."""
+                on_sent: Callable[[Mapping[str, Any]], None] | None = None, mark_sent: bool = False,
+                scope: str = "", settle: str | None = None) -> Delivery:
+        """Send every pending message (of these keys, if given), one at a time, each claimed first. The report's
+        unknown ones are every unresolved row whose key starts with `scope` (digest:, notice:COURT:), not only these
+        keys: one in doubt is shown until it is settled. `mark_sent` settles the unknown ones of these keys, or
+        with `settle`, every one under that prefix (a letter's key changes with its content)."""
         report = Delivery()
         self.recover(keys)
         if mark_sent:
-            for row in self.rows.rows("unknown", keys):
+            for row in (self.rows.rows("unknown", keys) if settle is None else self.rows.unsettled(settle)):
                 report.marked += self.rows.mark_sent(row.id, self.now(), self._then(on_sent, row))
         claimer = _claimer()
         _LIVE.add(claimer)
@@ -239,7 +255,7 @@ class Outbox:
         finally:
             _LIVE.discard(claimer)
             transport.close()
-        report.unknown = self.rows.rows("unknown", keys)
+        report.unknown = self.rows.unsettled(scope)
         report.elsewhere = len(self.rows.rows("claimed", keys)) + len(self.rows.rows("sending", keys))
         return report
 

@@ -1,18 +1,21 @@
-"""Email subjects for letters and digests: they name the agency, and are always one header line."""
+"""Email subjects for letters and digests: they name the agency, and read as one line.
+
+Line breaks in configured names are refused when courtsync.toml loads (fields.OneLine), and outbox.new_message
+refuses one in any header it builds; here runs of spaces are only tidied, so a subject reads well."""
 
 from __future__ import annotations
 
 DASH = " — "
 
 
-def one_line(text: str) -> str:
-    """Any CR, LF or run of whitespace becomes one space: a header is never built from text with line breaks
-    (a name with CR LF in it would otherwise end the Subject line and start a header of its own)."""
+def squash_spaces(text: str) -> str:
+    """Each run of whitespace (a roster name typed with two spaces, a tab, a line break in a quoted CSV field)
+    becomes one space: tidying for reading, not the header check."""
     return " ".join(text.split())
 
 
 def _named(agency: str | None, what: str) -> str:
-    return one_line(f"{agency}{DASH}{what}" if agency and agency.strip() else what[:1].upper() + what[1:])
+    return squash_spaces(f"{agency}{DASH}{what}" if agency and agency.strip() else what[:1].upper() + what[1:])
 
 
 def letter_subject(agency: str | None, court: str, amended: bool) -> str:
@@ -29,4 +32,4 @@ def digest_subject(agency: str | None, supervisor: str, week: str, new: int, sti
         state = "all clear"
     else:
         state = f"{new} new, {still_open} still open, {resolved} resolved"
-    return _named(agency, f"weekly digest for {one_line(supervisor)}, week {week}: {state}")
+    return _named(agency, f"weekly digest for {supervisor}, week {week}: {state}")
