@@ -111,13 +111,15 @@ class CalendarView:
         failed = {w: p.reason for p in self.problems if p.source == info.id
                   and (w := mailbox_worker(p.location)) in workers}
         never = sorted(workers - failed.keys() - store.stored_groups(info.id, workers - failed.keys()))
-        notes = [f"mailbox of {w} failed at the last read ({why})" for w, why in sorted(failed.items())] + \
+        held = {w for w, why in failed.items() if why.startswith("held:")}   # a sudden drop (sync_policy)
+        notes = [f"mailbox of {w} {why}" if w in held else f"mailbox of {w} failed at the last read ({why})"
+                 for w, why in sorted(failed.items())] + \
                 [f"mailbox of {w} never read (added since the last read; run `courtsync sync`)" for w in never]
         if not notes:
             return info
         shown = "; ".join(notes[:3]) + (f"; and {len(notes) - 3} more mailbox(es)" if len(notes) > 3 else "")
         error = shown + (f"; {info.error}" if info.error else "")
-        return replace(info, status="error", error=error)
+        return replace(info, status="suspect" if held == failed.keys() and not never else "error", error=error)
 
 
 def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
@@ -181,7 +183,8 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
         matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
         for s in outdated:
             ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
-    infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age, health.get(s.id)) for s in sources]
+    infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age, health.get(s.id), window)
+             for s in sources]
     problems = ctx.store.problems(s.id for s in sources)
     return CalendarView(sources=infos, problems=problems, window=window, synced=synced,
                         configured={s.id: s for s in sources})

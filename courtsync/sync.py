@@ -5,22 +5,25 @@ from __future__ import annotations
 import gc
 import marshal
 import os
+import select
+import signal
 import time as clock
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import BinaryIO, NoReturn
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
-from courtsync.calendars.base import Known, Snapshot, Source, Window, source_class, source_type
+from courtsync.calendars.base import Known, Snapshot, Source, Window, deadline_passed, source_class, source_type
+from courtsync.calendars.mailbox import mailbox_location
 from courtsync.config import Config
 from courtsync.errors import CourtsyncError, DeadlineError
-from courtsync.models import BusyItem, Roster, SourceInfo
+from courtsync.models import BusyItem, Problem, Roster, SourceInfo, SourceState
 from courtsync.ownership import Matcher
 from courtsync.store import Change, SourceHealth, SourceRow, StaleRead, Store
-from courtsync.sync_policy import Limit, Policy, sudden_drop
+from courtsync.sync_policy import Limit, Policy, held_groups, sudden_drop
 
 WINDOW_MONTHS_BACK = 3
 WINDOW_MONTHS_AHEAD = 24
@@ -40,7 +43,8 @@ class SyncReport:
 
     source: str
     label: str
-    outcome: str          # "read", "unchanged" or "failed"
+    outcome: str          # "read", "unchanged", "failed", "held" (a sudden drop), "abandoned" (cut off at a
+                          # command's deadline) or "skipped" (the deadline passed before it could start)
     events: int
     reread: int
     groups: int
@@ -133,19 +137,67 @@ def _read_all(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
         yield results
 
 
-@contextmanager
-def _forked_readers(tasks: list[Task], workers: int) -> Iterator[Iterator[ReadResult]]:
-    """Reader k reads tasks k, k + workers, ... (it inherits them; nothing is sent) and pickles each result
-    into its own pipe, so results come back in task order as they are ready."""
+class _Late(Exception):
+    """A reader's next result did not come by the deadline."""
+
+
+def _receive(fd: int, until: float | None) -> ReadResult:
+    """One framed result from a reader's pipe (8-byte length, then the pickle), waited for until `until`
+    (time.monotonic(); None: as long as it takes). Once a result has begun it is read to its end (the reader
+    is writing it), so a deadline never splits one."""
     import pickle
 
-    children: list[tuple[int, BinaryIO]] = []
+    def exactly(n: int, until: float | None) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            wait = None if until is None else max(0.0, until - clock.monotonic())
+            if not select.select([fd], [], [], wait)[0]:
+                raise _Late
+            chunk = os.read(fd, n - len(out))
+            if not chunk:
+                raise EOFError
+            out += chunk
+        return bytes(out)
+
+    size = int.from_bytes(exactly(8, until), "big")
+    result: ReadResult = pickle.loads(exactly(size, None if until is None else
+                                              max(until, clock.monotonic() + RESULT_GRACE)))
+    return result
+
+
+RESULT_GRACE = 2.0   # seconds a result that has begun to arrive may take to finish (it is being written)
+
+
+@contextmanager
+def _forked_readers(tasks: list[Task], workers: int) -> Iterator[Iterator[ReadResult]]:
+    """Reader k reads tasks k, k + workers, ... (it inherits them; nothing is sent) and writes each result
+    into its own pipe, so results come back in task order as they are ready. A CPU-bound parse does not look
+    at the deadline: the parent waits on the pipes only until it, then kills that reader and reports its
+    sources not read in time."""
+    import pickle
+
+    children: list[tuple[int, int]] = []   # (pid, read end of its pipe)
+    late: set[int] = set()   # readers killed at the deadline
 
     def results() -> Iterator[ReadResult]:
+        started = clock.monotonic()
+        limit = tasks[0][4] if tasks else None
         for i in range(len(tasks)):
+            k = i % workers
+            pid, fd = children[k]
+            if k in late:
+                yield _cut_off(tasks[i], started)
+                continue
+            # a command's shared deadline; an explicit sync's per-read limit, from when this result is awaited
+            until = None if limit is None else (limit.until() if limit.shared else clock.monotonic() + limit.seconds)
             try:
-                yield pickle.load(children[i % workers][1])
-            except (EOFError, pickle.UnpicklingError, OSError):   # the reader died (killed, out of memory)
+                yield _receive(fd, until)
+            except _Late:
+                with suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                late.add(k)
+                yield _cut_off(tasks[i], started)
+            except (EOFError, pickle.UnpicklingError, OSError, ValueError):   # the reader died (killed, out of memory)
                 yield ReadResult(None, "the process reading this source stopped; run `courtsync sync` again", 0.0)
 
     try:
@@ -164,14 +216,18 @@ def _forked_readers(tasks: list[Task], workers: int) -> Iterator[Iterator[ReadRe
                     os.close(read_end)
                     _reader_process(tasks[k::workers], write_end)
                 os.close(write_end)
-                children.append((pid, os.fdopen(read_end, "rb")))
+                children.append((pid, read_end))
         finally:
             gc.unfreeze()
         yield results()
     finally:
-        for pid, pipe in children:
-            pipe.close()
+        for pid, fd in children:
+            os.close(fd)   # a reader still writing gets EPIPE and ends
             os.waitpid(pid, 0)
+
+
+def _cut_off(task: Task, started: float) -> ReadResult:
+    return ReadResult(None, deadline_passed(task[0].label).message, clock.monotonic() - started, "deadline")
 
 
 def _reader_process(tasks: list[Task], fd: int) -> NoReturn:
@@ -186,7 +242,8 @@ def _reader_process(tasks: list[Task], fd: int) -> NoReturn:
                 except Exception as exc:   # a defect of ours: this source fails, the others are still read
                     result = ReadResult(None, f"internal error reading this source ({type(exc).__name__}); "
                                               "please report it", 0.0)
-                pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+                data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+                out.write(len(data).to_bytes(8, "big") + data)
                 out.flush()
     except BaseException:   # interrupted, or the parent went away
         code = 1
@@ -257,8 +314,12 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
             store.record_failure(source.id, source.kind, source.label, error or "unreadable", now())
             store.record_setback(source.id, now(), policy.backoff)
         return SyncReport(source.id, source.label, outcome, row.events if row else 0, 0, 0, 0, seconds, 0, error)
-    held = None if snap.not_modified or source.id in policy.accept else sudden_drop(store, source, snap, window,
-                                                                                      policy)
+    held = None
+    if not snap.not_modified and source.id not in policy.accept:
+        if source.kind in MAILBOX_KINDS:   # counted per mailbox: the others' mailboxes are still taken
+            _hold_mailboxes(source, snap, held_groups(store, source, snap, window, policy))
+        else:
+            held = sudden_drop(store, source, snap, window, policy)
     if held is not None:   # keep the last good copy: nothing of this read is stored (not even its validators)
         store.record_setback(source.id, now(), policy.backoff, held=held)
         return SyncReport(source.id, source.label, "held", row.events if row else 0, 0, 0, 0, seconds,
@@ -285,6 +346,12 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
                       seconds + clock.perf_counter() - started, snap.round_trips)
 
 
+def _hold_mailboxes(source: Source, snap: Snapshot, held: dict[str, str]) -> None:
+    """Each held mailbox becomes a problem that names it, so only that worker's answers are in doubt."""
+    emails = {wid: email for email, wid in getattr(source, "mailboxes", {}).items()}
+    snap.problems.extend(Problem(source.id, mailbox_location(emails[wid], wid), why) for wid, why in held.items())
+
+
 def matcher_for(store: Store, roster: Roster, roster_key: str) -> Matcher:
     """The roster's matcher; its tables are cached in the store under the roster's signature."""
     blob = store.cached("matcher", roster_key)
@@ -308,40 +375,60 @@ def owners_for(matcher: Matcher, source: Source) -> Callable[[BusyItem], tuple[s
 
 
 ABANDONED = "the last re-read did not finish within `deadline` and was abandoned"
+EARLIER_WINDOW = "read for an earlier window (recurring items not expanded over the current one); run `courtsync sync`"
+RETRY_NOTE = "commands try it again in"
 
 
 def source_info(source: Source, row: SourceRow | None, now: float, max_age: timedelta,
-                health: SourceHealth | None = None) -> SourceInfo:
-    """ok: read within max_age; stale: the last good copy is older, or its re-read was abandoned at a command's
-    deadline; suspect: the last read was held (a sudden drop), the last good copy answers; error: the last
-    attempt failed or it was never read."""
+                health: SourceHealth | None = None, window: Window | None = None) -> SourceInfo:
+    """ok: read within max_age for this window; stale: the last good copy is older, was read for an earlier
+    window (the month rolled over: recurring items are not expanded over all of this one), or its re-read was
+    abandoned at a command's deadline; suspect: the last read was held (a sudden drop), the last good copy
+    answers; error: the last attempt failed or it was never read."""
     synced = datetime.fromtimestamp(row.synced_at, UTC) if row and row.synced_at else None
     retry = _retry_note(health, now)
+
+    def info(status: SourceState, *why: str) -> SourceInfo:
+        return SourceInfo(source.id, source.kind, status, synced, row.events if row else 0,
+                          joined(*why, retry) if why else None, source.label)
+
     if row is None or row.synced_at is None:
-        error = row.error if row and row.error else "never read; run `courtsync sync`"
         if health is not None and health.timed_out:
-            error = f"never read: {ABANDONED}; run `courtsync sync`"
-        return SourceInfo(source.id, source.kind, "error", None, 0, error + retry, source.label)
-    shown = f" (showing the copy from {_age(now - row.synced_at)} ago)"
+            return info("error", f"never read: {ABANDONED}; run `courtsync sync`")
+        return info("error", row.error if row and row.error else "never read; run `courtsync sync`")
+    shown = f"(showing the copy from {_age(now - row.synced_at)} ago)"
     if health is not None and health.held:
-        return SourceInfo(source.id, source.kind, "suspect", synced, row.events, health.held + shown + retry,
-                          source.label)
+        return info("suspect", health.held, shown)
     if health is not None and health.timed_out:
-        return SourceInfo(source.id, source.kind, "stale", synced, row.events, ABANDONED + shown + retry,
-                          source.label)
+        return info("stale", ABANDONED, shown)
     if row.error:
-        return SourceInfo(source.id, source.kind, "error", synced, row.events, row.error + shown + retry,
-                          source.label)
+        return info("error", row.error, shown)
+    if window is not None and row.window != window.key():
+        return info("stale", EARLIER_WINDOW, shown)
     if now - row.synced_at > max_age.total_seconds():
         return SourceInfo(source.id, source.kind, "stale", synced, row.events,
                           f"last read {_age(now - row.synced_at)} ago, older than max_age", source.label)
     return SourceInfo(source.id, source.kind, "ok", synced, row.events, None, source.label)
 
 
+def joined(*parts: str) -> str:
+    """Parts of one message, each without its own closing full stop: "a (b); c", never "a.; c" or "a. (b)"."""
+    out = ""
+    for part in (p.strip() for p in parts if p and p.strip()):
+        out = out.rstrip().rstrip(".")
+        out += part if not out else (f" {part}" if part.startswith("(") else f"; {part.lstrip('; ')}")
+    return out
+
+
+def without_retry(error: str) -> str:
+    """A source's error without the note on when commands retry it (a message read later, like a digest)."""
+    return error.split(f"; {RETRY_NOTE} ")[0]
+
+
 def _retry_note(health: SourceHealth | None, now: float) -> str:
     if health is None or health.retry_after is None or health.retry_after <= now:
         return ""
-    return f"; commands try it again in {_age(health.retry_after - now)} (`courtsync sync` tries now)"
+    return f"{RETRY_NOTE} {_age(health.retry_after - now)} (`courtsync sync` tries now)"
 
 
 def needs_sync(row: SourceRow | None, now: float, max_age: timedelta, window: Window,
