@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import os
+import time as clock
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from courtsync import sync as sync_mod
 from courtsync.app import Context
@@ -140,6 +143,25 @@ def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
 # called with the sources about to be re-read, it returns a context that shows the wait while it lasts.
 WaitDisplay = Callable[[list[Source]], AbstractContextManager[object]]
 wait_display: list[WaitDisplay] = []
+# time.monotonic() when the running command began (set by the command line): its deadline counts from then.
+command_began: list[float] = []
+main_began: list[float] = []   # when courtsync's main() began, if it did: then the process runs one command
+
+
+def begin_command() -> None:
+    """Mark the start of a command: of its whole process when that runs courtsync's main() (starting up takes a
+    second on a busy machine, and a person waits through it too)."""
+    now = clock.monotonic()
+    command_began[:] = [now - _process_age(now) if main_began else now]
+
+
+def _process_age(now: float) -> float:
+    try:   # Linux: the start time in clock ticks since boot (field 22 of /proc/self/stat)
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        age = clock.clock_gettime(clock.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        age = 0.0
+    return max(0.0, min(age, 60.0), now - main_began[0])
 
 
 def _policy(ctx: Context, today: date, limit: Limit, accept: frozenset[str] = frozenset()) -> Policy:
@@ -172,7 +194,8 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
                                                            health.get(s.id))]
         if stale:
             # A person is waiting: every re-read shares one deadline, then the last good copies answer.
-            policy = _policy(ctx, today, Limit.command(ctx.config.deadline))
+            began = command_began[-1] if command_began else None
+            policy = _policy(ctx, today, Limit.command(ctx.config.deadline, began))
             with wait_display[0](stale) if wait_display else nullcontext():
                 synced = sync_mod.sync_sources(ctx.store, stale, window, ctx.roster, ctx.roster_key, now,
                                                policy=policy)

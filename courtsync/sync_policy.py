@@ -12,6 +12,7 @@ from courtsync.store import Store
 
 SYNC_READ_SECONDS = 60.0   # an explicit `sync`: each read may take max(deadline, this), never forever
 BACKOFF_FIRST = 60.0       # seconds a command leaves a source alone after its first failed attempt; doubling
+ANSWER_RESERVE = 0.5      # seconds of a command's deadline kept for answering after its reads stop
 HOLD_FROM = 5              # upcoming busy items a source must have had before a partial drop can hold its read
                            # (a drop to none is always held)
 
@@ -26,9 +27,13 @@ class Limit:
     _until: float | None = None   # time.monotonic() when shared
 
     @classmethod
-    def command(cls, deadline: timedelta) -> Limit:
+    def command(cls, deadline: timedelta, began: float | None = None) -> Limit:
+        """The reads of a command that began at `began` (time.monotonic(); None: now): the deadline counts
+        from then, the time spent starting up included, and leaves ANSWER_RESERVE of it for the answer, so the
+        whole command, every wait in it summed, ends within the deadline."""
         seconds = deadline.total_seconds()
-        return cls(seconds, True, clock.monotonic() + seconds)
+        start = clock.monotonic() if began is None else min(began, clock.monotonic())
+        return cls(seconds, True, start + seconds - min(ANSWER_RESERVE, seconds * 0.2))
 
     @classmethod
     def per_read(cls, deadline: timedelta) -> Limit:

@@ -193,6 +193,9 @@ def report_line(r: SyncReport, width: int) -> str:
     detail = (f"{r.events} items, {r.reread} of {r.groups} events re-read" if r.outcome == "read"
               else f"{r.events} items, unchanged")
     extra = f", {r.problems} problem(s)" if r.problems else ""
+    if r.held:   # a sudden drop in these mailboxes: their last good copies stay
+        extra += (f"; held the mailbox(es) of {', '.join(r.held[:5])}{' and more' if len(r.held) > 5 else ''} "
+                  f"(most or all of their upcoming items gone; `courtsync sync --accept {r.source}` takes them)")
     return (f"{r.source:<{width}}  {r.outcome:<9}  {detail}{extra}  ({r.seconds:.2f} s, {r.round_trips} "
             f"request(s))  {r.label}")
 

@@ -133,6 +133,24 @@ def test_a_hung_graph_sign_in_waits_no_longer_than_the_deadline(monkeypatch: pyt
         released.set()
 
 
+def test_a_cold_check_against_a_hung_and_a_trickling_feed_ends_within_the_deadline(
+        example_dir: Path, server: FeedServer) -> None:
+    import subprocess
+    import sys
+
+    body = serve_feed(example_dir, server, Route(hang=True, etag=False), path="/hung.ics")
+    server.routes["/trickle.ics"] = Route(body=body, trickle=0.5, etag=False)
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text().replace('/hung.ics"]', f'/hung.ics", "{server.url("/trickle.ics")}"]')
+                    .replace('max_age = "1h"', 'max_age = "1h"\ndeadline = "3s"'))
+    started = time.monotonic()   # a whole process: starting up counts against the deadline too
+    result = subprocess.run([sys.executable, "-m", "courtsync", "check", *cfg(example_dir), "--worker", "w20",
+                             "--date", "2027-03-03"], capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - started
+    assert result.returncode == 3 and "will-juv#2" in result.stdout, result.stdout + result.stderr
+    assert took < 3.0 + 0.5, f"{took:.2f} s"
+
+
 def test_a_throttling_back_off_longer_than_the_time_left_is_not_slept() -> None:
     slept: list[float] = []
     throttle = Throttle(timedelta(minutes=10), slept.append)
@@ -163,7 +181,7 @@ class Parse:
 
 
 def test_a_cpu_bound_parse_in_a_forked_reader_is_abandoned_at_the_deadline(tmp_path: Path) -> None:
-    import courtsync.sync as sync_mod
+    import courtsync.sync_readers as sync_mod
 
     if not hasattr(__import__("os"), "fork"):
         pytest.skip("no fork here")
@@ -221,7 +239,8 @@ def test_one_mailbox_served_empty_among_many_is_held_for_that_worker(tmp_path: P
     moved = MailboxItem(uid="u", start=at + timedelta(days=1), end=at + timedelta(days=1, hours=1), status="busy")
     source.served = {"w1@agency.example": [moved], "w2@agency.example": [], "w3@agency.example": [item]}
     [report] = sync_sources(store, [source], window, Roster(workers={}), "key", policy=policy)
-    assert report.outcome == "read"
+    assert report.outcome == "read" and report.held == ("w2",)
+    assert "held the mailbox(es) of w2" in report_line(report, 8)
     held = [p for p in store.problems(["exchange"]) if "held" in p.reason]
     assert [p.location for p in held] == ["mailbox w2@agency.example (w2)"] and "served 0 of 1" in held[0].reason
     kept = {(i.worker_ids, i.start) for i in store.items(TZ, ["exchange"], None, None, None)}

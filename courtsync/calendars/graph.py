@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -84,7 +85,10 @@ class GraphSource(MailboxSource):
             left = self.time_left()
             timeout = TIMEOUT if left is None else (min(TIMEOUT[0], left), min(TIMEOUT[1], left))
             try:
-                response = self.session.request(method, url, headers=headers, timeout=timeout, **kw)
+                # requests' timeouts bound each socket read: an answer that trickles in is cut at the deadline
+                response = within(self.deadline, "Microsoft Graph", partial(
+                    self.session.request, method, url, headers=headers, timeout=timeout, **kw),
+                    lambda late: late.close())
             except requests.RequestException as exc:
                 self.time_left()   # a timeout cut short by the deadline is the deadline's
                 raise SourceError(f"Cannot reach Microsoft Graph for {what} ({type(exc).__name__}).",
