@@ -70,6 +70,22 @@ def test_check_says_free_over_data_never_read_when_the_month_rolls_over(example_
     assert json.loads(online.stdout)["verdict"] == "conflict" and online.exit_code == 1
 
 
+def test_a_source_skipped_at_the_deadline_after_the_month_rolls_over_is_not_ok(example_dir: Path, run: Runner,
+                                                                              server: FeedServer) -> None:
+    toml = example_dir / "courtsync.toml"
+    server.routes["/cook.ics"] = Route(body=(example_dir / "feeds" / "cook-cpd.ics").read_bytes())
+    toml.write_text(toml.read_text().replace('feeds = ["feeds/cook-cpd.ics"]', f'feeds = ["{server.url("/cook.ics")}"]')
+                    .replace('max_age = "1h"', 'max_age = "1h"\ndeadline = "2s"'))
+    config = ["--config", str(toml)]
+    assert run("sync", *config, "--as-of", "2026-12-31").exit_code == 0
+    server.routes["/cook.ics"] = Route(hang=True, etag=False)   # cook-cpd takes the whole deadline: will-juv waits
+    result = run("check", *config, "--worker", "w01", "--date", "2028-12-19", "--format", "json",
+                 "--as-of", "2027-01-01")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 3 and data["verdict"] == "unknown"
+    assert statuses(data)["will-juv"]["status"] == "stale" and "earlier window" in statuses(data)["will-juv"]["error"]
+
+
 # --- 2. the deadline bounds every wait ----------------------------------------------------------------------
 
 @pytest.fixture
