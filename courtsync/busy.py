@@ -152,16 +152,24 @@ def begin_command() -> None:
     """Mark the start of a command: of its whole process when that runs courtsync's main() (starting up takes a
     second on a busy machine, and a person waits through it too)."""
     now = clock.monotonic()
-    command_began[:] = [now - _process_age(now) if main_began else now]
+    start = now
+    if main_began:
+        main = main_began.pop()
+        before_main = _process_age() - (now - main)   # imports, until main() ran
+        start = main - (before_main if 0.0 < before_main < STARTUP_AT_MOST else 0.0)
+    command_began[:] = [start]
 
 
-def _process_age(now: float) -> float:
+STARTUP_AT_MOST = 10.0   # seconds; more before main() means main() was not what started the process
+
+
+def _process_age() -> float:
+    """Seconds since this process started (0 where that is not known)."""
     try:   # Linux: the start time in clock ticks since boot (field 22 of /proc/self/stat)
         ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        age = clock.clock_gettime(clock.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+        return clock.clock_gettime(clock.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, AttributeError):
-        age = 0.0
-    return max(0.0, min(age, 60.0), now - main_began[0])
+        return 0.0
 
 
 def _policy(ctx: Context, today: date, limit: Limit, accept: frozenset[str] = frozenset()) -> Policy:

@@ -164,7 +164,7 @@ def test_a_cold_check_against_a_hung_and_a_trickling_feed_ends_within_the_deadli
                              "--date", "2027-03-03"], capture_output=True, text=True, timeout=60)
     took = time.monotonic() - started
     assert result.returncode == 3 and "will-juv#2" in result.stdout, result.stdout + result.stderr
-    assert took < 3.0 + 0.5, f"{took:.2f} s"
+    assert took < 3.0 + 0.75, f"{took:.2f} s"   # the deadline, and a margin for the exit
 
 
 def test_a_throttling_back_off_longer_than_the_time_left_is_not_slept() -> None:
