@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import os
+import time as clock
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from courtsync import sync as sync_mod
 from courtsync.app import Context
@@ -111,13 +114,15 @@ class CalendarView:
         failed = {w: p.reason for p in self.problems if p.source == info.id
                   and (w := mailbox_worker(p.location)) in workers}
         never = sorted(workers - failed.keys() - store.stored_groups(info.id, workers - failed.keys()))
-        notes = [f"mailbox of {w} failed at the last read ({why})" for w, why in sorted(failed.items())] + \
+        held = {w for w, why in failed.items() if why.startswith("held:")}   # a sudden drop (sync_policy)
+        notes = [f"mailbox of {w} {why}" if w in held else f"mailbox of {w} failed at the last read ({why})"
+                 for w, why in sorted(failed.items())] + \
                 [f"mailbox of {w} never read (added since the last read; run `courtsync sync`)" for w in never]
         if not notes:
             return info
         shown = "; ".join(notes[:3]) + (f"; and {len(notes) - 3} more mailbox(es)" if len(notes) > 3 else "")
         error = shown + (f"; {info.error}" if info.error else "")
-        return replace(info, status="error", error=error)
+        return replace(info, status="suspect" if held == failed.keys() and not never else "error", error=error)
 
 
 def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
@@ -138,6 +143,33 @@ def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
 # called with the sources about to be re-read, it returns a context that shows the wait while it lasts.
 WaitDisplay = Callable[[list[Source]], AbstractContextManager[object]]
 wait_display: list[WaitDisplay] = []
+# time.monotonic() when the running command began (set by the command line): its deadline counts from then.
+command_began: list[float] = []
+main_began: list[float] = []   # when courtsync's main() began, if it did: then the process runs one command
+
+
+def begin_command() -> None:
+    """Mark the start of a command: of its whole process when that runs courtsync's main() (starting up takes a
+    second on a busy machine, and a person waits through it too)."""
+    now = clock.monotonic()
+    start = now
+    if main_began:
+        main = main_began.pop()
+        before_main = _process_age() - (now - main)   # imports, until main() ran
+        start = main - (before_main if 0.0 < before_main < STARTUP_AT_MOST else 0.0)
+    command_began[:] = [start]
+
+
+STARTUP_AT_MOST = 10.0   # seconds; more before main() means main() was not what started the process
+
+
+def _process_age() -> float:
+    """Seconds since this process started (0 where that is not known)."""
+    try:   # Linux: the start time in clock ticks since boot (field 22 of /proc/self/stat)
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        return clock.clock_gettime(clock.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def _policy(ctx: Context, today: date, limit: Limit, accept: frozenset[str] = frozenset()) -> Policy:
@@ -170,7 +202,8 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
                                                            health.get(s.id))]
         if stale:
             # A person is waiting: every re-read shares one deadline, then the last good copies answer.
-            policy = _policy(ctx, today, Limit.command(ctx.config.deadline))
+            began = command_began[-1] if command_began else None
+            policy = _policy(ctx, today, Limit.command(ctx.config.deadline, began))
             with wait_display[0](stale) if wait_display else nullcontext():
                 synced = sync_mod.sync_sources(ctx.store, stale, window, ctx.roster, ctx.roster_key, now,
                                                policy=policy)
@@ -181,7 +214,8 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
         matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
         for s in outdated:
             ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
-    infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age, health.get(s.id)) for s in sources]
+    infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age, health.get(s.id), window)
+             for s in sources]
     problems = ctx.store.problems(s.id for s in sources)
     return CalendarView(sources=infos, problems=problems, window=window, synced=synced,
                         configured={s.id: s for s in sources})

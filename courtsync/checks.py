@@ -302,6 +302,8 @@ def check_date(ctx: Context, today: date, now: Now, offline: bool, worker_id: st
 
 def unread_text(s: SourceInfo) -> str:
     """Why a source's copy cannot back a "free": never read, failed, stale, suspect (any status but ok)."""
+    if s.error and s.error.startswith("never read"):   # the error says it already: not "never read: never read"
+        return f"{s.id} was {s.error}"
     state = ("was never read" if s.synced_at is None else "failed") if s.status == "error" else f"is {s.status}"
     return f"{s.id} {state}: {s.error}" if s.error else f"{s.id} {state}."
 

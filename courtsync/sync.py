@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
-import gc
 import marshal
-import os
 import time as clock
-import warnings
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import BinaryIO, NoReturn
 from zoneinfo import ZoneInfo
 
 from courtsync.calendars.base import Known, Snapshot, Source, Window, source_class, source_type
+from courtsync.calendars.mailbox import mailbox_location
 from courtsync.config import Config
-from courtsync.errors import CourtsyncError, DeadlineError
-from courtsync.models import BusyItem, Roster, SourceInfo
+from courtsync.models import BusyItem, Problem, Roster, SourceInfo, SourceState
 from courtsync.ownership import Matcher
 from courtsync.store import Change, SourceHealth, SourceRow, StaleRead, Store
-from courtsync.sync_policy import Limit, Policy, sudden_drop
+from courtsync.sync_policy import Policy, held_groups, sudden_drop
+from courtsync.sync_readers import ReadResult, Task, read_all
 
 WINDOW_MONTHS_BACK = 3
 WINDOW_MONTHS_AHEAD = 24
-@dataclass(frozen=True)
-class ReadResult:
-    """One source's read as it comes back (from this process or a forked reader)."""
-
-    snap: Snapshot | None
-    error: str | None
-    seconds: float
-    abandoned: str | None = None   # "deadline": cut off at a command's deadline; "skipped": not started
-
-
 @dataclass(frozen=True)
 class SyncReport:
     """What one source's sync did, for the line `courtsync sync` prints."""
 
     source: str
     label: str
-    outcome: str          # "read", "unchanged" or "failed"
+    outcome: str          # "read", "unchanged", "failed", "held" (a sudden drop), "abandoned" (cut off at a
+                          # command's deadline) or "skipped" (the deadline passed before it could start)
     events: int
     reread: int
     groups: int
@@ -48,6 +35,7 @@ class SyncReport:
     seconds: float
     round_trips: int
     error: str | None = None   # why it failed, or why it was held
+    held: tuple[str, ...] = ()  # a mail source's mailboxes (worker ids) held at their last good copy
 
 
 def window_for(today: date, tz: ZoneInfo) -> Window:
@@ -93,107 +81,6 @@ def _make(type_name: str, sid: str, kind: str, location: str, config: Config, ow
 
 PLAIN = Policy()    # no time limit, no backoff, nothing held: what a sync does unless told more
 
-PARALLEL_FROM = 8   # sources; below this a process pool costs more than it saves
-
-
-Task = tuple[Source, Window, dict[str, str], dict[str, str], Limit | None]
-
-
-def _read_one(task: Task) -> ReadResult:
-    source, window, validators, known, limit = task
-    started = clock.perf_counter()
-    if limit is not None:
-        until = limit.until()
-        if until - clock.monotonic() < 0.05:   # a command's deadline passed before this read could start
-            return ReadResult(None, "not read: the command's deadline had passed", 0.0, "skipped")
-        if hasattr(source, "deadline"):
-            setattr(source, "deadline", until)   # noqa: B010 (not every source type has one)
-    try:
-        return ReadResult(source.read(window, validators, known), None, clock.perf_counter() - started)
-    except DeadlineError as exc:
-        seconds = clock.perf_counter() - started
-        if limit is not None and limit.shared:
-            return ReadResult(None, exc.message, seconds, "deadline")
-        return ReadResult(None, f"{source.label} did not finish within {limit.seconds if limit else seconds:.0f} s; "
-                                "abandoned.", seconds)
-    except CourtsyncError as exc:
-        return ReadResult(None, exc.message, clock.perf_counter() - started)
-
-
-@contextmanager
-def _read_all(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
-    """The tasks' results in order: read here, or by forked readers when there are many (forked on entry,
-    before anything else starts a thread)."""
-    cores = min(os.cpu_count() or 1, 4)
-    if len(tasks) < PARALLEL_FROM or cores < 2 or not hasattr(os, "fork") or \
-            not all(getattr(t[0], "parallel_safe", True) for t in tasks):
-        yield map(_read_one, tasks)
-        return
-    with _forked_readers(tasks, cores) as results:
-        yield results
-
-
-@contextmanager
-def _forked_readers(tasks: list[Task], workers: int) -> Iterator[Iterator[ReadResult]]:
-    """Reader k reads tasks k, k + workers, ... (it inherits them; nothing is sent) and pickles each result
-    into its own pipe, so results come back in task order as they are ready."""
-    import pickle
-
-    children: list[tuple[int, BinaryIO]] = []
-
-    def results() -> Iterator[ReadResult]:
-        for i in range(len(tasks)):
-            try:
-                yield pickle.load(children[i % workers][1])
-            except (EOFError, pickle.UnpicklingError, OSError):   # the reader died (killed, out of memory)
-                yield ReadResult(None, "the process reading this source stopped; run `courtsync sync` again", 0.0)
-
-    try:
-        # Keep the readers' collector off what they inherit, so they share those pages instead of copying
-        # them (gc.freeze before fork, as the gc documentation advises).
-        gc.freeze()
-        try:
-            for k in range(workers):
-                read_end, write_end = os.pipe()
-                with warnings.catch_warnings():
-                    # Python 3.12+ warns about fork in a process with threads (a progress bar's); the
-                    # readers only parse bytes and write to their pipe, touching no lock of those threads.
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    pid = os.fork()
-                if pid == 0:   # the reader: never returns
-                    os.close(read_end)
-                    _reader_process(tasks[k::workers], write_end)
-                os.close(write_end)
-                children.append((pid, os.fdopen(read_end, "rb")))
-        finally:
-            gc.unfreeze()
-        yield results()
-    finally:
-        for pid, pipe in children:
-            pipe.close()
-            os.waitpid(pid, 0)
-
-
-def _reader_process(tasks: list[Task], fd: int) -> NoReturn:
-    import pickle
-
-    code = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for task in tasks:
-                try:
-                    result = _read_one(task)
-                except Exception as exc:   # a defect of ours: this source fails, the others are still read
-                    result = ReadResult(None, f"internal error reading this source ({type(exc).__name__}); "
-                                              "please report it", 0.0)
-                pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
-                out.flush()
-    except BaseException:   # interrupted, or the parent went away
-        code = 1
-    finally:
-        os._exit(code)
-
-
 def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster: Roster, owners_key: str,
                  now: Callable[[], float] = clock.time,
                  progress: Callable[[SyncReport], None] | None = None, policy: Policy = PLAIN) -> list[SyncReport]:
@@ -226,7 +113,7 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
         return owners_for(matcher[0], source)
 
     reports = []
-    with _read_all(tasks) as results, store.batch():
+    with read_all(tasks) as results, store.batch():
         if tasks:
             owners(tasks[0][0])   # load the matcher while the first reads run
         for source, start in plan:
@@ -257,8 +144,13 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
             store.record_failure(source.id, source.kind, source.label, error or "unreadable", now())
             store.record_setback(source.id, now(), policy.backoff)
         return SyncReport(source.id, source.label, outcome, row.events if row else 0, 0, 0, 0, seconds, 0, error)
-    held = None if snap.not_modified or source.id in policy.accept else sudden_drop(store, source, snap, window,
-                                                                                      policy)
+    held, held_mailboxes = None, dict[str, str]()
+    if not snap.not_modified and source.id not in policy.accept:
+        if source.kind in MAILBOX_KINDS:   # counted per mailbox: the others' mailboxes are still taken
+            held_mailboxes = held_groups(store, source, snap, window, policy)
+            _hold_mailboxes(source, snap, held_mailboxes)
+        else:
+            held = sudden_drop(store, source, snap, window, policy)
     if held is not None:   # keep the last good copy: nothing of this read is stored (not even its validators)
         store.record_setback(source.id, now(), policy.backoff, held=held)
         return SyncReport(source.id, source.label, "held", row.events if row else 0, 0, 0, 0, seconds,
@@ -280,9 +172,16 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
         else:
             problems = len(snap.problems) + sum(len(g.problems or ()) for g in snap.groups.values())
             return SyncReport(source.id, source.label, "read", count, reread, len(snap.groups) + snap.kept,
-                              problems, seconds + clock.perf_counter() - started, snap.round_trips)
+                              problems, seconds + clock.perf_counter() - started, snap.round_trips,
+                              held=tuple(sorted(held_mailboxes)))
     return SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, 0, 0,
                       seconds + clock.perf_counter() - started, snap.round_trips)
+
+
+def _hold_mailboxes(source: Source, snap: Snapshot, held: dict[str, str]) -> None:
+    """Each held mailbox becomes a problem that names it, so only that worker's answers are in doubt."""
+    emails = {wid: email for email, wid in getattr(source, "mailboxes", {}).items()}
+    snap.problems.extend(Problem(source.id, mailbox_location(emails[wid], wid), why) for wid, why in held.items())
 
 
 def matcher_for(store: Store, roster: Roster, roster_key: str) -> Matcher:
@@ -308,40 +207,60 @@ def owners_for(matcher: Matcher, source: Source) -> Callable[[BusyItem], tuple[s
 
 
 ABANDONED = "the last re-read did not finish within `deadline` and was abandoned"
+EARLIER_WINDOW = "read for an earlier window (recurring items not expanded over the current one); run `courtsync sync`"
+RETRY_NOTE = "commands try it again in"
 
 
 def source_info(source: Source, row: SourceRow | None, now: float, max_age: timedelta,
-                health: SourceHealth | None = None) -> SourceInfo:
-    """ok: read within max_age; stale: the last good copy is older, or its re-read was abandoned at a command's
-    deadline; suspect: the last read was held (a sudden drop), the last good copy answers; error: the last
-    attempt failed or it was never read."""
+                health: SourceHealth | None = None, window: Window | None = None) -> SourceInfo:
+    """ok: read within max_age for this window; stale: the last good copy is older, was read for an earlier
+    window (the month rolled over: recurring items are not expanded over all of this one), or its re-read was
+    abandoned at a command's deadline; suspect: the last read was held (a sudden drop), the last good copy
+    answers; error: the last attempt failed or it was never read."""
     synced = datetime.fromtimestamp(row.synced_at, UTC) if row and row.synced_at else None
     retry = _retry_note(health, now)
+
+    def info(status: SourceState, *why: str) -> SourceInfo:
+        return SourceInfo(source.id, source.kind, status, synced, row.events if row else 0,
+                          joined(*why, retry) if why else None, source.label)
+
     if row is None or row.synced_at is None:
-        error = row.error if row and row.error else "never read; run `courtsync sync`"
         if health is not None and health.timed_out:
-            error = f"never read: {ABANDONED}; run `courtsync sync`"
-        return SourceInfo(source.id, source.kind, "error", None, 0, error + retry, source.label)
-    shown = f" (showing the copy from {_age(now - row.synced_at)} ago)"
+            return info("error", f"never read: {ABANDONED}; run `courtsync sync`")
+        return info("error", row.error if row and row.error else "never read; run `courtsync sync`")
+    shown = f"(showing the copy from {_age(now - row.synced_at)} ago)"
     if health is not None and health.held:
-        return SourceInfo(source.id, source.kind, "suspect", synced, row.events, health.held + shown + retry,
-                          source.label)
+        return info("suspect", health.held, shown)
     if health is not None and health.timed_out:
-        return SourceInfo(source.id, source.kind, "stale", synced, row.events, ABANDONED + shown + retry,
-                          source.label)
+        return info("stale", ABANDONED, shown)
     if row.error:
-        return SourceInfo(source.id, source.kind, "error", synced, row.events, row.error + shown + retry,
-                          source.label)
+        return info("error", row.error, shown)
+    if window is not None and row.window != window.key():
+        return info("stale", EARLIER_WINDOW, shown)
     if now - row.synced_at > max_age.total_seconds():
         return SourceInfo(source.id, source.kind, "stale", synced, row.events,
                           f"last read {_age(now - row.synced_at)} ago, older than max_age", source.label)
     return SourceInfo(source.id, source.kind, "ok", synced, row.events, None, source.label)
 
 
+def joined(*parts: str) -> str:
+    """Parts of one message, each without its own closing full stop: "a (b); c", never "a.; c" or "a. (b)"."""
+    out = ""
+    for part in (p.strip() for p in parts if p and p.strip()):
+        out = out.rstrip().rstrip(".")
+        out += part if not out else (f" {part}" if part.startswith("(") else f"; {part.lstrip('; ')}")
+    return out
+
+
+def without_retry(error: str) -> str:
+    """A source's error without the note on when commands retry it (a message read later, like a digest)."""
+    return error.split(f"; {RETRY_NOTE} ")[0]
+
+
 def _retry_note(health: SourceHealth | None, now: float) -> str:
     if health is None or health.retry_after is None or health.retry_after <= now:
         return ""
-    return f"; commands try it again in {_age(health.retry_after - now)} (`courtsync sync` tries now)"
+    return f"{RETRY_NOTE} {_age(health.retry_after - now)} (`courtsync sync` tries now)"
 
 
 def needs_sync(row: SourceRow | None, now: float, max_age: timedelta, window: Window,

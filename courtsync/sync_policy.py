@@ -12,7 +12,9 @@ from courtsync.store import Store
 
 SYNC_READ_SECONDS = 60.0   # an explicit `sync`: each read may take max(deadline, this), never forever
 BACKOFF_FIRST = 60.0       # seconds a command leaves a source alone after its first failed attempt; doubling
-HOLD_FROM = 5              # upcoming busy items a source must have had before a drop can hold its read
+ANSWER_RESERVE = 0.5      # seconds of a command's deadline kept for answering after its reads stop
+HOLD_FROM = 5              # upcoming busy items a source must have had before a partial drop can hold its read
+                           # (a drop to none is always held)
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,13 @@ class Limit:
     _until: float | None = None   # time.monotonic() when shared
 
     @classmethod
-    def command(cls, deadline: timedelta) -> Limit:
+    def command(cls, deadline: timedelta, began: float | None = None) -> Limit:
+        """The reads of a command that began at `began` (time.monotonic(); None: now): the deadline counts
+        from then, the time spent starting up included, and leaves ANSWER_RESERVE of it for the answer, so the
+        whole command, every wait in it summed, ends within the deadline."""
         seconds = deadline.total_seconds()
-        return cls(seconds, True, clock.monotonic() + seconds)
+        start = clock.monotonic() if began is None else min(began, clock.monotonic())
+        return cls(seconds, True, start + seconds - min(ANSWER_RESERVE, seconds * 0.2))
 
     @classmethod
     def per_read(cls, deadline: timedelta) -> Limit:
@@ -56,26 +62,58 @@ class Policy:
 
 def sudden_drop(store: Store, source: Source, snap: Snapshot, window: Window, policy: Policy) -> str | None:
     """Why this read must be held, or None: it loses more than max_drop of the busy items the stored copy has
-    from today to the end of the window (a feed served empty, or with 3 of its 600 hearings)."""
-    if policy.upcoming_from is None or policy.max_drop >= 1.0:
+    from today to the end of the window (a feed served empty, or with 3 of its 600 hearings), or all of them
+    however few (a small court's feed with 4 hearings served empty)."""
+    if policy.upcoming_from is None:
         return None
-    lo, hi = policy.upcoming_from, window.end.timestamp()
-    stored = store.upcoming(source.id, lo, hi)
+    stored = store.upcoming(source.id, policy.upcoming_from, window.end.timestamp())
     before = sum(stored.values())
-    if before < HOLD_FROM:
-        return None
-
-    def kept(key: str) -> bool:   # a stored group this read leaves as it is
-        if snap.partial:
-            return key not in snap.groups and key not in snap.removed
-        group = snap.groups.get(key)
-        return group is not None and group.items is None
-
-    def counted(group: Group) -> int:
-        return sum(1 for i in group.items or () if i.busy and lo <= i.start.timestamp() < hi)
-
-    after = sum(n for key, n in stored.items() if kept(key)) + sum(counted(g) for g in snap.groups.values())
-    if before - after <= policy.max_drop * before:
+    after = sum(n for key, n in stored.items() if _kept(snap, key)) + \
+        sum(_counted(g, policy, window) for g in snap.groups.values())
+    if not _dropped(before, after, policy):
         return None
     return (f"served {after} of {before} upcoming items; held the last good copy; run "
             f"`courtsync sync --accept {source.id}` to take it")
+
+
+def held_groups(store: Store, source: Source, snap: Snapshot, window: Window, policy: Policy) -> dict[str, str]:
+    """A mail source's groups (one per mailbox) that this read empties or mostly empties, each with why: the
+    drop is counted per mailbox, so one worker's mailbox served empty among hundreds is held for that worker.
+    Each held group is set back in `snap` to its stored copy (kept as it is); the others are taken."""
+    if policy.upcoming_from is None:
+        return {}
+    stored = store.upcoming(source.id, policy.upcoming_from, window.end.timestamp())
+    hashes = store.group_hashes(source.id) if stored else {}
+    mailboxes = set(getattr(source, "mailboxes", {}).values())   # a worker no longer read is dropped, not held
+    held: dict[str, str] = {}
+    for key, before in stored.items():
+        group = snap.groups.get(key)
+        if key not in hashes or key not in mailboxes or _kept(snap, key) or (group is not None and group.items is None):
+            continue
+        after = _counted(group, policy, window) if group is not None else 0
+        if _dropped(before, after, policy):
+            snap.groups[key] = Group(hash=hashes[key])   # items None: the stored copy stays
+            held[key] = (f"held: served {after} of {before} upcoming items; the last good copy of this mailbox "
+                         f"is kept; run `courtsync sync --accept {source.id}` to take it")
+    return held
+
+
+def _dropped(before: int, after: int, policy: Policy) -> bool:
+    if before - after <= 0 or policy.max_drop >= 1.0:   # max_drop = 1: may lose everything (set on purpose)
+        return False
+    if after == 0:   # all gone, however few there were: never silently
+        return True
+    return before >= HOLD_FROM and before - after > policy.max_drop * before
+
+
+def _kept(snap: Snapshot, key: str) -> bool:
+    """A stored group this read leaves as it is."""
+    if snap.partial:
+        return key not in snap.groups and key not in snap.removed
+    group = snap.groups.get(key)
+    return group is not None and group.items is None
+
+
+def _counted(group: Group, policy: Policy, window: Window) -> int:
+    lo, hi = policy.upcoming_from or 0.0, window.end.timestamp()
+    return sum(1 for i in group.items or () if i.busy and lo <= i.start.timestamp() < hi)

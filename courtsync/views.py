@@ -9,7 +9,7 @@ from courtsync.app import DatedSession, DatesResult
 from courtsync.busy import CalendarView, EventsResult
 from courtsync.checks import Found, ScanResult
 from courtsync.models import FLAG_TEXT, BusyItem, CheckResult, Conflict, MakeUp, Problem, SourceInfo
-from courtsync.sync import SyncReport
+from courtsync.sync import SyncReport, joined
 
 DATES_COLUMNS = ("date", "day", "start", "end", "collaborative_id", "collaborative_name", "kind", "status",
                  "note", "location", "uid", "worker_ids")
@@ -182,14 +182,20 @@ def range_text(first: date | None, last: date | None) -> str:
 
 
 def report_line(r: SyncReport, width: int) -> str:
+    kept = f"keeping the last good copy ({r.events} items)" if r.events else "nothing stored yet"
     if r.outcome == "failed":
-        kept = f"; keeping the last good copy ({r.events} items)" if r.events else "; nothing stored yet"
-        return f"{r.source:<{width}}  FAILED     {r.error}{kept}"
+        return f"{r.source:<{width}}  FAILED     {joined(r.error or 'unreadable', kept)}"
     if r.outcome == "held":
-        return f"{r.source:<{width}}  HELD       {r.error} ({r.events} items kept)"
+        return f"{r.source:<{width}}  HELD       {joined(r.error or 'held', f'({r.events} items kept)')}"
+    if r.outcome in ("abandoned", "skipped"):   # not read in time: say so, never "unchanged"
+        what = "not read in time" if r.outcome == "abandoned" else "not started: the deadline had passed"
+        return f"{r.source:<{width}}  {r.outcome.upper():<9}  {joined(what, kept)}"
     detail = (f"{r.events} items, {r.reread} of {r.groups} events re-read" if r.outcome == "read"
               else f"{r.events} items, unchanged")
     extra = f", {r.problems} problem(s)" if r.problems else ""
+    if r.held:   # a sudden drop in these mailboxes: their last good copies stay
+        extra += (f"; held the mailbox(es) of {', '.join(r.held[:5])}{' and more' if len(r.held) > 5 else ''} "
+                  f"(most or all of their upcoming items gone; `courtsync sync --accept {r.source}` takes them)")
     return (f"{r.source:<{width}}  {r.outcome:<9}  {detail}{extra}  ({r.seconds:.2f} s, {r.round_trips} "
             f"request(s))  {r.label}")
 

@@ -16,10 +16,11 @@ from courtsync.app import Context
 from courtsync.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.errors import ConfigError, UsageError
 from courtsync.fields import DATE_RANGE
-from courtsync.models import Session, Worker
+from courtsync.models import Session, SourceInfo, Worker
 from courtsync.notices.outbox import RESEND_ANY, Delivery, Outbox, Outgoing, Transport, message_id, new_message
 from courtsync.notices.render import for_agency, render, write_named
 from courtsync.notices.subjects import digest_subject
+from courtsync.sync import without_retry
 
 Now = Callable[[], float]
 
@@ -120,7 +121,8 @@ def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
     for d in digests:
         horizon = d.first + timedelta(days=7 * ctx.config.digest.weeks - 1)
         context = {"supervisor": d.supervisor, "week": d.week, "first": d.first, "last": d.last, "horizon": horizon,
-                   "entries": d.entries, "sessions": d.sessions, "unread": d.unread, "agency": ctx.config.agency,
+                   "entries": d.entries, "sessions": d.sessions, "unread": [banner_line(s) for s in d.unread],
+                   "agency": ctx.config.agency,
                    "this_week": d.this_week(), "later": d.later(), "resolved": d.resolved(),
                    "counts": {s: d.count(s) for s in ("new", "open", "resolved")}}
         subject = digest_subject(agency, d.supervisor.name, d.week, d.count("new"), d.count("open"),
@@ -128,6 +130,16 @@ def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
         out.append(Rendered(d, subject, render(env, "digest.txt.j2", **context),
                             render(env, "digest.html.j2", **context)))
     return out
+
+
+def banner_line(info: SourceInfo) -> dict[str, str]:
+    """An unread source as a digest names it: its id and state, never its address (a private calendar's URL
+    carries its secret, and digests are emailed) and never when commands retry it (stale once read)."""
+    reason = without_retry(info.error or "")
+    if info.label:
+        reason = reason.replace(info.label, info.id)
+    reason = re.sub(r"\b[a-z][a-z0-9+.-]*://\S*[^\s).,;]", "(address withheld)", reason, flags=re.I)
+    return {"id": info.id, "status": info.status, "error": reason or info.status}
 
 
 def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:

@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -110,3 +111,17 @@ class FeedServer:
         self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def serve_feed(example_dir: Path, server: FeedServer, route: Route | None = None, path: str = "/will.ics",
+               query: str = "") -> bytes:
+    """The `init` example's will-juv feed served by `server` at `path` (as `route`, else plainly) and read from
+    there by the example's courtsync.toml; returns the feed's bytes."""
+    body = (example_dir / "feeds" / "will-juvenile.ics").read_bytes()
+    if route is not None and not route.body:
+        route.body = body
+    server.routes[path] = route or Route(body=body)
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text().replace('feeds = ["feeds/will-juvenile.ics"]',
+                                             f'feeds = ["{server.url(path)}{query}"]'))
+    return body

@@ -39,6 +39,7 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "app": (("*",), ()),
     "sync": (("*",), ()),
     "sync_policy": (("calendars.base", "store", "models", "errors"), ()),
+    "sync_readers": (("calendars.base", "errors", "sync_policy"), ()),
     "__init__": ((), ()),
     "terminal": ((), ("rich",)),
     "cli": (("app", "busy", "checks", "weekly", "courts", "notice_log", "sync", "config", "models", "errors", "formats",
@@ -55,7 +56,8 @@ STDLIB = {"__future__", "abc", "calendar", "collections", "contextlib", "csv", "
           "math", "os", "pathlib", "re", "shutil", "smtplib", "sqlite3", "sys", "threading", "time",
           "tomllib", "typing", "uuid", "zoneinfo", "email", "concurrent", "urllib", "socket", "ssl",
           "tempfile", "textwrap", "html", "heapq", "bisect", "string", "operator", "warnings", "marshal",
-          "multiprocessing", "zlib", "weakref", "gc", "pickle", "array", "base64", "stat"}
+          "multiprocessing", "zlib", "weakref", "gc", "pickle", "array", "base64", "stat",
+          "select", "signal"}
 
 
 def modules() -> list[tuple[str, Path]]:

@@ -18,7 +18,7 @@ import pytest
 from courtsync import sync_policy
 from tests import test_sync_events
 from tests.conftest import Run
-from tests.feed_server import FeedServer, Route
+from tests.feed_server import FeedServer, Route, serve_feed
 from tests.test_sync_events import cfg, events
 
 Runner = Callable[..., Run]
@@ -49,10 +49,7 @@ def last_read_ago(d: Path, source: str, seconds: float) -> None:
 def http_example(example_dir: Path, run: Runner, server: FeedServer) -> Path:
     """The example with will-juv served over HTTP, `deadline = "2s"`, and one good sync done."""
     shutil.copy(example_dir / "feeds" / "will-juvenile.ics", example_dir / "will.ics")
-    server.routes["/will.ics"] = Route(body=(example_dir / "will.ics").read_bytes())
-    toml = example_dir / "courtsync.toml"
-    toml.write_text(toml.read_text().replace('feeds = ["feeds/will-juvenile.ics"]',
-                                             f'feeds = ["{server.url("/will.ics")}"]'))
+    serve_feed(example_dir, server)
     set_key(example_dir, f'deadline = "{DEADLINE:.0f}s"')
     result = run("sync", *cfg(example_dir))
     assert result.exit_code == 0, result.stdout + result.stderr
@@ -105,10 +102,7 @@ def test_a_hung_feed_read_beside_many_others_keeps_check_no_longer_than_the_dead
 
 def test_a_hung_feed_never_read_is_an_error_within_the_deadline(example_dir: Path, run: Runner,
                                                                 server: FeedServer) -> None:
-    server.routes["/will.ics"] = Route(hang=True)
-    toml = example_dir / "courtsync.toml"
-    toml.write_text(toml.read_text().replace('feeds = ["feeds/will-juvenile.ics"]',
-                                             f'feeds = ["{server.url("/will.ics")}"]'))
+    serve_feed(example_dir, server, Route(hang=True))
     set_key(example_dir, f'deadline = "{DEADLINE:.0f}s"')
     seconds, result = timed_check(run, example_dir)
     assert seconds < DEADLINE + 1 and result.exit_code == 3

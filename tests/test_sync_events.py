@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from tests.calendar_helpers import CALENDARS
 from tests.conftest import AS_OF, Run
-from tests.feed_server import FeedServer, Route
+from tests.feed_server import FeedServer, Route, serve_feed
 
 Runner = Callable[..., Run]
 
@@ -158,11 +157,7 @@ def test_personal_calendar_column(example_dir: Path, run: Runner) -> None:
 
 
 def test_http_feed_in_config(example_dir: Path, run: Runner, server: FeedServer) -> None:
-    shutil.copy(example_dir / "feeds" / "will-juvenile.ics", example_dir / "will.ics")
-    server.routes["/will.ics"] = Route(body=(example_dir / "will.ics").read_bytes())
-    toml = example_dir / "courtsync.toml"
-    toml.write_text(toml.read_text().replace('feeds = ["feeds/will-juvenile.ics"]',
-                                             f'feeds = ["{server.url("/will.ics")}?key=private"]'))
+    serve_feed(example_dir, server, query="?key=private")
     first = run("sync", *cfg(example_dir), "--source", "will-juv")
     assert first.exit_code == 0 and "1 request(s)" in first.stdout and "key=private" not in first.stdout
     second = run("sync", *cfg(example_dir), "--source", "will-juv")

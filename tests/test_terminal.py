@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests import test_sync_events
 from tests.conftest import Run
-from tests.feed_server import FeedServer, Route
+from tests.feed_server import FeedServer, Route, serve_feed
 from tests.terminal import on_terminal
 from tests.test_sync_events import cfg
 
@@ -41,11 +41,7 @@ def test_sync_lines_go_to_a_redirected_stdout_and_the_bar_stays_on_the_terminal(
 
 def slow_will(example_dir: Path, server: FeedServer, run: Callable[..., Run]) -> None:
     """will-juv served over HTTP, read once; then two hours pass and the feed takes 1.5 s to answer."""
-    body = (example_dir / "feeds" / "will-juvenile.ics").read_bytes()
-    server.routes["/will.ics"] = Route(body=body)
-    toml = example_dir / "courtsync.toml"
-    toml.write_text(toml.read_text().replace('feeds = ["feeds/will-juvenile.ics"]',
-                                             f'feeds = ["{server.url("/will.ics")}"]'))
+    body = serve_feed(example_dir, server)
     assert run("sync", *cfg(example_dir)).exit_code == 0
     db = sqlite3.connect(example_dir / "courtsync.db")
     with db:

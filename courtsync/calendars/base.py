@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from courtsync.errors import ConfigError, DeadlineError
 from courtsync.models import BusyItem, Problem, SourceKind
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -110,12 +114,18 @@ def source_type(location: str) -> str:
     return "http" if re.match(r"^(https?|webcal)://", location.strip(), re.I) else "file"
 
 
+_SECRET_SEGMENT = re.compile(r"[A-Za-z0-9_-]{16,}|.*(?:private|@|%40).*", re.I)
+
+
 def redact(url: str) -> str:
-    """A URL safe for messages and logs: no user:password, no query string (tokens live there)."""
-    m = re.match(r"^([a-z][a-z0-9+.-]*://)(?:[^@/]*@)?([^?#]*)(\?[^#]*)?", url.strip(), re.I)
+    """A URL safe for messages, logs and digests: scheme and host, no user:password, no query string, and
+    path segments that look like a secret masked. Private calendar links carry their token in the path
+    (Google's `/private-<token>/basic.ics`, Outlook's `/<guid>@<domain>/<token>/calendar.ics`)."""
+    m = re.match(r"^([a-z][a-z0-9+.-]*://)(?:[^@/?#]*@)?([^/?#]*)([^?#]*)(\?[^#]*)?", url.strip(), re.I)
     if not m:
         return url
-    return m.group(1) + m.group(2) + ("?…" if m.group(3) else "")
+    path = "/".join("…" if _SECRET_SEGMENT.fullmatch(part) else part for part in m.group(3).split("/"))
+    return m.group(1) + m.group(2) + path + ("?…" if m.group(4) else "")
 
 
 def time_left(deadline: float | None, label: str) -> float | None:
@@ -127,6 +137,39 @@ def time_left(deadline: float | None, label: str) -> float | None:
     if left < 0.05:   # (a timeout that the deadline cut short can fire a hair early)
         raise deadline_passed(label)
     return left
+
+
+def within(deadline: float | None, label: str, call: Callable[[], T],
+           discard: Callable[[T], None] | None = None) -> T:
+    """call(), waited for no longer than `deadline` (a time.monotonic() value; None: as long as it takes).
+    A library's timeouts bound each socket read, not their sum (a server can trickle, a library can retry),
+    so past the deadline the call is left to its thread (DeadlineError here), which then hands whatever it
+    still gets to `discard` (to close a response)."""
+    if deadline is None:
+        return call()
+    lock = threading.Lock()
+    outcome: list[T | BaseException] = []
+
+    def run() -> None:
+        try:
+            got: T | BaseException = call()
+        except BaseException as exc:   # handed to the thread that waits
+            got = exc
+        with lock:
+            if not outcome:
+                outcome.append(got)
+            elif discard is not None and not isinstance(got, BaseException):   # abandoned
+                discard(got)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    with lock:
+        if not outcome:
+            outcome.append(deadline_passed(label))
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def deadline_passed(label: str) -> DeadlineError:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from courtsync.calendars.base import redact
+from courtsync.calendars.base import redact, within
 from courtsync.calendars.mailbox import MailboxItem, MailboxResult, MailboxSource, batches, windows
 from courtsync.errors import ConfigError, SourceError
 
@@ -81,13 +81,14 @@ class EwsSource(MailboxSource):
         )
 
         while True:
-            self.time_left()   # exchangelib's own timeouts are per request: past the deadline, stop here
+            self.time_left()
             self.round_trips += 1
             try:
-                return fn()
+                # exchangelib allows each request 120 s: waited for no longer than the deadline, in a thread.
+                return within(self.deadline, self.label, fn)
             except ErrorServerBusy as exc:
                 back_off = getattr(exc, "back_off", None) or 30
-                self.throttle.wait(float(back_off), f"Exchange at {self.label}")
+                self.throttle.wait(float(back_off), f"Exchange at {self.label}", self.time_left())
             except UnauthorizedError:
                 who = self.settings.username or self.settings.client_id
                 setting = self.settings.password_env or self.settings.client_secret_env

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
+from courtsync.calendars.base import within
 from courtsync.calendars.mailbox import MailboxItem, MailboxResult, MailboxSource, batches, windows
 from courtsync.errors import ConfigError, SourceError
 
@@ -22,6 +25,7 @@ SCHEDULES_PER_CALL = 20               # getSchedule: at most 20 schedules
 SCHEDULE_SPAN = timedelta(days=60)    # getSchedule: a window under 62 days
 TIMEOUT = (10, 60)
 MAX_RETRIES = 6
+SIGN_IN_SECONDS = 60.0                # the longest a sign-in (msal's token request) is waited for
 SELECT = "id,iCalUId,subject,start,end,isAllDay,showAs,isCancelled,sensitivity,location,type,originalStart"
 
 
@@ -47,11 +51,19 @@ class GraphSource(MailboxSource):
             raise ConfigError(f"The environment variable {s.client_secret_env} is not set.",
                               hint=f"Export the app registration's client secret as {s.client_secret_env} "
                                    "([graph] client_secret_env).")
-        try:
+
+        def sign_in() -> Any:
             app = msal.ConfidentialClientApplication(s.client_id, client_credential=secret,
                                                      authority=f"https://login.microsoftonline.com/{s.tenant_id}",
                                                      http_client=self.session)
-            result = app.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
+            return app.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
+
+        # msal sends through our session without a timeout of its own: a hung sign-in endpoint is waited for
+        # until the deadline, and never longer than SIGN_IN_SECONDS.
+        until = time.monotonic() + SIGN_IN_SECONDS
+        try:
+            result = within(until if self.deadline is None else min(until, self.deadline),
+                            f"Microsoft Entra sign-in for tenant {s.tenant_id}", sign_in)
         except (ValueError, requests.RequestException) as exc:
             raise SourceError(f"Cannot sign in to Microsoft Entra for tenant {s.tenant_id} ({type(exc).__name__}).",
                               hint="Check [graph] tenant_id and the network.") from None
@@ -73,14 +85,17 @@ class GraphSource(MailboxSource):
             left = self.time_left()
             timeout = TIMEOUT if left is None else (min(TIMEOUT[0], left), min(TIMEOUT[1], left))
             try:
-                response = self.session.request(method, url, headers=headers, timeout=timeout, **kw)
+                # requests' timeouts bound each socket read: an answer that trickles in is cut at the deadline
+                response = within(self.deadline, "Microsoft Graph", partial(
+                    self.session.request, method, url, headers=headers, timeout=timeout, **kw),
+                    lambda late: late.close())
             except requests.RequestException as exc:
                 self.time_left()   # a timeout cut short by the deadline is the deadline's
                 raise SourceError(f"Cannot reach Microsoft Graph for {what} ({type(exc).__name__}).",
                                   hint="The last good copy is kept; try again later.") from None
             if response.status_code in (429, 503, 504):
                 retry = response.headers.get("Retry-After", "10")
-                self.throttle.wait(float(retry) if retry.isdigit() else 10.0, "Microsoft Graph")
+                self.throttle.wait(float(retry) if retry.isdigit() else 10.0, "Microsoft Graph", self.time_left())
                 continue
             if response.status_code == 401:
                 raise SourceError("Microsoft Graph refused the token (401).",

@@ -7,13 +7,12 @@ import os
 import re
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from courtsync.calendars.base import Snapshot, Window, deadline_passed, redact, time_left
+from courtsync.calendars.base import Snapshot, Window, redact, time_left, within
 from courtsync.calendars.files import MAX_BYTES
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
@@ -126,35 +125,9 @@ class HttpSource:
 
 
     def _headers_within_deadline(self, headers: dict[str, str]) -> tuple[requests.Response, int]:
-        """_get, waited for no longer than the deadline. Socket timeouts bound each read, not their sum (a
-        server can trickle its headers), so past the deadline the request is left to its thread, which then
-        closes whatever answer still comes."""
-        if self.deadline is None:
-            return self._get(headers)
-        lock = threading.Lock()
-        outcome: list[tuple[requests.Response, int] | BaseException] = []
-
-        def get() -> None:
-            try:
-                got: tuple[requests.Response, int] | BaseException = self._get(headers)
-            except BaseException as exc:   # handed to the thread that waits
-                got = exc
-            with lock:
-                if outcome:   # abandoned
-                    if isinstance(got, tuple):
-                        got[0].close()
-                else:
-                    outcome.append(got)
-
-        worker = threading.Thread(target=get, daemon=True)
-        worker.start()
-        worker.join(max(0.0, self.deadline - time.monotonic()))
-        with lock:
-            if not outcome:
-                outcome.append(deadline_passed(self.label))
-        if isinstance(outcome[0], BaseException):
-            raise outcome[0]
-        return outcome[0]
+        """_get, waited for no longer than the deadline (a server can trickle its headers); an answer that
+        comes after it is closed."""
+        return within(self.deadline, self.label, lambda: self._get(headers), lambda got: got[0].close())
 
     @contextmanager
     def _cut_off(self, response: requests.Response) -> Iterator[None]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from courtsync.calendars.base import Group, Snapshot, Window, time_left
+from courtsync.calendars.base import Group, Snapshot, Window, deadline_passed, time_left
 from courtsync.errors import SourceError
 from courtsync.models import BusyItem, Problem, SourceKind
 
@@ -77,8 +77,12 @@ class Throttle:
         self.waited = 0.0
         self.sleep = sleep
 
-    def wait(self, seconds: float, what: str) -> None:
+    def wait(self, seconds: float, what: str, left: float | None = None) -> None:
+        """Sleep the server's back-off; `left`: seconds before the command's deadline (None: no deadline),
+        DeadlineError at once when the back-off would outlast it (a person does not wait 300 s)."""
         seconds = max(0.0, min(seconds, 300.0))
+        if left is not None and seconds >= left:
+            raise deadline_passed(what)
         if self.waited + seconds > self.budget:
             raise SourceError(f"{what} kept asking courtsync to slow down; gave up after {self.waited:.0f} s of "
                               f"waiting (max_wait).", hint="Try again later, or raise max_wait in courtsync.toml; "
