@@ -219,7 +219,7 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
         subject = letter_subject(r.letter.agency.name if r.letter.agency else None, r.letter.court_name,
                                  r.letter.amended)
         msg = new_message(sender_address(ctx), r.letter.email, subject, message_id(key, r.letter.email), now(),
-                          sender_where(ctx), "the letter's subject")
+                          lambda: sender_where(ctx), "the letter's subject")
         msg.set_content(r.text, cte="quoted-printable")
         msg.add_attachment(html_to_pdf(r.html), maintype="application", subtype="pdf",
                            filename=f"{_stem(r.letter)}.pdf")

@@ -204,7 +204,8 @@ def sender_where(ctx: Context) -> str:
 
 def _email(ctx: Context, r: Rendered, key: str, when: float) -> bytes:
     msg = new_message(sender_address(ctx), r.digest.supervisor.email, r.subject,
-                      message_id(key, r.digest.supervisor.email), when, sender_where(ctx), "the digest's subject")
+                      message_id(key, r.digest.supervisor.email), when, lambda: sender_where(ctx),
+                      "the digest's subject")
     # Quoted-printable: SMTP refuses lines over 998 bytes, and an HTML table row can be longer (found by the
     # real-server tests: "500 Line too long").
     msg.set_content(r.text, cte="quoted-printable")

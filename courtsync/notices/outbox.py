@@ -116,17 +116,18 @@ def message_id(key: str, recipient: str) -> str:
     return f"<{hashlib.sha256(f'{key}|{recipient}'.encode()).hexdigest()[:32]}@courtsync>"
 
 
-def one_line(value: str, what: str, where: str) -> str:
+def one_line(value: str, what: str, where: str | Callable[[], str]) -> str:
     """A header value, refused when it holds a line break (it would end the header: a crash, or an injected
-    header). Configuration values are checked when courtsync.toml loads; this catches any other source."""
+    header). Configuration values are checked when courtsync.toml loads; this catches any other source.
+    `where` may be a function: finding a key's line re-reads courtsync.toml, so it runs only for the error."""
     if "\r" in value or "\n" in value:
         raise ConfigError(f"The email {what} holds a line break: {value!r}.",
-                          hint=f"Write it on one line ({where}).")
+                          hint=f"Write it on one line ({where if isinstance(where, str) else where()}).")
     return value
 
 
-def new_message(sender: str, recipient: str, subject: str, mid: str, when: float, sender_where: str,
-                subject_where: str) -> EmailMessage:
+def new_message(sender: str, recipient: str, subject: str, mid: str, when: float,
+                sender_where: Callable[[], str], subject_where: str) -> EmailMessage:
     """The headers every message courtsync sends has: From, To, Subject, Message-ID (from the outbox key), Date."""
     msg = EmailMessage()
     msg["From"] = one_line(sender, "sender", sender_where)
