@@ -127,3 +127,10 @@ def test_fuzz_found_a_vtimezone_naming_its_tzid_twice_still_reads() -> None:
     items, problems = read_fixture("broken/fuzz_vtimezone_two_tzids.ics")
     assert items and items[0].start.isoformat() == "2027-06-16T09:00:00-05:00"
     assert not [p for p in problems if "internal error" in p.reason]
+
+
+def test_fuzz_found_two_dense_rules_in_one_event_are_capped_together() -> None:
+    with within(30):
+        items, problems = read_fixture("broken/fuzz_two_dense_rules.ics")
+    assert "td-2" in by_uid(items) and 0 < len(by_uid(items)["td-1"]) <= 2 * 2 * 822
+    assert [(p.location, "series capped" in p.reason) for p in problems] == [("fuzz_two_dense_rules.ics:8", True)]
