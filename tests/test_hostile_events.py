@@ -307,3 +307,11 @@ def test_ordinary_case_patterns_still_load(config_dir: Path, run: Callable[..., 
     toml.write_text(text.replace("case_pattern = '\\d{4}-J[AD]-\\d{3,6}'", f"case_pattern = '{pattern}'"))
     result = run("events", "--config", str(toml), "--offline")
     assert result.exit_code != 2, result.stderr
+
+
+def test_two_dense_rules_in_one_event_are_capped_together(tmp_path: Path) -> None:
+    # Found by the fuzzer: the cap was reached on the hourly rule alone, and the secondly one then listed a
+    # million instances up to there.
+    bad = event("two", "RRULE:FREQ=HOURLY;COUNT=999999999", "RRULE:FREQ=SECONDLY", start="20270616T090000", end=None)
+    items = check_one_problem(tmp_path, bad, "RRULE:FREQ=HOURLY;COUNT=999999999", "series capped")
+    assert 0 < len(items) <= 2 * series_cap((WINDOW.start, WINDOW.end))

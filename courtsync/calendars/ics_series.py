@@ -173,26 +173,36 @@ def plan(comp: Any, rules: list[Any], window: tuple[datetime, datetime], span: t
         naive, over = _move(comp, rules[0], naive, lo)
         if over:
             return Plan(we, empty=True)
-    seen = kept = 0
-    for rule in rules:
-        count = int(rule["COUNT"][0]) if rule.get("COUNT") else STEP_CAP
-        until = rule.get("UNTIL")
-        end = min(hi, _naive(until[0], zone) + timedelta(seconds=1)) if until else hi
-        for instance in islice(_walk(rule, naive), count):
-            seen += 1
-            if instance >= end:
-                break
-            if instance >= first:
-                kept += 1
-                if kept >= cap:
-                    return Plan(_aware(instance, zone, we), f"more than {cap} instances in the window; only "
-                                                            f"those up to {instance:%Y-%m-%d %H:%M} are read")
-            if seen >= STEP_CAP:
-                stop = _aware(instance, zone, we)
-                reason = f"more than {STEP_CAP} instances from DTSTART on, "
-                if stop <= ws:   # the library would walk them all again: nothing in the window is read
-                    return Plan(we, reason + "none of them in the window; none read", empty=True)
-                return Plan(stop, reason + f"only those up to {instance:%Y-%m-%d %H:%M} are read")
+    # Each rule on its own; the series stops where the first of them reaches its cap, so that none of them
+    # gives the library more than a cap's worth of instances to list (several RRULEs are merged by it).
+    plans = [_walk_rule(rule, naive, zone, (first, hi), window, cap) for rule in rules]
+    if any(p.empty for p in plans):
+        return next(p for p in plans if p.empty)
+    return min(plans, key=lambda p: p.stop, default=Plan(we))
+
+
+def _walk_rule(rule: Any, naive: datetime, zone: tzinfo | None, bounds: tuple[datetime, datetime],
+               window: tuple[datetime, datetime], cap: int) -> Plan:
+    """How far one rule may be expanded: to the window end, or to its cap-th instance that reaches into it."""
+    (first, hi), (ws, we) = bounds, window
+    count = int(rule["COUNT"][0]) if rule.get("COUNT") else STEP_CAP
+    until = rule.get("UNTIL")
+    end = min(hi, _naive(until[0], zone) + timedelta(seconds=1)) if until else hi
+    kept = 0
+    for seen, instance in enumerate(islice(_walk(rule, naive), count), 1):
+        if instance >= end:
+            break
+        if instance >= first:
+            kept += 1
+            if kept >= cap:
+                return Plan(max(_aware(instance, zone, we), ws), f"more than {cap} instances in the window; only "
+                                                                 f"those up to {instance:%Y-%m-%d %H:%M} are read")
+        if seen >= STEP_CAP:
+            stop = _aware(instance, zone, we)
+            reason = f"more than {STEP_CAP} instances from DTSTART on, "
+            if stop <= ws:   # the library would walk them all again: nothing in the window is read
+                return Plan(we, reason + "none of them in the window; none read", empty=True)
+            return Plan(stop, reason + f"only those up to {instance:%Y-%m-%d %H:%M} are read")
     return Plan(we)
 
 
