@@ -203,6 +203,9 @@ class LiaisonConfig(_Strict):
     courts: list[str] = []
 
 
+MIN_DEADLINE = timedelta(seconds=1)
+
+
 class Config(_Strict):
     """The whole of courtsync.toml, validated. `base_dir` resolves the relative paths in it."""
 
@@ -235,6 +238,15 @@ class Config(_Strict):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"{value!r} is not an IANA time zone name; use one such as "
                              "\"America/Chicago\"") from exc
+        return value
+
+    @field_validator("deadline")
+    @classmethod
+    def _long_enough(cls, value: timedelta) -> timedelta:
+        # Shorter than this, every command abandons every re-read before it starts: nothing is ever read.
+        if value < MIN_DEADLINE:
+            raise ValueError(f"deadline must be at least {int(MIN_DEADLINE.total_seconds())} s (the default is "
+                             "\"10s\"): shorter, no command ever has time to read a calendar")
         return value
 
     @model_validator(mode="after")
