@@ -99,9 +99,11 @@ def scan(ctx: Context, today: date, now: Now, offline: bool, first: date | None 
     """Every conflict of every (or each named) worker whose session falls in [first, last]."""
     first = first or today
     last = last or first + timedelta(days=SCAN_DAYS)
-    workers = [ctx.worker(w) for w in worker_ids] or list(ctx.roster.workers.values())
+    named = [ctx.worker(w) for w in worker_ids]
+    workers = named or list(ctx.roster.workers.values())
     # Only the sources that can hold these workers' items; a whole scan is everyone's answer, so every source.
-    view = calendar_view(ctx, today, now, offline).covering(first, last).for_workers(workers, ctx.store)
+    view = calendar_view(ctx, today, now, offline, workers=named or None) \
+        .covering(first, last).for_workers(workers, ctx.store)
     start, end = local_range(first, last, ctx.config.tz)
     assert start is not None and end is not None
     reach = timedelta(days=1)  # buffers and all-day items reach across midnight
@@ -196,7 +198,8 @@ def check_date(ctx: Context, today: date, now: Now, offline: bool, worker_id: st
         ctx.court(court_id)
     tz = ctx.config.tz
     # Only the sources that can hold this worker's items: another person's broken calendar changes nothing.
-    view = calendar_view(ctx, today, now, offline).covering(day, day).for_workers([worker], ctx.store)
+    view = calendar_view(ctx, today, now, offline, workers=[worker]).covering(day, day) \
+        .for_workers([worker], ctx.store)
 
     def buffer(s: Session) -> timedelta:
         return ctx.buffer_around(s.collaborative_id, court_id)
