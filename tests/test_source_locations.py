@@ -122,3 +122,18 @@ def test_a_zero_deadline_is_a_configuration_error(tmp_path: Path, run: Runner) -
     toml.write_text(toml.read_text().replace('max_age = "1h"', 'max_age = "1h"\ndeadline = "0s"'))
     result = run("check", *config, "--worker", "w01", "--date", FREE_DAY)
     assert result.exit_code == 2 and "deadline" in result.stderr
+
+
+# --- 3. a hung court feed never starves a local file -----------------------------------------------------------
+
+def test_a_hung_court_feed_does_not_stop_a_local_feed_from_being_read(tmp_path: Path, run: Runner,
+                                                                      server: FeedServer) -> None:
+    server.routes["/hang.ics"] = Route(hang=True, etag=False)
+    d, config = example(tmp_path, run)
+    toml = d / "courtsync.toml"   # cook-cpd (first) hangs; will-juv is a file; nothing was ever synced
+    toml.write_text(toml.read_text().replace('"feeds/cook-cpd.ics"', f'"{server.url("/hang.ics")}"')
+                    .replace('max_age = "1h"', 'max_age = "1h"\ndeadline = "2s"'))
+    result, data = check(run, config)
+    assert result.exit_code == 3 and data["verdict"] == "unknown"
+    assert statuses(data)["will-juv"]["status"] == "ok", statuses(data)["will-juv"]
+    assert statuses(data)["cook-cpd"]["status"] == "error"
