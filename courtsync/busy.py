@@ -104,6 +104,21 @@ class CalendarView:
                                    or mailbox_worker(p.location) is None))]
         return replace(self, sources=infos, problems=problems, as_read=as_read)
 
+    def problems_for(self, workers: Sequence[Worker]) -> list[Problem]:
+        """The problems of the sources that can hold these workers' items (a mail source's: their mailboxes')."""
+        ids = {w.id for w in workers}
+
+        def theirs(p: Problem) -> bool:
+            source = self.configured.get(p.source)
+            if source is None or source.kind == "court":
+                return True
+            if source.kind in MAILBOX_KINDS:
+                worker = mailbox_worker(p.location)
+                return worker in ids if worker is not None else holds_items_of(source, workers)
+            return source.owner in ids
+
+        return [p for p in self.problems if theirs(p)]
+
     def unread_for(self, workers: Sequence[Worker], store: Store) -> list[SourceInfo]:
         """for_workers(...).unread, looking only at what is unread here (a digest asks once per team)."""
         return replace(self, sources=self.unread).for_workers(workers, store).unread if self.unread else []

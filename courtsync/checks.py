@@ -17,6 +17,7 @@ from courtsync.models import (
     Conflict,
     ConflictKind,
     MakeUp,
+    Problem,
     Reason,
     Session,
     SourceInfo,
@@ -309,6 +310,21 @@ def unread_text(s: SourceInfo) -> str:
         return f"{s.id} was {s.error}"
     state = ("was never read" if s.synced_at is None else "failed") if s.status == "error" else f"is {s.status}"
     return f"{s.id} {state}: {s.error}" if s.error else f"{s.id} {state}."
+
+
+PROBLEMS_SHOWN = 3   # unreadable items named in a check's table or a digest; the rest counted
+PROBLEMS_HINT = "run `courtsync events` to see them all"
+
+
+def problems_text(problems: Sequence[Problem], shown: int = PROBLEMS_SHOWN,
+                  line: Callable[[Problem], str] = lambda p: f"{p.location}: {p.reason}") -> list[str]:
+    """Items of these calendars that could not be read as written (an answer over them may miss an event): a
+    count, the first few as `file:line: reason`, and how to see them all."""
+    if not problems:
+        return []
+    more = f"{len(problems) - shown} more; " if len(problems) > shown else ""
+    return [f"{len(problems)} item(s) in these calendars could not be read as written (an event may be missing):",
+            *(line(p) for p in problems[:shown]), f"{more}{PROBLEMS_HINT}"]
 
 
 def withheld(what: str, unread: Sequence[SourceInfo]) -> str:

@@ -266,10 +266,10 @@ class Store:
         return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND busy = 1 AND start >= ? "
                                     "AND start < ? GROUP BY grp", (source, start, end)).fetchall())
 
-    def record_unchanged(self, source: str, now: float, round_trips: int) -> None:
+    def record_unchanged(self, source: str, now: float, round_trips: int, location: str | None = None) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE sources SET synced_at = ?, attempted_at = ?, error = NULL, round_trips = ? "
-                       "WHERE id = ?", (now, now, round_trips, source))
+            db.execute("UPDATE sources SET synced_at = ?, attempted_at = ?, error = NULL, round_trips = ?, "
+                       "location = coalesce(?, location) WHERE id = ?", (now, now, round_trips, location, source))
 
     def apply(self, source: str, kind: str, label: str, groups: dict[str, Any], file_problems: list[Problem],
               validators: dict[str, str], window: str, now: float, round_trips: int, owners: Owners,

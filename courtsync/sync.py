@@ -166,7 +166,7 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
         store.reassign_owners(source.id, owners(source), owners_key, window.tz)
     store.clear_setbacks(source.id)
     if snap.not_modified:
-        store.record_unchanged(source.id, now(), snap.round_trips)
+        store.record_unchanged(source.id, now(), snap.round_trips, location_key(source))
     else:
         change = Change(snap.partial, snap.removed, snap.shifted, snap.index, base)
         try:
@@ -293,8 +293,8 @@ def needs_sync(row: SourceRow | None, now: float, max_age: timedelta, window: Wi
     """Whether a command re-reads this source before answering: read from another location (whatever the
     old one's backoff), never read, failed, in another window or older than max_age, and not backing off after
     failed attempts (an explicit sync always reads)."""
-    if source is not None and moved(source, row):
-        return True
+    if source is not None and row is not None and (moved(source, row) or row.location is None):
+        return True   # read elsewhere, or by a release that kept no location: read where it is now, once
     if health is not None and health.retry_after is not None and now < health.retry_after:
         return False
     return (row is None or row.synced_at is None or row.error is not None or row.window != window.key()

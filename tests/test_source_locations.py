@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -82,6 +83,18 @@ def test_a_court_feed_moved_to_a_file_never_read_is_not_ok(tmp_path: Path, run: 
     assert statuses(data)["cook-cpd"]["status"] == "ok" and result.exit_code == 0
 
 
+def test_a_copy_stored_by_an_earlier_release_is_read_again_before_a_free(tmp_path: Path, run: Runner) -> None:
+    d, config = example(tmp_path, run, {"w01": "empty.ics"})
+    assert run("sync", *config).exit_code == 0
+    db = sqlite3.connect(d / "courtsync.db")   # as a release that kept no location left it
+    with db:
+        db.execute("UPDATE sources SET location = NULL")
+    db.close()
+    set_calendars(d, {"w01": "mycal.ics"})
+    result, data = check(run, config)
+    assert result.exit_code == 1 and data["verdict"] == "conflict", result.stdout
+
+
 def test_a_fixed_calendar_location_does_not_show_the_old_locations_error(tmp_path: Path, run: Runner) -> None:
     d, config = example(tmp_path, run, {"w01": "/etc/passwd"})
     first, data = check(run, config)
@@ -137,3 +150,39 @@ def test_a_hung_court_feed_does_not_stop_a_local_feed_from_being_read(tmp_path: 
     assert result.exit_code == 3 and data["verdict"] == "unknown"
     assert statuses(data)["will-juv"]["status"] == "ok", statuses(data)["will-juv"]
     assert statuses(data)["cook-cpd"]["status"] == "error"
+
+
+# --- 5. an unreadable event is named wherever an answer is given -----------------------------------------------
+
+SECRET = "Jane Roe custody review"   # hearing text on a broken line: never in a digest
+
+
+def broken_feed(d: Path) -> int:
+    """A line of w01's court feed that is not a property line (hearing text, no colon); its line number."""
+    feed = d / "feeds" / "cook-cpd.ics"
+    lines = feed.read_text().splitlines()
+    at = lines.index("BEGIN:VEVENT") + 1
+    lines.insert(at, f"{SECRET};;;")
+    feed.write_text("\r\n".join(lines) + "\r\n")
+    return at + 1
+
+
+def test_check_table_names_the_unreadable_events_of_a_court_feed(tmp_path: Path, run: Runner) -> None:
+    d, config = example(tmp_path, run)
+    line = broken_feed(d)
+    result = run("check", *config, "--worker", "w01", "--date", FREE_DAY)
+    assert f"cook-cpd.ics:{line}: " in result.stdout, result.stdout
+    assert "courtsync events" in result.stdout
+
+
+def test_the_digest_names_the_unreadable_events_of_its_teams_feeds(tmp_path: Path, run: Runner) -> None:
+    d, config = example(tmp_path, run)
+    line = broken_feed(d)
+    out = tmp_path / "digests"
+    run("digest", *config, "--supervisor", "s01", "--out", out)
+    files = list(out.iterdir())
+    assert files
+    for path in files:
+        text = path.read_text()
+        assert f"cook-cpd.ics:{line}" in text and "not a property line" in text, path.name
+        assert SECRET not in text and "courtsync events" in text
