@@ -25,6 +25,7 @@ from courtsync.agency import AgencyConfig
 from courtsync.errors import ConfigError, Located
 from courtsync.fields import (
     DateValue,
+    Deadline,
     Duration,
     Email,
     EnvName,
@@ -203,9 +204,6 @@ class LiaisonConfig(_Strict):
     courts: list[str] = []
 
 
-MIN_DEADLINE = timedelta(seconds=1)
-
-
 class Config(_Strict):
     """The whole of courtsync.toml, validated. `base_dir` resolves the relative paths in it."""
 
@@ -214,7 +212,7 @@ class Config(_Strict):
     buffer: Duration = timedelta(minutes=60)
     store: PathText = "courtsync.db"
     max_age: Duration = timedelta(hours=1)
-    deadline: Duration = timedelta(seconds=10)   # whole re-read started by a command; then the last copy answers
+    deadline: Deadline = timedelta(seconds=10)   # whole re-read started by a command; then the last copy answers
     max_drop: float = Field(default=0.5, ge=0.0, le=1.0)   # share of upcoming items a read may lose unheld
     roster: RosterConfig
     collaborative: list[CollaborativeConfig] = []
@@ -238,15 +236,6 @@ class Config(_Strict):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"{value!r} is not an IANA time zone name; use one such as "
                              "\"America/Chicago\"") from exc
-        return value
-
-    @field_validator("deadline")
-    @classmethod
-    def _long_enough(cls, value: timedelta) -> timedelta:
-        # Shorter than this, every command abandons every re-read before it starts: nothing is ever read.
-        if value < MIN_DEADLINE:
-            raise ValueError(f"deadline must be at least {int(MIN_DEADLINE.total_seconds())} s (the default is "
-                             "\"10s\"): shorter, no command ever has time to read a calendar")
         return value
 
     @model_validator(mode="after")
