@@ -119,6 +119,18 @@ def test_another_workers_hung_calendar_does_not_keep_a_worker_waiting(tmp_path: 
     assert took < 5.0, f"w01 waited {took:.1f} s for w02's calendar"   # generous: the deadline is 10 s
 
 
+def test_upcoming_conflicts_and_scan_of_a_worker_do_not_wait_on_another_workers_hung_calendar(
+        tmp_path: Path, run: Runner, server: FeedServer) -> None:
+    server.routes["/hang.ics"] = Route(hang=True, etag=False)
+    d, config = example(tmp_path, run, {"w02": server.url("/hang.ics")})
+    for command in (("check", "--worker", "w01"), ("scan", "--worker", "w01"), ("events", "--worker", "w01")):
+        began = time.monotonic()
+        result = run(*command, *config, "--format", "json")
+        took = time.monotonic() - began
+        assert result.exit_code in (0, 1), (command, result.stdout)
+        assert took < 5.0, f"{' '.join(command)} waited {took:.1f} s for w02's calendar"
+
+
 def test_events_for_a_worker_ignores_other_peoples_failed_calendars(tmp_path: Path, run: Runner) -> None:
     d, config = example(tmp_path, run, {"w02": "missing.ics"})
     result = run("events", *config, "--worker", "w01", "--format", "json")
