@@ -104,6 +104,21 @@ class CalendarView:
                                    or mailbox_worker(p.location) is None))]
         return replace(self, sources=infos, problems=problems, as_read=as_read)
 
+    def problems_for(self, workers: Sequence[Worker]) -> list[Problem]:
+        """The problems of the sources that can hold these workers' items (a mail source's: their mailboxes')."""
+        ids = {w.id for w in workers}
+
+        def theirs(p: Problem) -> bool:
+            source = self.configured.get(p.source)
+            if source is None or source.kind == "court":
+                return True
+            if source.kind in MAILBOX_KINDS:
+                worker = mailbox_worker(p.location)
+                return worker in ids if worker is not None else holds_items_of(source, workers)
+            return source.owner in ids
+
+        return [p for p in self.problems if theirs(p)]
+
     def unread_for(self, workers: Sequence[Worker], store: Store) -> list[SourceInfo]:
         """for_workers(...).unread, looking only at what is unread here (a digest asks once per team)."""
         return replace(self, sources=self.unread).for_workers(workers, store).unread if self.unread else []
@@ -188,9 +203,21 @@ def run_sync(ctx: Context, sources: list[Source], today: date, now: Callable[[],
     return sync_mod.sync_sources(ctx.store, sources, window, ctx.roster, ctx.roster_key, now, progress, policy)
 
 
+def holds_items_of(source: Source, workers: Sequence[Worker] | None) -> bool:
+    """Whether this source can hold items of these workers (None: of anyone): every court feed does, a personal
+    calendar only its owner's, a mail source only its mailboxes'."""
+    if workers is None or source.kind == "court":
+        return True
+    if source.kind in MAILBOX_KINDS:
+        mailboxes = getattr(source, "mailboxes", {})
+        return any(w.email.lower() in mailboxes for w in workers)
+    return source.owner is None or source.owner in {w.id for w in workers}
+
+
 def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: bool,
-                  source_id: str | None = None) -> CalendarView:
-    """Sync what is older than max_age (unless offline), then describe every source honestly."""
+                  source_id: str | None = None, workers: Sequence[Worker] | None = None) -> CalendarView:
+    """Sync what is older than max_age (unless offline), then describe every source honestly. With `workers`,
+    only the sources that can hold their items are re-read: nobody waits on another person's calendar."""
     window = sync_mod.window_for(today, ctx.config.tz)
     sources = select_sources(ctx, source_id)
     if not sources:
@@ -198,8 +225,9 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
     synced: list[sync_mod.SyncReport] = []
     if not offline:
         rows, health = ctx.store.sources(), ctx.store.health()
-        stale = [s for s in sources if sync_mod.needs_sync(rows.get(s.id), now(), ctx.config.max_age, window,
-                                                           health.get(s.id))]
+        theirs = sources if workers is None else [s for s in sources if holds_items_of(s, workers)]
+        stale = [s for s in theirs if sync_mod.needs_sync(rows.get(s.id), now(), ctx.config.max_age, window,
+                                                          health.get(s.id), s)]
         if stale:
             # A person is waiting: every re-read shares one deadline, then the last good copies answer.
             began = command_began[-1] if command_began else None
@@ -241,9 +269,10 @@ def events(ctx: Context, today: date, now: Callable[[], float], offline: bool, s
            worker_id: str | None, first: date | None, last: date | None) -> EventsResult:
     if first and last and last < first:
         raise UsageError(f"--to {last} is before --from {first}.")
-    if worker_id is not None:
-        ctx.worker(worker_id)
-    view = calendar_view(ctx, today, now, offline, source_id)
+    worker = ctx.worker(worker_id) if worker_id is not None else None
+    view = calendar_view(ctx, today, now, offline, source_id, [worker] if worker else None)
+    if worker is not None:   # that worker's items: only the sources that can hold them count
+        view = view.for_workers([worker], ctx.store)
     if last is not None:  # asked about dates beyond the window: say that recurring items were not expanded there
         view = view.covering(first or min(last, view.window.start.date()), last)
     start, end = local_range(first, last, ctx.config.tz)

@@ -17,6 +17,7 @@ from courtsync.models import (
     Conflict,
     ConflictKind,
     MakeUp,
+    Problem,
     Reason,
     Session,
     SourceInfo,
@@ -99,9 +100,11 @@ def scan(ctx: Context, today: date, now: Now, offline: bool, first: date | None 
     """Every conflict of every (or each named) worker whose session falls in [first, last]."""
     first = first or today
     last = last or first + timedelta(days=SCAN_DAYS)
-    workers = [ctx.worker(w) for w in worker_ids] or list(ctx.roster.workers.values())
+    named = [ctx.worker(w) for w in worker_ids]
+    workers = named or list(ctx.roster.workers.values())
     # Only the sources that can hold these workers' items; a whole scan is everyone's answer, so every source.
-    view = calendar_view(ctx, today, now, offline).covering(first, last).for_workers(workers, ctx.store)
+    view = calendar_view(ctx, today, now, offline, workers=named or None) \
+        .covering(first, last).for_workers(workers, ctx.store)
     start, end = local_range(first, last, ctx.config.tz)
     assert start is not None and end is not None
     reach = timedelta(days=1)  # buffers and all-day items reach across midnight
@@ -196,7 +199,8 @@ def check_date(ctx: Context, today: date, now: Now, offline: bool, worker_id: st
         ctx.court(court_id)
     tz = ctx.config.tz
     # Only the sources that can hold this worker's items: another person's broken calendar changes nothing.
-    view = calendar_view(ctx, today, now, offline).covering(day, day).for_workers([worker], ctx.store)
+    view = calendar_view(ctx, today, now, offline, workers=[worker]).covering(day, day) \
+        .for_workers([worker], ctx.store)
 
     def buffer(s: Session) -> timedelta:
         return ctx.buffer_around(s.collaborative_id, court_id)
@@ -306,6 +310,21 @@ def unread_text(s: SourceInfo) -> str:
         return f"{s.id} was {s.error}"
     state = ("was never read" if s.synced_at is None else "failed") if s.status == "error" else f"is {s.status}"
     return f"{s.id} {state}: {s.error}" if s.error else f"{s.id} {state}."
+
+
+PROBLEMS_SHOWN = 3   # unreadable items named in a check's table or a digest; the rest counted
+PROBLEMS_HINT = "run `courtsync events` to see them all"
+
+
+def problems_text(problems: Sequence[Problem], shown: int = PROBLEMS_SHOWN,
+                  line: Callable[[Problem], str] = lambda p: f"{p.location}: {p.reason}") -> list[str]:
+    """Items of these calendars that could not be read as written (an answer over them may miss an event): a
+    count, the first few as `file:line: reason`, and how to see them all."""
+    if not problems:
+        return []
+    more = f"{len(problems) - shown} more; " if len(problems) > shown else ""
+    return [f"{len(problems)} item(s) in these calendars could not be read as written (an event may be missing):",
+            *(line(p) for p in problems[:shown]), f"{more}{PROBLEMS_HINT}"]
 
 
 def withheld(what: str, unread: Sequence[SourceInfo]) -> str:

@@ -25,6 +25,7 @@ from courtsync.agency import AgencyConfig
 from courtsync.errors import ConfigError, Located
 from courtsync.fields import (
     DateValue,
+    Deadline,
     Duration,
     Email,
     EnvName,
@@ -211,7 +212,7 @@ class Config(_Strict):
     buffer: Duration = timedelta(minutes=60)
     store: PathText = "courtsync.db"
     max_age: Duration = timedelta(hours=1)
-    deadline: Duration = timedelta(seconds=10)   # whole re-read started by a command; then the last copy answers
+    deadline: Deadline = timedelta(seconds=10)   # whole re-read started by a command; then the last copy answers
     max_drop: float = Field(default=0.5, ge=0.0, le=1.0)   # share of upcoming items a read may lose unheld
     roster: RosterConfig
     collaborative: list[CollaborativeConfig] = []

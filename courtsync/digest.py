@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from courtsync.models import Conflict, Session, SourceInfo, Worker
+from courtsync.models import Conflict, Problem, Session, SourceInfo, Worker
 
 
 def conflict_key(c: Conflict) -> str:
@@ -44,6 +44,7 @@ class TeamDigest:
     entries: list[Entry]
     sessions: list[tuple[Session, str, list[str]]]          # this week's sessions: (session, name, team members)
     unread: list[SourceInfo] = field(default_factory=list)   # sources failed or stale: no all-clear then
+    problems: list[Problem] = field(default_factory=list)    # unreadable items of the team's sources
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)   # what this digest reports, for next week
 
     @property

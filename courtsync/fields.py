@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 _DURATION = re.compile(r"(\d+)\s*(d|h|m|min|s)", re.I)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -141,6 +141,18 @@ def _one_line(value: object) -> object:
 DateValue = Annotated[date, BeforeValidator(_parse_date)]
 TimeValue = Annotated[time, BeforeValidator(_parse_time)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+MIN_DEADLINE = timedelta(seconds=1)
+
+
+def _long_enough(value: timedelta) -> timedelta:
+    """A deadline shorter than this abandons every re-read before it starts: no command would ever read."""
+    if value < MIN_DEADLINE:
+        raise ValueError(f"must be at least {int(MIN_DEADLINE.total_seconds())} s (the default is \"10s\"): "
+                         "shorter, no command ever has time to read a calendar")
+    return value
+
+
+Deadline = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_long_enough)]
 Horizon = Annotated[timedelta, BeforeValidator(_parse_horizon)]
 PathText = Annotated[str, BeforeValidator(_parse_path)]
 Id = Annotated[str, BeforeValidator(_parse_id)]

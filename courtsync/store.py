@@ -22,7 +22,7 @@ from courtsync.private_files import tighten, touch
 from courtsync.store_groups import Owners, drop_groups, shift, write_groups
 from courtsync.store_ledger import Ledger
 from courtsync.store_published import published_event, published_row, read_only
-from courtsync.store_schema import SCHEMA, add_outbox_lease_columns
+from courtsync.store_schema import SCHEMA, add_outbox_lease_columns, add_source_location_column
 
 BATCH_SECONDS = 0.05       # how often a batch commits
 CHECKPOINT_SECONDS = 0.05  # how often the WAL is folded in beside a batch
@@ -90,6 +90,7 @@ class SourceRow:
     events: int
     round_trips: int
     owners_key: str | None
+    location: str | None = None   # a hash of where it was read from (None: a store from before that was kept)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Store:
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
             add_outbox_lease_columns(db)
+            add_source_location_column(db)
             self._db = db
             self._closer = weakref.finalize(self, _close, db)
         return self._db
@@ -203,8 +205,8 @@ class Store:
 
     def sources(self) -> dict[str, SourceRow]:
         rows = self.db.execute("SELECT id, kind, label, synced_at, attempted_at, error, validators, window, events,"
-                               " round_trips, owners_key FROM sources").fetchall()
-        return {r[0]: SourceRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10])
+                               " round_trips, owners_key, location FROM sources").fetchall()
+        return {r[0]: SourceRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10], r[11])
                 for r in rows}
 
     def group_hashes(self, source: str) -> dict[str, str]:
@@ -224,11 +226,21 @@ class Store:
         row = self.db.execute("SELECT data FROM part_indexes WHERE source = ?", (source,)).fetchone()
         return bytes(row[0]) if row else None
 
-    def record_failure(self, source: str, kind: str, label: str, error: str, now: float) -> None:
+    def record_failure(self, source: str, kind: str, label: str, error: str, now: float,
+                       location: str | None = None) -> None:
         with self.transaction() as db:
-            db.execute("INSERT INTO sources (id, kind, label, attempted_at, error) VALUES (?, ?, ?, ?, ?) "
+            db.execute("INSERT INTO sources (id, kind, label, attempted_at, error, location) VALUES (?, ?, ?, ?, ?, ?) "
                        "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
-                       "attempted_at=excluded.attempted_at, error=excluded.error", (source, kind, label, now, error))
+                       "attempted_at=excluded.attempted_at, error=excluded.error, "
+                       "location=coalesce(excluded.location, location)", (source, kind, label, now, error, location))
+
+    def forget(self, source: str) -> None:
+        """Drop all that is stored of a source (its copy, problems, setbacks): it is now read from elsewhere."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM item_workers WHERE item IN (SELECT id FROM items WHERE source = ?)", (source,))
+            for table, column in (("items", "source"), ("problems", "source"), ("groups", "source"),
+                                  ("source_health", "source"), ("part_indexes", "source"), ("sources", "id")):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (source,))
 
     def health(self) -> dict[str, SourceHealth]:
         rows = self.db.execute("SELECT source, failures, retry_after, timed_out, held, held_at "
@@ -254,14 +266,14 @@ class Store:
         return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND busy = 1 AND start >= ? "
                                     "AND start < ? GROUP BY grp", (source, start, end)).fetchall())
 
-    def record_unchanged(self, source: str, now: float, round_trips: int) -> None:
+    def record_unchanged(self, source: str, now: float, round_trips: int, location: str | None = None) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE sources SET synced_at = ?, attempted_at = ?, error = NULL, round_trips = ? "
-                       "WHERE id = ?", (now, now, round_trips, source))
+            db.execute("UPDATE sources SET synced_at = ?, attempted_at = ?, error = NULL, round_trips = ?, "
+                       "location = coalesce(?, location) WHERE id = ?", (now, now, round_trips, location, source))
 
     def apply(self, source: str, kind: str, label: str, groups: dict[str, Any], file_problems: list[Problem],
               validators: dict[str, str], window: str, now: float, round_trips: int, owners: Owners,
-              owners_key: str, change: Change | None = None) -> tuple[int, int]:
+              owners_key: str, change: Change | None = None, location: str | None = None) -> tuple[int, int]:
         """Store one read of a source, in one transaction. Returns (groups re-read, items now).
 
         Without `change`, `groups` is every group (unchanged ones with items None) and any other stored
@@ -292,13 +304,15 @@ class Store:
                     db.execute("INSERT OR REPLACE INTO part_indexes VALUES (?, ?)", (source, change.index))
                 count = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
                 db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, "
-                           "window, events, round_trips, owners_key) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) "
+                           "window, events, round_trips, owners_key, location) VALUES "
+                           "(?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) "
                            "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
                            "synced_at=excluded.synced_at, attempted_at=excluded.attempted_at, error=NULL, "
                            "validators=excluded.validators, window=excluded.window, events=excluded.events, "
-                           "round_trips=excluded.round_trips, owners_key=excluded.owners_key",
+                           "round_trips=excluded.round_trips, owners_key=excluded.owners_key, "
+                           "location=coalesce(excluded.location, location)",
                            (source, kind, label, now, now, json.dumps(validators), window, count, round_trips,
-                            owners_key))
+                            owners_key, location))
         if stale:   # raised outside the transaction, so a batch keeps what other sources wrote
             raise StaleRead(source)
         return len(changed), count

@@ -1,5 +1,5 @@
-"""The local store's tables: one SQL script, run on every open (each statement is IF NOT EXISTS), and the one
-guarded ALTER that brings a store written by an earlier release up to it."""
+"""The local store's tables: one SQL script, run on every open (each statement is IF NOT EXISTS), and the
+guarded ALTERs that bring a store written by an earlier release up to it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS sources (
     synced_at REAL,            -- last good read (epoch seconds); NULL if never read
     attempted_at REAL, error TEXT,   -- last attempt, and why it failed (NULL when it worked)
     validators TEXT NOT NULL DEFAULT '{}', window TEXT NOT NULL DEFAULT '',
-    events INTEGER NOT NULL DEFAULT 0, round_trips INTEGER NOT NULL DEFAULT 0, owners_key TEXT
+    events INTEGER NOT NULL DEFAULT 0, round_trips INTEGER NOT NULL DEFAULT 0, owners_key TEXT,
+    location TEXT              -- a hash of where the copy (or the failed attempt) was read from; older stores: below
 );
 CREATE TABLE IF NOT EXISTS groups (
     source TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (source, key)
@@ -89,16 +90,26 @@ LEASE_COLUMNS = (("claimed_by", "TEXT"), ("lease_until", "REAL"))
 
 def add_outbox_lease_columns(db: sqlite3.Connection) -> None:
     """ALTER TABLE outbox ADD COLUMN claimed_by, lease_until when missing (stores from before leases)."""
+    _add_columns(db, "outbox", LEASE_COLUMNS)
+
+
+def add_source_location_column(db: sqlite3.Connection) -> None:
+    """ALTER TABLE sources ADD COLUMN location when missing (stores from before a copy knew where it came from:
+    NULL there, taken as the configured location until the next read records it)."""
+    _add_columns(db, "sources", (("location", "TEXT"),))
+
+
+def _add_columns(db: sqlite3.Connection, table: str, columns: tuple[tuple[str, str], ...]) -> None:
     def missing() -> list[tuple[str, str]]:
-        have = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
-        return [c for c in LEASE_COLUMNS if c[0] not in have]
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        return [c for c in columns if c[0] not in have]
 
     if not missing():
         return
     db.execute("BEGIN IMMEDIATE")   # two commands opening an old store at once: one adds, the other sees them
     try:
         for name, kind in missing():
-            db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
     except BaseException:
         db.rollback()
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import time as clock
 from collections.abc import Callable, Iterable
@@ -94,6 +95,10 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
     plan: list[tuple[Source, Known | None]] = []   # (source, what its read starts from; None: not read)
     for source in sources:
         row = rows.get(source.id)
+        if moved(source, row):   # the copy is of another file or URL: this source was never read
+            store.forget(source.id)
+            rows.pop(source.id)
+            row = None
         has_reading = row is not None and row.window == window.key() and row.synced_at is not None
         validators = row.validators if (row is not None and has_reading) else {}
         cheap = getattr(source, "unchanged", None)
@@ -141,7 +146,8 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
             outcome = "abandoned"
             store.record_setback(source.id, now(), policy.backoff, timed_out=True)
         else:
-            store.record_failure(source.id, source.kind, source.label, error or "unreadable", now())
+            store.record_failure(source.id, source.kind, source.label, error or "unreadable", now(),
+                                 location_key(source))
             store.record_setback(source.id, now(), policy.backoff)
         return SyncReport(source.id, source.label, outcome, row.events if row else 0, 0, 0, 0, seconds, 0, error)
     held, held_mailboxes = None, dict[str, str]()
@@ -160,13 +166,13 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
         store.reassign_owners(source.id, owners(source), owners_key, window.tz)
     store.clear_setbacks(source.id)
     if snap.not_modified:
-        store.record_unchanged(source.id, now(), snap.round_trips)
+        store.record_unchanged(source.id, now(), snap.round_trips, location_key(source))
     else:
         change = Change(snap.partial, snap.removed, snap.shifted, snap.index, base)
         try:
             reread, count = store.apply(source.id, source.kind, source.label, snap.groups, snap.problems,
                                         snap.validators, window.key(), now(), snap.round_trips, owners(source),
-                                        owners_key, change)
+                                        owners_key, change, location_key(source))
         except StaleRead:   # another sync stored a newer read of this source while this one read it
             pass
         else:
@@ -211,12 +217,31 @@ EARLIER_WINDOW = "read for an earlier window (recurring items not expanded over 
 RETRY_NOTE = "commands try it again in"
 
 
+def location_key(source: Source) -> str:
+    """Where a source is read from, as a hash (its URL may hold a key): a stored copy belongs to one location."""
+    where = getattr(source, "url", None) or str(getattr(source, "path", None) or source.label)
+    return hashlib.sha256(f"{type(source).__name__}\n{where}".encode()).hexdigest()[:32]
+
+
+def moved(source: Source, row: SourceRow | None) -> bool:
+    """Whether the stored copy of this source was read from another location than the configured one (the
+    configuration or roster changed since): then it is not this source's copy, and the old location's
+    failures and backoff are not the new one's. A row from a store before locations were kept has none."""
+    return row is not None and row.location is not None and row.location != location_key(source)
+
+
+MOVED = ("never read at its configured location (the configuration or roster changed where it is read from "
+         "since the last read); run `courtsync sync`")
+
+
 def source_info(source: Source, row: SourceRow | None, now: float, max_age: timedelta,
                 health: SourceHealth | None = None, window: Window | None = None) -> SourceInfo:
     """ok: read within max_age for this window; stale: the last good copy is older, was read for an earlier
     window (the month rolled over: recurring items are not expanded over all of this one), or its re-read was
     abandoned at a command's deadline; suspect: the last read was held (a sudden drop), the last good copy
     answers; error: the last attempt failed or it was never read."""
+    if moved(source, row):
+        return SourceInfo(source.id, source.kind, "error", None, 0, MOVED, source.label)
     synced = datetime.fromtimestamp(row.synced_at, UTC) if row and row.synced_at else None
     retry = _retry_note(health, now)
 
@@ -264,9 +289,12 @@ def _retry_note(health: SourceHealth | None, now: float) -> str:
 
 
 def needs_sync(row: SourceRow | None, now: float, max_age: timedelta, window: Window,
-               health: SourceHealth | None = None) -> bool:
-    """Whether a command re-reads this source before answering: never read, failed, in another window or
-    older than max_age, and not backing off after failed attempts (an explicit sync always reads)."""
+               health: SourceHealth | None = None, source: Source | None = None) -> bool:
+    """Whether a command re-reads this source before answering: read from another location (whatever the
+    old one's backoff), never read, failed, in another window or older than max_age, and not backing off after
+    failed attempts (an explicit sync always reads)."""
+    if source is not None and row is not None and (moved(source, row) or row.location is None):
+        return True   # read elsewhere, or by a release that kept no location: read where it is now, once
     if health is not None and health.retry_after is not None and now < health.retry_after:
         return False
     return (row is None or row.synced_at is None or row.error is not None or row.window != window.key()

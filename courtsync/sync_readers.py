@@ -58,7 +58,25 @@ def _read_one(task: Task) -> ReadResult:
 @contextmanager
 def read_all(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
     """The tasks' results in order: read here, or by forked readers when there are many (forked on entry,
-    before anything else starts a thread)."""
+    before anything else starts a thread). Local files are read before any network source, so a server that
+    hangs until the command's deadline never leaves a file (read in milliseconds) unread."""
+    order = sorted(range(len(tasks)), key=lambda i: not getattr(tasks[i][0], "local", False))
+    with _read_in_order([tasks[i] for i in order]) as results:
+        yield _in_task_order(order, results)
+
+
+def _in_task_order(order: list[int], results: Iterator[ReadResult]) -> Iterator[ReadResult]:
+    """Results read in `order` (order[k]: the task read k-th), given back in task order as each is asked for."""
+    got: dict[int, ReadResult] = {}
+    read = iter(order)
+    for i in range(len(order)):
+        while i not in got:
+            got[next(read)] = next(results)
+        yield got.pop(i)
+
+
+@contextmanager
+def _read_in_order(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
     cores = min(os.cpu_count() or 1, 4)
     if len(tasks) < PARALLEL_FROM or cores < 2 or not hasattr(os, "fork") or \
             not all(getattr(t[0], "parallel_safe", True) for t in tasks):

@@ -7,7 +7,7 @@ from typing import Any
 
 from courtsync.app import DatedSession, DatesResult
 from courtsync.busy import CalendarView, EventsResult
-from courtsync.checks import Found, ScanResult
+from courtsync.checks import Found, ScanResult, problems_text
 from courtsync.models import FLAG_TEXT, BusyItem, CheckResult, Conflict, MakeUp, Problem, SourceInfo
 from courtsync.sync import SyncReport, joined
 
@@ -101,6 +101,8 @@ def check_text(result: CheckResult, verdict: str, suggest_n: int | None) -> str:
         lines.append("If the hearing cannot move, make-up sessions (same tier, same month): "
                      + ", ".join(f"{m.session.collaborative_id} {m.session.day:%a %Y-%m-%d}"
                                  for m in result.makeups[:5]))
+    head, *rest = problems_text(result.problems) or [""]
+    lines += [head, *(f"  {line}" for line in rest)] if head else []
     return "\n".join(lines)
 
 

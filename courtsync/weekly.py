@@ -16,7 +16,7 @@ from courtsync.app import Context
 from courtsync.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.errors import ConfigError, UsageError
 from courtsync.fields import DATE_RANGE
-from courtsync.models import Session, SourceInfo, Worker
+from courtsync.models import Problem, Session, SourceInfo, Worker
 from courtsync.notices.outbox import RESEND_ANY, Delivery, Outbox, Outgoing, Transport, message_id, new_message
 from courtsync.notices.render import for_agency, render, write_named
 from courtsync.notices.subjects import digest_subject
@@ -87,6 +87,7 @@ def team_digests(ctx: Context, today: date, now: Now, offline: bool, week: str |
                               sessions=_week_sessions(ctx, team, monday),
                               # only the calendars that can hold this team's items: not another team's
                               unread=scan.view.unread_for(team, ctx.store),
+                              problems=scan.view.problems_for(team),
                               keys={k: e.as_dict() for k, e in current.items()}))
     return out
 
@@ -122,6 +123,7 @@ def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
         horizon = d.first + timedelta(days=7 * ctx.config.digest.weeks - 1)
         context = {"supervisor": d.supervisor, "week": d.week, "first": d.first, "last": d.last, "horizon": horizon,
                    "entries": d.entries, "sessions": d.sessions, "unread": [banner_line(s) for s in d.unread],
+                   "problems": checks.problems_text(d.problems, line=problem_line),
                    "agency": ctx.config.agency,
                    "this_week": d.this_week(), "later": d.later(), "resolved": d.resolved(),
                    "counts": {s: d.count(s) for s in ("new", "open", "resolved")}}
@@ -138,8 +140,22 @@ def banner_line(info: SourceInfo) -> dict[str, str]:
     reason = without_retry(info.error or "")
     if info.label:
         reason = reason.replace(info.label, info.id)
-    reason = re.sub(r"\b[a-z][a-z0-9+.-]*://\S*[^\s).,;]", "(address withheld)", reason, flags=re.I)
+    reason = ADDRESS.sub("(address withheld)", reason)
     return {"id": info.id, "status": info.status, "error": reason or info.status}
+
+
+def problem_line(p: Problem) -> str:
+    """An unreadable item as a digest names it: `file:line: reason`, without the text of the line (a hearing's
+    words, a child's name) and without a private calendar's address."""
+    reason = re.sub(r"\s*\((['\"]).*\1\)", "", p.reason)   # not a property line ('...'): the line itself
+    return _withhold(f"{p.location}: {reason}", p.source)
+
+
+def _withhold(text: str, source: str) -> str:
+    return ADDRESS.sub(source, text)
+
+
+ADDRESS = re.compile(r"\b[a-z][a-z0-9+.-]*://\S*[^\s).,;:]", re.I)   # a URL, up to its closing punctuation
 
 
 def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:

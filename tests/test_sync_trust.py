@@ -74,7 +74,10 @@ def test_a_source_skipped_at_the_deadline_after_the_month_rolls_over_is_not_ok(e
                                                                               server: FeedServer) -> None:
     toml = example_dir / "courtsync.toml"
     server.routes["/cook.ics"] = Route(body=(example_dir / "feeds" / "cook-cpd.ics").read_bytes())
+    # will-juv is served too: a local file would be read before any network source, never skipped
+    server.routes["/will.ics"] = Route(body=(example_dir / "feeds" / "will-juvenile.ics").read_bytes())
     toml.write_text(toml.read_text().replace('feeds = ["feeds/cook-cpd.ics"]', f'feeds = ["{server.url("/cook.ics")}"]')
+                    .replace('feeds = ["feeds/will-juvenile.ics"]', f'feeds = ["{server.url("/will.ics")}"]')
                     .replace('max_age = "1h"', 'max_age = "1h"\ndeadline = "2s"'))
     config = ["--config", str(toml)]
     assert run("sync", *config, "--as-of", "2026-12-31").exit_code == 0

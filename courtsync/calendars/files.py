@@ -14,6 +14,8 @@ MAX_BYTES = 64 * 1024 * 1024
 class FileSource:
     """A local .ics file (a court's export, or a person's calendar)."""
 
+    local = True   # read before network sources: no server can keep it waiting (sync_readers.read_all)
+
     def __init__(self, id: str, kind: SourceKind, location: str, base_dir: Path, owner: str | None = None,
                  case_pattern: str | None = None) -> None:
         self.id = id
