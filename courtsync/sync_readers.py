@@ -80,10 +80,26 @@ def _read_in_order(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
     cores = min(os.cpu_count() or 1, 4)
     if len(tasks) < PARALLEL_FROM or cores < 2 or not hasattr(os, "fork") or \
             not all(getattr(t[0], "parallel_safe", True) for t in tasks):
+        network = [t for t in tasks if not getattr(t[0], "local", False)]
+        if len(network) > 1 and any(t[4] is not None and t[4].shared for t in network):
+            with _threaded(tasks) as results:
+                yield results
+            return
         yield map(_read_one, tasks)
         return
     with _forked_readers(tasks, cores) as results:
         yield results
+
+
+@contextmanager
+def _threaded(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
+    """Few sources, several over the network, under one command's deadline: read them side by side, so a
+    server that hangs until the deadline never leaves another feed unread (each read stops itself there)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="courtsync-read") as pool:
+        futures = [pool.submit(_read_one, t) for t in tasks]
+        yield (f.result() for f in futures)
 
 
 class _Late(Exception):

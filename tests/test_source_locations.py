@@ -164,6 +164,22 @@ def test_a_hung_court_feed_does_not_stop_a_local_feed_from_being_read(tmp_path: 
     assert statuses(data)["cook-cpd"]["status"] == "error"
 
 
+
+def test_a_hung_court_feed_does_not_stop_another_network_feed_from_being_read(tmp_path: Path, run: Runner,
+                                                                              server: FeedServer) -> None:
+    """Both feeds over HTTP: the one listed first hangs; the other must still be read within the deadline."""
+    server.routes["/hang.ics"] = Route(hang=True, etag=False)
+    d, config = example(tmp_path, run)
+    server.routes["/will.ics"] = Route(body=(d / "feeds" / "will-juvenile.ics").read_bytes())
+    toml = d / "courtsync.toml"
+    toml.write_text(toml.read_text().replace('"feeds/cook-cpd.ics"', f'"{server.url("/hang.ics")}"')
+                    .replace('"feeds/will-juvenile.ics"', f'"{server.url("/will.ics")}"')
+                    .replace('max_age = "1h"', 'max_age = "1h"\ndeadline = "2s"'))
+    result, data = check(run, config)
+    assert result.exit_code == 3 and data["verdict"] == "unknown"
+    assert statuses(data)["will-juv"]["status"] == "ok", statuses(data)["will-juv"]
+    assert statuses(data)["cook-cpd"]["status"] == "error"
+
 # --- 5. an unreadable event is named wherever an answer is given -----------------------------------------------
 
 SECRET = "Jane Roe custody review"   # hearing text on a broken line: never in a digest
