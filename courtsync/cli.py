@@ -12,14 +12,19 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from courtsync import __version__, app, busy, checks, formats, terminal, views
+from courtsync import __version__
+from courtsync import context as app
+from courtsync.config.fields import parse_day, parse_time_range
 from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError, UsageError
-from courtsync.fields import parse_day, parse_time_range
 from courtsync.models import Problem
-from courtsync.sync import SyncReport
+from courtsync.presenters import formats, terminal
+from courtsync.presenters import shapes as views
+from courtsync.queries import calendar_view as busy
+from courtsync.queries import findings as checks
+from courtsync.sync.engine import SyncReport
 
 if TYPE_CHECKING:
-    from courtsync.weekly import Delivery  # type: ignore[attr-defined]  # re-exported from notices.outbox
+    from courtsync.app.digests import Delivery  # type: ignore[attr-defined]  # re-exported from notices.outbox
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -358,7 +363,7 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
                    send: bool, resend: bool, mark_sent: bool, offline: bool, as_of: date | None) -> None:
     """The weekly supervisor digest: conflicts ahead, new, still open and resolved. Exit 3 if anything is unsent
     or a calendar could not be read."""
-    from courtsync import weekly  # templates and mail load only for the commands that need them
+    from courtsync.app import digests as weekly  # templates and mail load only for the commands that need them
 
     _with_send(send, resend, mark_sent)
     ctx = app.load_context(config_path, today(as_of))
@@ -410,14 +415,14 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
                     as_of: date | None) -> None:
     """Letters asking courts to respect protected dates; amended letters only where something changed.
     --log shows what each court was told; --reprint writes a recorded letter again."""
-    from courtsync import courts  # templates, PDF and mail load only for the commands that need them
+    from courtsync.app import notices as courts  # templates, PDF and mail load only for the commands that need them
 
     _with_send(send, resend, mark_sent)
     if reprint_court and click.get_current_context().get_parameter_source("fmt") != click.core.ParameterSource.DEFAULT:
         raise click.UsageError("--format goes with --log: --reprint writes the letter as it went (PDF, HTML, text).")
     ctx = app.load_context(config_path, today(as_of))
     if show_log or reprint_court or letter_day:
-        from courtsync import notice_log
+        from courtsync.app import notice_log
 
         click.echo(notice_log.show(ctx, show_log, court_id, reprint_court, letter_day, out_dir, fmt, send or
                                    print_batch), nl=False)

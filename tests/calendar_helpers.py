@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from courtsync.calendars.base import Known, Snapshot
 from courtsync.calendars.ics import read_ics
 from courtsync.models import BusyItem, Problem, SourceKind
-from courtsync.sync import window_for
+from courtsync.sync.engine import window_for
 
 CHICAGO = ZoneInfo("America/Chicago")
 CALENDARS = Path(__file__).resolve().parent.parent / "fixtures" / "calendars"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from courtsync.config import load_config
+from courtsync.config.fields import parse_duration
+from courtsync.config.schema import load_config
 from courtsync.errors import ConfigError
-from courtsync.fields import parse_duration
 from tests.conftest import Run
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from courtsync.conflicts import classify
+from courtsync.core.conflicts import classify
 from courtsync.models import Session
 
 CHI = ZoneInfo("America/Chicago")

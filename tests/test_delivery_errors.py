@@ -12,12 +12,12 @@ import pytest
 import responses
 from exchangelib.protocol import CachingProtocol
 
-from courtsync.app import load_context
+from courtsync.context import load_context
 from courtsync.errors import DeliveryError
 from courtsync.notices.exchange_mail import ExchangeTransport
 from courtsync.notices.outbox import LEASE_SECONDS, Outbox, Outgoing
 from courtsync.notices.smtp import Stage, classify
-from courtsync.store import Store
+from courtsync.store.sqlite import Store
 from tests.conftest import AS_OF, Run
 from tests.mail_fixtures import FakeEws, sending_through_exchange
 from tests.smtp_server import SmtpServer

@@ -10,7 +10,7 @@ import pytest
 import responses
 from exchangelib.protocol import CachingProtocol
 
-from courtsync.digest import Entry, compare
+from courtsync.core.digest import Entry, compare
 from tests.browser import CHROMIUM, look_at
 from tests.conftest import AS_OF, Run
 from tests.mail_fixtures import FakeEws, created, sending_through_exchange, server_busy_fault

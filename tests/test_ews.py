@@ -12,9 +12,9 @@ import pytest
 import responses
 
 from courtsync.calendars.ews import EwsSource
-from courtsync.config import ExchangeConfig
+from courtsync.config.schema import ExchangeConfig
 from courtsync.errors import ConfigError, SourceError
-from courtsync.sync import window_for
+from courtsync.sync.engine import window_for
 from tests.mail_fixtures import UTC, availability_answer, ews_mailboxes, expected_busy, server_busy_fault
 
 ENDPOINT = "https://mail.agency.example/EWS/Exchange.asmx"

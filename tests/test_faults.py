@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from courtsync import sync_policy
+from courtsync.sync import policy as sync_policy
 from tests import test_sync_events
 from tests.conftest import Run
 from tests.feed_server import FeedServer, Route, serve_feed

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from courtsync.calendars.base import Known
 from courtsync.errors import SourceError
-from courtsync.store import Store
+from courtsync.store.sqlite import Store
 from tests import ics_mutator
 from tests.calendar_helpers import by_uid, read_fixture, within
 from tests.test_resync import keep, known_from, store_state

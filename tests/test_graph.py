@@ -12,9 +12,9 @@ import responses
 
 from courtsync.calendars.base import Window
 from courtsync.calendars.graph import GraphSource
-from courtsync.config import GraphConfig
+from courtsync.config.schema import GraphConfig
 from courtsync.errors import ConfigError, SourceError
-from courtsync.sync import window_for
+from courtsync.sync.engine import window_for
 from tests.calendar_helpers import known_after
 from tests.mail_fixtures import CLIENT, OPENID, TENANT, UTC, expected_busy, graph_event, held, schedule_answer
 from tests.mail_fixtures import Held as HeldItem

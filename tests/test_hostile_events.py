@@ -15,7 +15,7 @@ from courtsync.calendars.base import Known, Snapshot
 from courtsync.calendars.ics import read_ics
 from courtsync.calendars.ics_series import series_cap
 from courtsync.models import BusyItem, Problem
-from courtsync.store import Store
+from courtsync.store.sqlite import Store
 from tests.calendar_helpers import CASE, CHICAGO, WINDOW, by_uid, read_bytes, within
 from tests.conftest import AS_OF, Run
 from tests.test_resync import keep, known_from, store_state

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar, Event
 
+from courtsync.core.publishing import plan
 from courtsync.models import PublishedEvent
-from courtsync.publish import plan
 from tests.conftest import Run
 
 Runner = Callable[..., Run]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from courtsync.notices.outbox import LEASE_SECONDS, Outbox, Outgoing
-from courtsync.store import Store
+from courtsync.store.sqlite import Store
 from tests.conftest import AS_OF, Run
 from tests.smtp_server import Behaviour, SmtpServer
 from tests.test_delivery_errors import Recording
@@ -191,14 +191,14 @@ def test_three_line_break_helpers_become_one_header_check() -> None:
     from courtsync.notices import subjects
 
     assert not hasattr(subjects, "one_line") and subjects.squash_spaces("a  b\tc") == "a b c"
-    weekly = (ROOT / "courtsync" / "weekly.py").read_text()
+    weekly = (ROOT / "courtsync" / "app" / "digests.py").read_text()
     assert "squash_spaces" not in weekly and "one_line" not in weekly   # the subject is tidied once, in subjects
 
 
 def test_every_table_is_created_in_store_schema() -> None:
     """Bug: notice_letters and the lease columns were defined in store_ledger, apart from the schema."""
     outside = [str(p.relative_to(ROOT)) for p in (ROOT / "courtsync").rglob("*.py")
-               if p.name != "store_schema.py" and ("CREATE TABLE" in p.read_text() or "ADD COLUMN" in p.read_text())]
+               if p.relative_to(ROOT).as_posix() != "courtsync/store/schema.py" and ("CREATE TABLE" in p.read_text() or "ADD COLUMN" in p.read_text())]
     assert outside == []
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from courtsync.store import Store
+from courtsync.store.sqlite import Store
 from tests.conftest import AS_OF, Run
 
 Runner = Callable[..., Run]

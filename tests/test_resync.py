@@ -25,7 +25,7 @@ import pytest
 from courtsync.calendars.base import Known, Snapshot
 from courtsync.calendars.ics import read_ics
 from courtsync.errors import SourceError
-from courtsync.store import Change, StaleRead, Store
+from courtsync.store.sqlite import Change, StaleRead, Store
 from tests.calendar_helpers import CALENDARS, CASE, CHICAGO, WINDOW
 from tests.conftest import AS_OF, Run
 

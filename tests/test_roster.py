@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from courtsync.config.roster import load_caseload, load_workers
 from courtsync.errors import RosterError
-from courtsync.roster import load_caseload, load_workers
 from tests.conftest import Run
 
 COLLABS = {"cook-north", "cook-south", "kinship"}

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from courtsync.core.schedule import CourtHolidays, ScheduleError, ordinal, rule_dates, sessions
 from courtsync.models import Collaborative, Move, Rule
-from courtsync.schedule import CourtHolidays, ScheduleError, ordinal, rule_dates, sessions
 
 CHICAGO = ZoneInfo("America/Chicago")
 NO_HOLIDAYS = CourtHolidays(False)

@@ -21,13 +21,13 @@ import responses
 
 from courtsync.calendars.base import Group, Snapshot, Window, redact
 from courtsync.calendars.mailbox import Throttle
-from courtsync.checks import unread_text
 from courtsync.errors import CourtsyncError, DeadlineError
 from courtsync.models import BusyItem, Roster
-from courtsync.store import SourceHealth, SourceRow, Store
-from courtsync.sync import SyncReport, source_info, sync_sources, window_for
-from courtsync.sync_policy import Limit, Policy
-from courtsync.views import report_line
+from courtsync.presenters.shapes import report_line
+from courtsync.queries.findings import unread_text
+from courtsync.store.sqlite import SourceHealth, SourceRow, Store
+from courtsync.sync.engine import SyncReport, source_info, sync_sources, window_for
+from courtsync.sync.policy import Limit, Policy
 from tests.conftest import Run
 from tests.feed_server import FeedServer, Route, serve_feed
 from tests.test_faults import Runner, statuses
@@ -203,7 +203,7 @@ class Parse:
 
 
 def test_a_cpu_bound_parse_in_a_forked_reader_is_abandoned_at_the_deadline(tmp_path: Path) -> None:
-    import courtsync.sync_readers as sync_mod
+    import courtsync.sync.readers as sync_mod
 
     if not hasattr(__import__("os"), "fork"):
         pytest.skip("no fork here")

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
-from courtsync.busy import CalendarView
-from courtsync.checks import unread_text
-from courtsync.conflicts import collisions, collisions_at
+from courtsync.core.conflicts import collisions, collisions_at
 from courtsync.models import BusyItem, Session, SourceInfo
-from courtsync.sync import window_for
+from courtsync.queries.calendar_view import CalendarView
+from courtsync.queries.findings import unread_text
+from courtsync.sync.engine import window_for
 from tests.calendar_helpers import CALENDARS
 from tests.conftest import AS_OF, Run
 from tests.test_graph import graph, schedule_server  # noqa: F401  (graph is a fixture)

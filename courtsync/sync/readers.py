@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from courtsync.calendars.base import Snapshot, Source, Window, deadline_passed
 from courtsync.errors import CourtsyncError, DeadlineError
-from courtsync.sync_policy import Limit
+from courtsync.sync.policy import Limit
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import jinja2
 
-from courtsync import schedule
-from courtsync.config import load_config
+from courtsync.config.schema import load_config
+from courtsync.core import schedule
 from courtsync.errors import UsageError
 from courtsync.models import Session
 from courtsync.private_files import make_folder, write_file

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from courtsync import __version__, schedule
-from courtsync import roster as roster_mod
-from courtsync.config import Config, load_config
+from courtsync import __version__
+from courtsync.config import roster as roster_mod
+from courtsync.config.schema import Config, load_config
+from courtsync.core import schedule
 from courtsync.errors import ConfigError, Located, UsageError
 from courtsync.models import (
     CaseAssignment,
@@ -28,7 +29,7 @@ from courtsync.models import (
     Session,
     Worker,
 )
-from courtsync.store import Store
+from courtsync.store.sqlite import Store
 
 T = TypeVar("T")
 # Raise whenever the layout of a cached value changes, so no run decodes an older layout.
@@ -270,7 +271,7 @@ def dates_ics(ctx: Context, worker_id: str | None, collaborative_id: str | None,
     byte-stable, else `clock`), and a session that left it is published as CANCELLED for 90 days. An id no
     longer configured whose calendar was published before gets only those cancellations, so its subscribers
     lose the sessions too."""
-    from courtsync import publish
+    from courtsync.core import publishing as publish
     from courtsync.notices.ics_out import calendar_ics, session_event
 
     now = datetime.combine(as_of, time(), tzinfo=ctx.config.tz) if as_of else datetime.fromtimestamp(clock, UTC)
@@ -341,7 +342,7 @@ def _calendar_uids(ctx: Context, worker_id: str | None, collaborative_id: str | 
 def init_example(target: Path, as_of: date, force: bool = False,
                  as_of_given: bool = False) -> str:
     """What was written, and what to type next with the example's own dates filled in."""
-    from courtsync.example import write_example
+    from courtsync.app.example import write_example
 
     written, tour = write_example(target, as_of, force=force)
     return "\n".join(f"wrote {path}" for path in written) + "\n" + tour.next_steps(target, as_of if as_of_given

@@ -10,8 +10,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from courtsync.config.fields import EMAIL_PATTERN, ID_PATTERN
 from courtsync.errors import Located, RosterError
-from courtsync.fields import EMAIL_PATTERN, ID_PATTERN
 from courtsync.models import CaseAssignment, Roster, Worker
 
 WORKER_COLUMNS = ("id", "name", "email", "role", "office", "supervisor_id", "collaboratives")

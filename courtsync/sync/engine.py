@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 from courtsync.calendars.base import Known, Snapshot, Source, Window, source_class, source_type
 from courtsync.calendars.mailbox import mailbox_location
-from courtsync.config import Config
+from courtsync.config.schema import Config
+from courtsync.core.ownership import Matcher
 from courtsync.models import BusyItem, Problem, Roster, SourceInfo, SourceState
-from courtsync.ownership import Matcher
-from courtsync.store import Change, SourceHealth, SourceRow, StaleRead, Store
-from courtsync.sync_policy import Policy, held_groups, sudden_drop
-from courtsync.sync_readers import ReadResult, Task, read_all
+from courtsync.store.sqlite import Change, SourceHealth, SourceRow, StaleRead, Store
+from courtsync.sync.policy import Policy, held_groups, sudden_drop
+from courtsync.sync.readers import ReadResult, Task, read_all
 
 WINDOW_MONTHS_BACK = 3
 WINDOW_MONTHS_AHEAD = 24

@@ -11,16 +11,16 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
-from courtsync import checks
-from courtsync.app import Context
-from courtsync.digest import Entry, TeamDigest, compare, conflict_key
+from courtsync.config.fields import DATE_RANGE
+from courtsync.context import Context
+from courtsync.core.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.errors import ConfigError, UsageError
-from courtsync.fields import DATE_RANGE
 from courtsync.models import Problem, Session, SourceInfo, Worker
 from courtsync.notices.outbox import RESEND_ANY, Delivery, Outbox, Outgoing, Transport, message_id, new_message
 from courtsync.notices.render import for_agency, render, write_named
 from courtsync.notices.subjects import digest_subject
-from courtsync.sync import without_retry
+from courtsync.queries import findings as checks
+from courtsync.sync.engine import without_retry
 
 Now = Callable[[], float]
 

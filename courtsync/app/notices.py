@@ -15,14 +15,14 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
-from courtsync.app import Context
-from courtsync.busy import calendar_view
+from courtsync.context import Context
 from courtsync.errors import ConfigError, Located, UsageError
-from courtsync.formats import safe_cell
 from courtsync.notices.letters import Letter, LetterDate, Letterhead, changes, lateness
 from courtsync.notices.outbox import RESEND_UNKNOWN, Delivery, Outbox, Outgoing, message_id, new_message
 from courtsync.notices.render import for_agency, render, write_named
 from courtsync.notices.subjects import letter_subject
+from courtsync.presenters.formats import safe_cell
+from courtsync.queries.calendar_view import calendar_view
 
 Now = Callable[[], float]
 PERIOD_DAYS = 183
@@ -203,8 +203,8 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
     `resend` sends again only a letter in doubt (unknown); one whose content changed since is replaced by the
     current letter (sent now, or already). The report names every letter in doubt (of `court_id`), whatever its
     content was."""
+    from courtsync.app.digests import mail_transport, sender_address, sender_where
     from courtsync.notices.pdf import html_to_pdf
-    from courtsync.weekly import mail_transport, sender_address, sender_where
 
     transport = mail_transport(ctx)
     no_email = [r.letter.court_id for r in rendered if not r.letter.email]

@@ -21,9 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from courtsync.agency import AgencyConfig
-from courtsync.errors import ConfigError, Located
-from courtsync.fields import (
+from courtsync.config.agency import AgencyConfig
+from courtsync.config.fields import (
     DateValue,
     Deadline,
     Duration,
@@ -37,8 +36,9 @@ from courtsync.fields import (
     parse_holidays,
     pattern_risk,
 )
+from courtsync.config.toml_file import read_toml
+from courtsync.errors import ConfigError, Located
 from courtsync.models import Collaborative, Court, Move, Rule
-from courtsync.toml_file import read_toml
 
 CONFIG_ENV = "COURTSYNC_CONFIG"
 CONFIG_NAME = "courtsync.toml"

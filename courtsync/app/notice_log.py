@@ -8,12 +8,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from courtsync import formats
-from courtsync.app import Context
-from courtsync.courts import _file_stem
+from courtsync.app.notices import _file_stem
+from courtsync.context import Context
 from courtsync.errors import UsageError
 from courtsync.models import NoticeRecord
 from courtsync.notices.render import write_named
+from courtsync.presenters import formats
 
 # Outbox states of a letter's email that the notice log does not hold yet ('sent' ones are in it; a 'resent'
 # one was replaced by a later row).

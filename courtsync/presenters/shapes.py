@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from courtsync.app import DatedSession, DatesResult
-from courtsync.busy import CalendarView, EventsResult
-from courtsync.checks import Found, ScanResult, problems_text
+from courtsync.context import DatedSession, DatesResult
 from courtsync.models import FLAG_TEXT, BusyItem, CheckResult, Conflict, MakeUp, Problem, SourceInfo
-from courtsync.sync import SyncReport, joined
+from courtsync.queries.calendar_view import CalendarView, EventsResult
+from courtsync.queries.findings import Found, ScanResult, problems_text
+from courtsync.sync.engine import SyncReport, joined
 
 DATES_COLUMNS = ("date", "day", "start", "end", "collaborative_id", "collaborative_name", "kind", "status",
                  "note", "location", "uid", "worker_ids")

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from courtsync import sync as sync_mod
-from courtsync.app import Context
 from courtsync.calendars.base import Source, Window
 from courtsync.calendars.mailbox import mailbox_worker
+from courtsync.context import Context
 from courtsync.errors import UsageError
 from courtsync.models import BusyItem, Problem, SourceInfo, Worker
-from courtsync.store import Store
-from courtsync.sync import MAILBOX_KINDS, owners_for
-from courtsync.sync_policy import Limit, Policy
+from courtsync.store.sqlite import Store
+from courtsync.sync import engine as sync_mod
+from courtsync.sync.engine import MAILBOX_KINDS, owners_for
+from courtsync.sync.policy import Limit, Policy
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from courtsync import conflicts as rules
-from courtsync import suggest
-from courtsync.app import Context
-from courtsync.busy import CalendarView, calendar_view, local_range
+from courtsync.context import Context
+from courtsync.core import conflicts as rules
+from courtsync.core import suggest
 from courtsync.models import (
     BusyItem,
     CheckResult,
@@ -23,7 +22,8 @@ from courtsync.models import (
     SourceInfo,
     Worker,
 )
-from courtsync.sync import MAILBOX_KINDS, matcher_for
+from courtsync.queries.calendar_view import CalendarView, calendar_view, local_range
+from courtsync.sync.engine import MAILBOX_KINDS, matcher_for
 
 DEFAULT_SUGGESTIONS = 3
 SCAN_DAYS = 183          # the default scan and "upcoming" range: six months from today

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Problem, PublishedEvent
 from courtsync.private_files import tighten, touch
-from courtsync.store_groups import Owners, drop_groups, shift, write_groups
-from courtsync.store_ledger import Ledger
-from courtsync.store_published import published_event, published_row, read_only
-from courtsync.store_schema import SCHEMA, add_outbox_lease_columns, add_source_location_column
+from courtsync.store.cache_groups import Owners, drop_groups, shift, write_groups
+from courtsync.store.ledger import Ledger
+from courtsync.store.published import published_event, published_row, read_only
+from courtsync.store.schema import SCHEMA, add_outbox_lease_columns, add_source_location_column
 
 BATCH_SECONDS = 0.05       # how often a batch commits
 CHECKPOINT_SECONDS = 0.05  # how often the WAL is folded in beside a batch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from courtsync.fields import OneLine, PathText
+from courtsync.config.fields import OneLine, PathText
 
 
 class AgencyConfig(BaseModel):

@@ -1,0 +1,1 @@
+"""Configuration: the TOML schema, its field types, the roster CSV, and reading them with file:line errors."""

@@ -1,0 +1,1 @@
+"""PURE: values in, values out: no files, network, database or clock."""

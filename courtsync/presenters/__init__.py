@@ -1,0 +1,1 @@
+"""Results -> what people see: JSON shapes, CSV and table rows, terminal progress."""
