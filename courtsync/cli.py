@@ -12,15 +12,18 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from courtsync import __version__
-from courtsync import context as app
+from courtsync import __version__, context
+from courtsync.app import check as check_case
+from courtsync.app import dates as dates_case
+from courtsync.app import events as events_case
+from courtsync.app import example as example_case
+from courtsync.app import scan as scan_case
+from courtsync.app import sync as sync_case
 from courtsync.config.fields import parse_day, parse_time_range
 from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError, UsageError
 from courtsync.models import Problem
 from courtsync.presenters import formats, terminal
 from courtsync.presenters import shapes as views
-from courtsync.queries import calendar_view as busy
-from courtsync.queries import findings as checks
 from courtsync.sync.engine import SyncReport
 
 if TYPE_CHECKING:
@@ -116,9 +119,9 @@ def today(as_of: date | None) -> date:
 def cli(config_path: Path | None) -> None:
     """Keep court hearings off the protected Learning Collaborative dates of child-welfare staff."""
     # A command's deadline counts from the start of its process (imports take a second on a busy machine).
-    busy.begin_command()
-    if terminal.wanted() and not busy.wait_display:
-        busy.wait_display.append(terminal.waiting)
+    context.begin_command()
+    if terminal.wanted() and not context.wait_display:
+        context.wait_display.append(terminal.waiting)
 
 
 @cli.command()
@@ -127,7 +130,7 @@ def cli(config_path: Path | None) -> None:
 @as_of_option
 def init(directory: Path, force: bool, as_of: date | None) -> None:
     """Write a working example (config, roster, two court feeds) into DIRECTORY."""
-    click.echo(app.init_example(directory, today(as_of), force=force, as_of_given=as_of is not None))
+    click.echo(example_case.init_example(directory, today(as_of), force=force, as_of_given=as_of is not None))
 
 
 @cli.command()
@@ -144,15 +147,15 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
           court_id: str | None, first: date | None, last: date | None, show_all: bool, fmt: str,
           as_of: date | None) -> None:
     """Protected sessions; --format ics writes a calendar to import or subscribe to."""
-    ctx = app.load_context(config_path, today(as_of))
+    ctx = context.load_context(config_path, today(as_of))
     if first is None and not show_all:
         first = today(as_of)
     if fmt == "ics":  # changes are stamped now, or at midnight of --as-of (so a replay is byte-stable)
-        ics = app.dates_ics(ctx, worker_id, collaborative_id, court_id, first, last, as_of, now())
+        ics = dates_case.dates_ics(ctx, worker_id, collaborative_id, court_id, first, last, as_of, now())
         click.echo("".join(f"courtsync: warning: {w}\n" for w in ics.warnings), err=True, nl=False)
         sys.stdout.buffer.write(ics.data)
         return
-    result = app.protected_dates(ctx, worker_id=worker_id, collaborative_id=collaborative_id,
+    result = dates_case.protected_dates(ctx, worker_id=worker_id, collaborative_id=collaborative_id,
                                  court_id=court_id, first=first, last=last)
     if fmt == "json":
         click.echo(formats.to_json(views.dates_json(result)))
@@ -185,13 +188,13 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
 def check(config_path: Path | None, worker_id: str, day: date | None, clock: tuple[time, time] | None,
           court_id: str | None, suggest_n: int | None, offline: bool, fmt: str, as_of: date | None) -> None:
     """Is a hearing date free for this worker? Exit 0 free, 1 taken, 3 unknown (a calendar of theirs unread)."""
-    ctx = app.load_context(config_path, today(as_of))
+    ctx = context.load_context(config_path, today(as_of))
     if day is None:
         if clock is not None or suggest_n is not None:
             raise click.UsageError("--time and --suggest go with --date")
-        _print_scan(checks.upcoming(ctx, today(as_of), now, offline, worker_id), fmt, title="Upcoming conflicts")
+        _print_scan(check_case.upcoming(ctx, today(as_of), now, offline, worker_id), fmt, title="Upcoming conflicts")
         return
-    result, view = checks.check_date(ctx, today(as_of), now, offline, worker_id, day, clock, suggest_n, court_id)
+    result, view = check_case.check_date(ctx, today(as_of), now, offline, worker_id, day, clock, suggest_n, court_id)
     with formats.answer_output():
         if fmt == "json":
             click.echo(formats.to_json(views.check_json(result, view)))
@@ -217,13 +220,13 @@ def check(config_path: Path | None, worker_id: str, day: date | None, clock: tup
 def scan_command(config_path: Path | None, first: date | None, last: date | None, worker_ids: tuple[str, ...],
                  offline: bool, fmt: str, as_of: date | None) -> None:
     """Every conflict between a protected session and a hearing or Outlook item. Exit 1 if any, 3 if incomplete."""
-    ctx = app.load_context(config_path, today(as_of))
+    ctx = context.load_context(config_path, today(as_of))
     if first and last and last < first:
         raise click.UsageError(f"--to {last} is before --from {first}")
-    _print_scan(checks.scan(ctx, today(as_of), now, offline, first, last, worker_ids), fmt, title="Conflicts")
+    _print_scan(scan_case.scan(ctx, today(as_of), now, offline, first, last, worker_ids), fmt, title="Conflicts")
 
 
-def _print_scan(result: checks.ScanResult, fmt: str, title: str) -> None:
+def _print_scan(result: scan_case.ScanResult, fmt: str, title: str) -> None:
     with formats.answer_output():
         if fmt == "json":
             click.echo(formats.to_json(views.scan_json(result)))
@@ -244,7 +247,7 @@ def now() -> float:
     return time_module.time()
 
 
-def _print_sources(view: busy.CalendarView, exit_note: bool = True) -> None:
+def _print_sources(view: events_case.CalendarView, exit_note: bool = True) -> None:
     bad = view.unread
     if not view.sources:
         click.echo("note: no calendar sources " + ("hold these items" if view.configured else "configured")
@@ -278,10 +281,10 @@ def _print_problems(problems: list[Problem], limit: int = 50) -> None:
 @as_of_option
 def sync_command(config_path: Path | None, source_id: str | None, accept_id: str | None, as_of: date | None) -> None:
     """Read court feeds and personal calendars into the local store. Exit 3 if any source failed or was held."""
-    ctx = app.load_context(config_path, today(as_of))
+    ctx = context.load_context(config_path, today(as_of))
     if accept_id is not None and source_id not in (None, accept_id):
         raise UsageError(f"--accept {accept_id} reads only that source; leave out --source {source_id}.")
-    sources = busy.select_sources(ctx, accept_id or source_id)
+    sources = sync_case.select_sources(ctx, accept_id or source_id)
     if not sources:
         click.echo("No calendar sources configured: add feeds to a [[court]] or a calendar column to workers.csv.")
         return
@@ -293,10 +296,10 @@ def sync_command(config_path: Path | None, source_id: str | None, accept_id: str
     accept = frozenset({accept_id} if accept_id else ())
     if terminal.wanted():
         with terminal.sync_progress(sources, click.echo) as show:
-            reports = busy.run_sync(ctx, sources, today(as_of), now, lambda r: show(views.report_line(r, width)),
+            reports = sync_case.run_sync(ctx, sources, today(as_of), now, lambda r: show(views.report_line(r, width)),
                                     accept)
     else:
-        reports = busy.run_sync(ctx, sources, today(as_of), now, line, accept)
+        reports = sync_case.run_sync(ctx, sources, today(as_of), now, line, accept)
     failed = [r for r in reports if r.outcome in ("failed", "abandoned", "skipped")]
     held = [r for r in reports if r.outcome == "held" or r.held]
     total = sum(r.seconds for r in reports)
@@ -321,10 +324,10 @@ def sync_command(config_path: Path | None, source_id: str | None, accept_id: str
 def events_command(config_path: Path | None, source_id: str | None, worker_id: str | None, first: date | None,
                    last: date | None, show_all: bool, offline: bool, fmt: str, as_of: date | None) -> None:
     """The calendar items exactly as courtsync understood them, and what it could not read."""
-    ctx = app.load_context(config_path, today(as_of))
+    ctx = context.load_context(config_path, today(as_of))
     if first is None and not show_all:
         first = today(as_of)
-    result = busy.events(ctx, today(as_of), now, offline, source_id, worker_id, first, last)
+    result = events_case.events(ctx, today(as_of), now, offline, source_id, worker_id, first, last)
     with formats.answer_output():   # exit 3 when incomplete, even if the reader stops early
         if fmt == "json":
             click.echo(formats.to_json(views.events_json(result)))
@@ -366,7 +369,7 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
     from courtsync.app import digests as weekly  # templates and mail load only for the commands that need them
 
     _with_send(send, resend, mark_sent)
-    ctx = app.load_context(config_path, today(as_of))
+    ctx = context.load_context(config_path, today(as_of))
     digests = weekly.team_digests(ctx, today(as_of), now, offline, week, supervisor_id)
     rendered = weekly.render_all(ctx, digests)
     for r in rendered:
@@ -420,7 +423,7 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
     _with_send(send, resend, mark_sent)
     if reprint_court and click.get_current_context().get_parameter_source("fmt") != click.core.ParameterSource.DEFAULT:
         raise click.UsageError("--format goes with --log: --reprint writes the letter as it went (PDF, HTML, text).")
-    ctx = app.load_context(config_path, today(as_of))
+    ctx = context.load_context(config_path, today(as_of))
     if show_log or reprint_court or letter_day:
         from courtsync.app import notice_log
 
@@ -478,7 +481,7 @@ def _report_delivery(delivery: Delivery) -> int:
 
 
 def main() -> None:
-    busy.main_began.append(time_module.monotonic())
+    context.main_began.append(time_module.monotonic())
     try:
         cli(prog_name="courtsync")
     finally:  # the process ends: spare its last garbage collection the walk over all it holds

@@ -198,7 +198,8 @@ def test_three_line_break_helpers_become_one_header_check() -> None:
 def test_every_table_is_created_in_store_schema() -> None:
     """Bug: notice_letters and the lease columns were defined in store_ledger, apart from the schema."""
     outside = [str(p.relative_to(ROOT)) for p in (ROOT / "courtsync").rglob("*.py")
-               if p.relative_to(ROOT).as_posix() != "courtsync/store/schema.py" and ("CREATE TABLE" in p.read_text() or "ADD COLUMN" in p.read_text())]
+               if p.relative_to(ROOT).as_posix() != "courtsync/store/schema.py"
+               and ("CREATE TABLE" in p.read_text() or "ADD COLUMN" in p.read_text())]
     assert outside == []
 
 

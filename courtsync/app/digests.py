@@ -14,11 +14,12 @@ from typing import Any
 from courtsync.config.fields import DATE_RANGE
 from courtsync.context import Context
 from courtsync.core.digest import Entry, TeamDigest, compare, conflict_key
-from courtsync.errors import ConfigError, UsageError
+from courtsync.errors import UsageError
 from courtsync.models import Problem, Session, SourceInfo, Worker
-from courtsync.notices.outbox import RESEND_ANY, Delivery, Outbox, Outgoing, Transport, message_id, new_message
+from courtsync.notices.outbox import RESEND_ANY, Delivery, Outbox, Outgoing, message_id, new_message
 from courtsync.notices.render import for_agency, render, write_named
 from courtsync.notices.subjects import digest_subject
+from courtsync.notices.transport import mail_transport, sender_address, sender_where
 from courtsync.queries import findings as checks
 from courtsync.sync.engine import without_retry
 
@@ -71,7 +72,7 @@ def team_digests(ctx: Context, today: date, now: Now, offline: bool, week: str |
         chosen = [supervisor_id]
     else:
         chosen = sorted(reports)
-    scan = checks.scan(ctx, today, now, offline, first=monday, last=horizon,
+    scan = checks.scan_conflicts(ctx, today, now, offline, first=monday, last=horizon,
                        worker_ids=[w.id for s in chosen for w in reports[s]] if supervisor_id else ())
     by_worker: dict[str, list[checks.Found]] = {}
     for f in scan.found:
@@ -168,7 +169,7 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
     """Queue each digest once per supervisor and week (`resend`: once more, unless it is queued still), then
     deliver what is pending. The report names every digest in doubt, of any week. Returns
     (queued, already queued, skipped all-clears, delivery)."""
-    transport = mail_transport(ctx)
+    transport = mail_transport(ctx.config)
     outbox = Outbox(ctx.store.ledger, now)
     messages, skipped = [], 0
     for r in rendered:
@@ -190,37 +191,9 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
     return queued, already, skipped, delivery
 
 
-def mail_transport(ctx: Context) -> Transport:
-    """[smtp] when configured, else Exchange's own sending when [exchange] send_as names a mailbox."""
-    if ctx.config.smtp is not None:
-        from courtsync.notices.smtp import SmtpTransport
-
-        return SmtpTransport(ctx.config.smtp)
-    if ctx.config.exchange is not None and ctx.config.exchange.send_as:
-        from courtsync.notices.exchange_mail import ExchangeTransport
-
-        return ExchangeTransport(ctx.config.exchange)
-    raise ConfigError("Sending needs an [smtp] table (host, port, sender, ...) or [exchange] send_as in "
-                      "courtsync.toml.", hint="Or write the digests to files with --out DIR.")
-
-
-def sender_address(ctx: Context) -> str:
-    if ctx.config.smtp is not None:
-        return ctx.config.smtp.sender
-    assert ctx.config.exchange is not None and ctx.config.exchange.send_as
-    return ctx.config.exchange.send_as
-
-
-def sender_where(ctx: Context) -> str:
-    """Where the From address is set, for an error about it: courtsync.toml:LINE smtp.sender."""
-    path, line, key = ctx.config.locate(*(("smtp", "sender") if ctx.config.smtp is not None else
-                                          ("exchange", "send_as")))
-    return f"{path}:{line} {key}" if line else f"{path} {key}"
-
-
 def _email(ctx: Context, r: Rendered, key: str, when: float) -> bytes:
-    msg = new_message(sender_address(ctx), r.digest.supervisor.email, r.subject,
-                      message_id(key, r.digest.supervisor.email), when, lambda: sender_where(ctx),
+    msg = new_message(sender_address(ctx.config), r.digest.supervisor.email, r.subject,
+                      message_id(key, r.digest.supervisor.email), when, lambda: sender_where(ctx.config),
                       "the digest's subject")
     # Quoted-printable: SMTP refuses lines over 998 bytes, and an HTML table row can be longer (found by the
     # real-server tests: "500 Line too long").

@@ -8,11 +8,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from courtsync.app.notices import _file_stem
 from courtsync.context import Context
 from courtsync.errors import UsageError
 from courtsync.models import NoticeRecord
-from courtsync.notices.render import write_named
+from courtsync.notices.render import letter_file_stem, write_named
 from courtsync.presenters import formats
 
 # Outbox states of a letter's email that the notice log does not hold yet ('sent' ones are in it; a 'resent'
@@ -100,7 +99,7 @@ def write_reprint(record: NoticeRecord, folder: Path) -> list[Path]:
     from courtsync.notices.pdf import html_to_pdf
 
     assert record.html is not None and record.text is not None and record.letter_date is not None
-    stem = _file_stem(record.court, record.amended, record.letter_date)
+    stem = letter_file_stem(record.court, record.amended, record.letter_date)
     pdf = html_to_pdf(record.html)
     return write_named(folder, stem, ((".txt", record.text), (".html", record.html), (".pdf", pdf)))
 

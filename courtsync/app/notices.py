@@ -19,8 +19,9 @@ from courtsync.context import Context
 from courtsync.errors import ConfigError, Located, UsageError
 from courtsync.notices.letters import Letter, LetterDate, Letterhead, changes, lateness
 from courtsync.notices.outbox import RESEND_UNKNOWN, Delivery, Outbox, Outgoing, message_id, new_message
-from courtsync.notices.render import for_agency, render, write_named
+from courtsync.notices.render import for_agency, letter_file_stem, render, write_named
 from courtsync.notices.subjects import letter_subject
+from courtsync.notices.transport import mail_transport, sender_address, sender_where
 from courtsync.presenters.formats import safe_cell
 from courtsync.queries.calendar_view import calendar_view
 
@@ -156,12 +157,7 @@ def render_all(ctx: Context, found: list[Letter]) -> list[Rendered]:
 
 
 def _stem(letter: Letter) -> str:
-    return _file_stem(letter.court_id, letter.amended, letter.today.isoformat())
-
-
-def _file_stem(court_id: str, amended: bool, letter_date: str) -> str:
-    kind = "amended" if amended else "letter"
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{kind}-{court_id}-{letter_date}")
+    return letter_file_stem(letter.court_id, letter.amended, letter.today.isoformat())
 
 
 def write_files(rendered: list[Rendered], folder: Path) -> list[Path]:
@@ -203,10 +199,9 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
     `resend` sends again only a letter in doubt (unknown); one whose content changed since is replaced by the
     current letter (sent now, or already). The report names every letter in doubt (of `court_id`), whatever its
     content was."""
-    from courtsync.app.digests import mail_transport, sender_address, sender_where
     from courtsync.notices.pdf import html_to_pdf
 
-    transport = mail_transport(ctx)
+    transport = mail_transport(ctx.config)
     no_email = [r.letter.court_id for r in rendered if not r.letter.email]
     messages = []
     by_key: dict[str, Rendered] = {}
@@ -218,8 +213,8 @@ def send(ctx: Context, rendered: list[Rendered], now: Now, resend: bool = False,
         by_key[key] = r
         subject = letter_subject(r.letter.agency.name if r.letter.agency else None, r.letter.court_name,
                                  r.letter.amended)
-        msg = new_message(sender_address(ctx), r.letter.email, subject, message_id(key, r.letter.email), now(),
-                          lambda: sender_where(ctx), "the letter's subject")
+        msg = new_message(sender_address(ctx.config), r.letter.email, subject, message_id(key, r.letter.email), now(),
+                          lambda: sender_where(ctx.config), "the letter's subject")
         msg.set_content(r.text, cte="quoted-printable")
         msg.add_attachment(html_to_pdf(r.html), maintype="application", subtype="pdf",
                            filename=f"{_stem(r.letter)}.pdf")

@@ -54,3 +54,8 @@ def write_named(folder: Path, stem: str, bodies: Iterable[tuple[str, str | bytes
 
 def render(env: jinja2.Environment, name: str, **context: Any) -> str:
     return env.get_template(name).render(**context)
+
+
+def letter_file_stem(court_id: str, amended: bool, letter_date: str) -> str:
+    kind = "amended" if amended else "letter"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{kind}-{court_id}-{letter_date}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from courtsync.context import DatedSession, DatesResult
+from courtsync.app.dates import DatedSession, DatesResult
+from courtsync.app.events import EventsResult
 from courtsync.models import FLAG_TEXT, BusyItem, CheckResult, Conflict, MakeUp, Problem, SourceInfo
-from courtsync.queries.calendar_view import CalendarView, EventsResult
+from courtsync.queries.calendar_view import CalendarView
 from courtsync.queries.findings import Found, ScanResult, problems_text
 from courtsync.sync.engine import SyncReport, joined
 

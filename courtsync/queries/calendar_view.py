@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import os
-import time as clock
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 from courtsync.calendars.base import Source, Window
 from courtsync.calendars.mailbox import mailbox_worker
-from courtsync.context import Context
+from courtsync.context import Context, command_began, wait_display
 from courtsync.errors import UsageError
-from courtsync.models import BusyItem, Problem, SourceInfo, Worker
+from courtsync.models import Problem, SourceInfo, Worker
 from courtsync.store.sqlite import Store
 from courtsync.sync import engine as sync_mod
 from courtsync.sync.engine import MAILBOX_KINDS, owners_for
@@ -154,53 +151,10 @@ def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
     return chosen
 
 
-# What a person sees while a command waits for sources (set by the command line when stderr is a terminal):
-# called with the sources about to be re-read, it returns a context that shows the wait while it lasts.
-WaitDisplay = Callable[[list[Source]], AbstractContextManager[object]]
-wait_display: list[WaitDisplay] = []
-# time.monotonic() when the running command began (set by the command line): its deadline counts from then.
-command_began: list[float] = []
-main_began: list[float] = []   # when courtsync's main() began, if it did: then the process runs one command
-
-
-def begin_command() -> None:
-    """Mark the start of a command: of its whole process when that runs courtsync's main() (starting up takes a
-    second on a busy machine, and a person waits through it too)."""
-    now = clock.monotonic()
-    start = now
-    if main_began:
-        main = main_began.pop()
-        before_main = _process_age() - (now - main)   # imports, until main() ran
-        start = main - (before_main if 0.0 < before_main < STARTUP_AT_MOST else 0.0)
-    command_began[:] = [start]
-
-
-STARTUP_AT_MOST = 10.0   # seconds; more before main() means main() was not what started the process
-
-
-def _process_age() -> float:
-    """Seconds since this process started (0 where that is not known)."""
-    try:   # Linux: the start time in clock ticks since boot (field 22 of /proc/self/stat)
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        return clock.clock_gettime(clock.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return 0.0
-
-
-def _policy(ctx: Context, today: date, limit: Limit, accept: frozenset[str] = frozenset()) -> Policy:
+def policy_for(ctx: Context, today: date, limit: Limit, accept: frozenset[str] = frozenset()) -> Policy:
     start = datetime.combine(today, time(), tzinfo=ctx.config.tz).timestamp()
     return Policy(limit=limit, max_age=ctx.config.max_age, max_drop=ctx.config.max_drop, upcoming_from=start,
                   accept=accept)
-
-
-def run_sync(ctx: Context, sources: list[Source], today: date, now: Callable[[], float],
-             progress: Callable[[sync_mod.SyncReport], None] | None = None,
-             accept: frozenset[str] = frozenset()) -> list[sync_mod.SyncReport]:
-    """Sync these sources (from select_sources) now, backoff or not; each read within max(deadline, 60 s).
-    `accept`: sources whose read is stored even if it drops most of their upcoming items."""
-    window = sync_mod.window_for(today, ctx.config.tz)
-    policy = _policy(ctx, today, Limit.per_read(ctx.config.deadline), accept)
-    return sync_mod.sync_sources(ctx.store, sources, window, ctx.roster, ctx.roster_key, now, progress, policy)
 
 
 def holds_items_of(source: Source, workers: Sequence[Worker] | None) -> bool:
@@ -231,7 +185,7 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
         if stale:
             # A person is waiting: every re-read shares one deadline, then the last good copies answer.
             began = command_began[-1] if command_began else None
-            policy = _policy(ctx, today, Limit.command(ctx.config.deadline, began))
+            policy = policy_for(ctx, today, Limit.command(ctx.config.deadline, began))
             with wait_display[0](stale) if wait_display else nullcontext():
                 synced = sync_mod.sync_sources(ctx.store, stale, window, ctx.roster, ctx.roster_key, now,
                                                policy=policy)
@@ -249,15 +203,6 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
                         configured={s.id: s for s in sources})
 
 
-@dataclass(frozen=True)
-class EventsResult:
-    first: date | None
-    last: date | None
-    view: CalendarView
-    items: list[BusyItem]
-    reasons: list[dict[str, str]]   # for each item: worker -> why it is theirs
-
-
 def local_range(first: date | None, last: date | None, tz: object) -> tuple[datetime | None, datetime | None]:
     """Inclusive local dates -> [start of first day, start of the day after last)."""
     start = datetime.combine(first, time(), tzinfo=tz) if first else None  # type: ignore[arg-type]
@@ -265,21 +210,3 @@ def local_range(first: date | None, last: date | None, tz: object) -> tuple[date
     return start, end
 
 
-def events(ctx: Context, today: date, now: Callable[[], float], offline: bool, source_id: str | None,
-           worker_id: str | None, first: date | None, last: date | None) -> EventsResult:
-    if first and last and last < first:
-        raise UsageError(f"--to {last} is before --from {first}.")
-    worker = ctx.worker(worker_id) if worker_id is not None else None
-    view = calendar_view(ctx, today, now, offline, source_id, [worker] if worker else None)
-    if worker is not None:   # that worker's items: only the sources that can hold them count
-        view = view.for_workers([worker], ctx.store)
-    if last is not None:  # asked about dates beyond the window: say that recurring items were not expanded there
-        view = view.covering(first or min(last, view.window.start.date()), last)
-    start, end = local_range(first, last, ctx.config.tz)
-    items = ctx.store.items(ctx.config.tz, view.ids, start, end, worker_id)
-    matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
-    sources = {s.id: s for s in select_sources(ctx, source_id)}
-    # The same meeting can sit in two mailboxes under one UID: reasons go item by item.
-    reasons = [dict(matcher.reasons(i, sources[i.source].owner, sources[i.source].kind in MAILBOX_KINDS))
-               if i.worker_ids and i.source in sources else {} for i in items]
-    return EventsResult(first=first, last=last, view=view, items=items, reasons=reasons)
