@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
+from courtsync.app.check import unread_text
 from courtsync.calendars.base import Group, Snapshot, Window, redact
 from courtsync.calendars.mailbox import Throttle
 from courtsync.errors import CourtsyncError, DeadlineError
 from courtsync.models import BusyItem, Roster
 from courtsync.presenters.shapes import report_line
-from courtsync.queries.findings import unread_text
 from courtsync.store.sqlite import SourceHealth, SourceRow, Store
 from courtsync.sync.engine import SyncReport, source_info, sync_sources, window_for
 from courtsync.sync.policy import Limit, Policy

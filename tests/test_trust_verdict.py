@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
+from courtsync.app.check import unread_text
 from courtsync.core.conflicts import collisions, collisions_at
 from courtsync.models import BusyItem, Session, SourceInfo
 from courtsync.queries.calendar_view import CalendarView
-from courtsync.queries.findings import unread_text
 from courtsync.sync.engine import window_for
 from tests.calendar_helpers import CALENDARS
 from tests.conftest import AS_OF, Run

@@ -1,127 +1,35 @@
-"""The command line: parse, call one function in app.py, print, exit with product.md's codes."""
-
+"""Commands over dates and calendars: init, dates, check, scan, sync, events."""
 from __future__ import annotations
 
-import gc
 import sys
-import time as time_module
-from collections.abc import Callable
 from datetime import date, time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from courtsync import __version__, context
+from courtsync import context
 from courtsync.app import check as check_case
 from courtsync.app import dates as dates_case
 from courtsync.app import events as events_case
 from courtsync.app import example as example_case
 from courtsync.app import scan as scan_case
 from courtsync.app import sync as sync_case
-from courtsync.config.fields import parse_day, parse_time_range
-from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, CourtsyncError, UsageError
+from courtsync.cli.base import (
+    DATE,
+    TimeRangeParam,
+    as_of_option,
+    cli,
+    config_option,
+    format_option,
+    now,
+    offline_option,
+    today,
+)
+from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, UsageError
 from courtsync.models import Problem
 from courtsync.presenters import formats, terminal
 from courtsync.presenters import shapes as views
 from courtsync.sync.engine import SyncReport
-
-if TYPE_CHECKING:
-    from courtsync.app.digests import Delivery  # type: ignore[attr-defined]  # re-exported from notices.outbox
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class CliError(click.ClickException):
-    """A CourtsyncError as click shows it: message on stderr, product.md's exit code, no traceback."""
-
-    def __init__(self, error: CourtsyncError) -> None:
-        super().__init__(str(error))
-        self.code = error.exit_code
-
-    @property
-    def exit_code(self) -> int:  # type: ignore[override]  # click reads this when it exits
-        return self.code
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"courtsync: error: {self.format_message()}", err=True)
-
-
-class CourtsyncGroup(click.Group):
-    """Turns every CourtsyncError into a clean message, in this one place."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CourtsyncError as exc:
-            raise CliError(exc) from None
-        except BrokenPipeError:   # before click's own handling, which exits 1
-            formats.reader_gone()
-
-
-class DateParam(click.ParamType):  # type: ignore[type-arg]
-    name = "DATE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        if isinstance(value, date):
-            return value
-        try:   # a date in year 1 or 9999 would overflow the date arithmetic after it: refused here
-            return parse_day(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-class TimeRangeParam(click.ParamType):  # type: ignore[type-arg]
-    name = "HH:MM-HH:MM"
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> tuple[time, time]:
-        try:
-            return value if isinstance(value, tuple) else parse_time_range(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-DATE = DateParam()
-
-
-def config_option(f: F) -> F:
-    # `courtsync --config a.toml check ...` as well as `courtsync check --config a.toml ...` (which wins)
-    return click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        callback=lambda ctx, _, value: ctx.parent.params.get("config_path") if value is None
-                        and ctx.parent is not None else value,
-                        help="courtsync.toml to use (else $COURTSYNC_CONFIG, else ./courtsync.toml).")(f)
-
-
-def as_of_option(f: F) -> F:
-    return click.option("--as-of", "as_of", type=DATE, default=None,
-                        help="Treat this date as today (YYYY-MM-DD).")(f)
-
-
-def format_option(*choices: str) -> Callable[[F], F]:
-    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
-                        show_default=True, help=f"table for people; {', '.join(choices[1:])} for programs.")
-
-
-def offline_option(f: F) -> F:
-    return click.option("--offline", is_flag=True,
-                        help="Use what the store holds; do not re-read sources older than max_age.")(f)
-
-
-def today(as_of: date | None) -> date:
-    # The only place courtsync reads the clock: everything below takes "today" as an argument.
-    return as_of or date.today()
-
-
-@click.group(cls=CourtsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="courtsync")
-@config_option
-def cli(config_path: Path | None) -> None:
-    """Keep court hearings off the protected Learning Collaborative dates of child-welfare staff."""
-    # A command's deadline counts from the start of its process (imports take a second on a busy machine).
-    context.begin_command()
-    if terminal.wanted() and not context.wait_display:
-        context.wait_display.append(terminal.waiting)
 
 
 @cli.command()
@@ -243,10 +151,6 @@ def _print_scan(result: scan_case.ScanResult, fmt: str, title: str) -> None:
     click.get_current_context().exit(code)
 
 
-def now() -> float:
-    return time_module.time()
-
-
 def _print_sources(view: events_case.CalendarView, exit_note: bool = True) -> None:
     bad = view.unread
     if not view.sources:
@@ -348,142 +252,3 @@ def events_command(config_path: Path | None, source_id: str | None, worker_id: s
     _print_sources(result.view)
     if result.view.incomplete:
         click.get_current_context().exit(EXIT_SOURCE)
-
-
-@cli.command("digest")
-@config_option
-@click.option("--week", metavar="YYYY-Www", help="The ISO week (default: this week).")
-@click.option("--supervisor", "supervisor_id", metavar="ID", help="Only this supervisor's team.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write each digest as .txt and .html into this folder.")
-@click.option("--send", is_flag=True, help="Queue each digest once per supervisor and week, and send it.")
-@click.option("--resend", is_flag=True, help="With --send: send again even if already sent (not one still queued).")
-@click.option("--mark-sent", is_flag=True, help="With --send: record the messages in doubt (unknown) as delivered "
-                                                 "(after the mail server's log showed they arrived).")
-@offline_option
-@as_of_option
-def digest_command(config_path: Path | None, week: str | None, supervisor_id: str | None, out_dir: Path | None,
-                   send: bool, resend: bool, mark_sent: bool, offline: bool, as_of: date | None) -> None:
-    """The weekly supervisor digest: conflicts ahead, new, still open and resolved. Exit 3 if anything is unsent
-    or a calendar could not be read."""
-    from courtsync.app import digests as weekly  # templates and mail load only for the commands that need them
-
-    _with_send(send, resend, mark_sent)
-    ctx = context.load_context(config_path, today(as_of))
-    digests = weekly.team_digests(ctx, today(as_of), now, offline, week, supervisor_id)
-    rendered = weekly.render_all(ctx, digests)
-    for r in rendered:
-        d = r.digest
-        state = "all clear" if d.all_clear else (f"{d.count('new')} new, {d.count('open')} open, "
-                                                 f"{d.count('resolved')} resolved")
-        click.echo(f"{d.supervisor.id:<8} {d.supervisor.name:<28} {d.week}  {state}"
-                   + ("  (calendars not read!)" if d.unread else ""))
-    if out_dir is not None:
-        written = weekly.write_files(rendered, out_dir)
-        click.echo(f"wrote {len(written)} file(s) to {out_dir}")
-    code = EXIT_OK
-    if send:
-        queued, already, skipped, delivery = weekly.send(ctx, rendered, now, resend, mark_sent)
-        click.echo(f"queued {queued}, already queued {already}, all-clears skipped {skipped}; sent {delivery.sent}")
-        code = _report_delivery(delivery)
-    if any(d.unread for d in digests):
-        code = EXIT_SOURCE
-    if not out_dir and not send:
-        click.echo("(preview only: --out DIR writes the digests, --send emails them)")
-    click.get_current_context().exit(code)
-
-
-@cli.command("notices")
-@config_option
-@click.option("--court", "court_id", metavar="ID", help="Only this court.")
-@click.option("--from", "first", type=DATE, help="First date of the period, inclusive (default: today).")
-@click.option("--to", "last", type=DATE, help="Last date, inclusive (default: six months on).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write each letter as PDF, HTML and text into this folder.")
-@click.option("--send", is_flag=True, help="Email each letter (PDF attached) to its court; recorded when sent.")
-@click.option("--print", "print_batch", is_flag=True,
-              help="Write one merged PDF and a mailing-labels CSV (into --out, else here); recorded as mailed.")
-@click.option("--resend", is_flag=True, help="With --send: send again a letter whose email is in doubt (unknown).")
-@click.option("--mark-sent", is_flag=True, help="With --send: record the messages in doubt (unknown) as delivered "
-                                                 "(after the mail server's log showed they arrived).")
-@click.option("--log", "show_log", is_flag=True, help="Show what each court (or --court) was told, and when.")
-@click.option("--reprint", "reprint_court", metavar="COURT", help="Write the letter last recorded for COURT again.")
-@click.option("--date", "letter_day", type=DATE, help="With --reprint: the letter recorded on this date.")
-@format_option("table", "json", "csv")
-@offline_option
-@as_of_option
-def notices_command(config_path: Path | None, court_id: str | None, first: date | None, last: date | None,
-                    out_dir: Path | None, send: bool, print_batch: bool, resend: bool, mark_sent: bool,
-                    show_log: bool, reprint_court: str | None, letter_day: date | None, fmt: str, offline: bool,
-                    as_of: date | None) -> None:
-    """Letters asking courts to respect protected dates; amended letters only where something changed.
-    --log shows what each court was told; --reprint writes a recorded letter again."""
-    from courtsync.app import notices as courts  # templates, PDF and mail load only for the commands that need them
-
-    _with_send(send, resend, mark_sent)
-    if reprint_court and click.get_current_context().get_parameter_source("fmt") != click.core.ParameterSource.DEFAULT:
-        raise click.UsageError("--format goes with --log: --reprint writes the letter as it went (PDF, HTML, text).")
-    ctx = context.load_context(config_path, today(as_of))
-    if show_log or reprint_court or letter_day:
-        from courtsync.app import notice_log
-
-        click.echo(notice_log.show(ctx, show_log, court_id, reprint_court, letter_day, out_dir, fmt, send or
-                                   print_batch), nl=False)
-        return
-    outcomes, warnings = courts.letters(ctx, today(as_of), now, offline, court_id, first, last)
-    for w in warnings:
-        click.echo(f"courtsync: warning: {w}", err=True)
-    found = [o.letter for o in outcomes if o.letter is not None]
-    for o in outcomes:
-        extra = ""
-        if o.letter is not None:
-            staff = {w for d in o.letter.dates for w, _, _ in d.staff}
-            extra = f": {len(o.letter.dates)} date(s), {len(staff)} staff"
-            if o.letter.amended:
-                extra += f", {len(o.letter.changes)} change(s)"
-            if o.letter.late:
-                click.echo(f"courtsync: warning: {o.court_id}: {o.letter.late}", err=True)
-        click.echo(f"{o.court_id:<12} {o.note}{extra}")
-    rendered = courts.render_all(ctx, found)
-    code = EXIT_SOURCE if warnings else EXIT_OK
-    if out_dir is not None and rendered:
-        written = courts.write_files(rendered, out_dir)
-        click.echo(f"wrote {len(written)} file(s) to {out_dir}")
-    if print_batch and rendered:
-        pdf, labels = courts.print_batch(ctx, rendered, out_dir or Path("."), now)
-        click.echo(f"print batch: {pdf} and {labels} (recorded as told by mail)")
-    if send:   # with no new letter too: one in doubt is still reported, and --mark-sent settles it
-        queued, already, no_email, delivery = courts.send(ctx, rendered, now, resend, mark_sent, court_id)
-        click.echo(f"queued {queued}, already queued {already}; sent {delivery.sent}")
-        for cid in no_email:
-            click.echo(f"  not emailed: {cid} has no email in courtsync.toml; use --print", err=True)
-        if _report_delivery(delivery) != EXIT_OK or no_email:
-            code = EXIT_SOURCE
-    if not (out_dir or send or print_batch) and rendered:
-        click.echo("(preview only: --out DIR writes the letters, --send emails them, --print makes a print batch)")
-    click.get_current_context().exit(code)
-
-
-def _with_send(send: bool, resend: bool, mark_sent: bool) -> None:
-    """--resend and --mark-sent change what --send does: alone they would do nothing, silently."""
-    for flag, given in (("--resend", resend), ("--mark-sent", mark_sent)):
-        if given and not send:
-            raise click.UsageError(f"{flag} goes with --send (it changes what --send does); add --send.")
-
-
-def _report_delivery(delivery: Delivery) -> int:
-    """What did not go (on stderr), and the exit code: 3 unless every message is settled."""
-    for line in delivery.problems():
-        click.echo(line, err=True)
-    for line in delivery.notes():
-        click.echo(line)
-    return EXIT_OK if delivery.complete else EXIT_SOURCE
-
-
-def main() -> None:
-    context.main_began.append(time_module.monotonic())
-    try:
-        cli(prog_name="courtsync")
-    finally:  # the process ends: spare its last garbage collection the walk over all it holds
-        gc.freeze()
-        formats.flush_stdout()
