@@ -16,7 +16,8 @@ from courtsync.context import Context
 from courtsync.core.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.errors import UsageError
 from courtsync.models import Problem, Session, SourceInfo, Worker
-from courtsync.notices.outbox import RESEND_ANY, Delivery, Outbox, Outgoing, message_id, new_message
+from courtsync.notices.outbox import RESEND_ANY, Outbox, Outgoing, message_id, new_message
+from courtsync.notices.outbox import Delivery as Delivery  # re-exported: the delivery report the commands print
 from courtsync.notices.render import for_agency, render, write_named
 from courtsync.notices.subjects import digest_subject
 from courtsync.notices.transport import mail_transport, sender_address, sender_where

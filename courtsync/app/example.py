@@ -236,8 +236,6 @@ def write_example(target: Path, as_of: date, force: bool = False) -> tuple[list[
 def init_example(target: Path, as_of: date, force: bool = False,
                  as_of_given: bool = False) -> str:
     """What was written, and what to type next with the example's own dates filled in."""
-    from courtsync.app.example import write_example
-
     written, tour = write_example(target, as_of, force=force)
     return "\n".join(f"wrote {path}" for path in written) + "\n" + tour.next_steps(target, as_of if as_of_given
                                                                                    else None)

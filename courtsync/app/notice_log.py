@@ -12,12 +12,10 @@ from courtsync.context import Context
 from courtsync.errors import UsageError
 from courtsync.models import NoticeRecord
 from courtsync.notices.render import letter_file_stem, write_named
-from courtsync.presenters import formats
 
 # Outbox states of a letter's email that the notice log does not hold yet ('sent' ones are in it; a 'resent'
 # one was replaced by a later row).
 UNSENT = ("pending", "claimed", "sending", "failed", "unknown")
-LOG_COLUMNS = ("court", "when", "how", "kind", "status", "first", "last", "dates", "reprint")
 
 
 @dataclass(frozen=True)
@@ -105,28 +103,15 @@ def write_reprint(record: NoticeRecord, folder: Path) -> list[Path]:
 
 
 def show(ctx: Context, show_log: bool, court_id: str | None, reprint_court: str | None, day: date | None,
-         out_dir: Path | None, fmt: str, writing: bool) -> str:
-    """`notices --log` (table, json or csv) or `notices --reprint COURT [--date D]`: what to print."""
+         out_dir: Path | None, writing: bool) -> list[LogEntry] | list[Path]:
+    """`notices --log`: the log's entries; `notices --reprint COURT [--date D]`: the files written again."""
     if day is not None and reprint_court is None:
         raise UsageError("--date goes with --reprint COURT: it chooses which recorded letter is written again.")
     if writing or (show_log and reprint_court):
         raise UsageError("--log, and --reprint COURT [--date D], only read the record: give one of them, without "
                          "--send or --print.")
     if reprint_court is not None:
-        written = write_reprint(chosen_letter(ctx, reprint_court, day), out_dir or Path("."))
-        return f"reprinted: {', '.join(str(p) for p in written)} (nothing new recorded)\n"
-    entries = log(ctx, court_id)
-    if fmt == "json":
-        return formats.to_json({"notices": [e.as_dict() for e in entries]}) + "\n"
-    if fmt == "csv":
-        return formats.to_csv(LOG_COLUMNS, [e.row() for e in entries])
-    if not entries:
-        return "No letter is recorded" + (f" for {court_id}.\n" if court_id else ".\n")
-    rows = [[*e.row()[:5], f"{e.first} to {e.last}", _days(e.days), e.row()[8]] for e in entries]
-    return formats.to_table(("Court", "When", "How", "Kind", "Status", "Period", "Dates", "Reprint"), rows) + "\n"
+        return write_reprint(chosen_letter(ctx, reprint_court, day), out_dir or Path("."))
+    return log(ctx, court_id)
 
 
-def _days(days: list[str], shown: int = 4) -> str:
-    if not days:
-        return "-"
-    return ", ".join(days[:shown]) + (f" (+{len(days) - shown} more)" if len(days) > shown else "")

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from courtsync.context import Context
+from courtsync.core.cells import safe_cell
 from courtsync.errors import ConfigError, Located, UsageError
 from courtsync.notices.letters import Letter, LetterDate, Letterhead, changes, lateness
 from courtsync.notices.outbox import RESEND_UNKNOWN, Delivery, Outbox, Outgoing, message_id, new_message
 from courtsync.notices.render import for_agency, letter_file_stem, render, write_named
 from courtsync.notices.subjects import letter_subject
 from courtsync.notices.transport import mail_transport, sender_address, sender_where
-from courtsync.presenters.formats import safe_cell
 from courtsync.queries.calendar_view import calendar_view
 
 Now = Callable[[], float]

@@ -9,9 +9,10 @@ from courtsync.calendars.base import Source
 from courtsync.context import Context
 from courtsync.queries.calendar_view import policy_for, select_sources
 from courtsync.sync import engine as sync_mod
+from courtsync.sync.engine import SyncReport
 from courtsync.sync.policy import Limit
 
-__all__ = ["run_sync", "select_sources"]   # choose the sources (as every command does), then read them
+__all__ = ["SyncReport", "run_sync", "select_sources"]   # choose the sources (as every command does), then read them
 
 
 def run_sync(ctx: Context, sources: list[Source], today: date, now: Callable[[], float],

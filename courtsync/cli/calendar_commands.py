@@ -14,6 +14,7 @@ from courtsync.app import events as events_case
 from courtsync.app import example as example_case
 from courtsync.app import scan as scan_case
 from courtsync.app import sync as sync_case
+from courtsync.app.sync import SyncReport
 from courtsync.cli.base import (
     DATE,
     TimeRangeParam,
@@ -29,7 +30,6 @@ from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, UsageError
 from courtsync.models import Problem
 from courtsync.presenters import formats, terminal
 from courtsync.presenters import shapes as views
-from courtsync.sync.engine import SyncReport
 
 
 @cli.command()

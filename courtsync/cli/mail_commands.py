@@ -11,7 +11,7 @@ from courtsync import context
 from courtsync.errors import EXIT_OK, EXIT_SOURCE
 
 if TYPE_CHECKING:
-    from courtsync.notices.outbox import Delivery
+    from courtsync.app.digests import Delivery
 
 from courtsync.cli.base import DATE, as_of_option, cli, config_option, format_option, now, offline_option, today
 
@@ -92,9 +92,10 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
     ctx = context.load_context(config_path, today(as_of))
     if show_log or reprint_court or letter_day:
         from courtsync.app import notice_log
+        from courtsync.presenters.notice_log import log_text
 
-        click.echo(notice_log.show(ctx, show_log, court_id, reprint_court, letter_day, out_dir, fmt, send or
-                                   print_batch), nl=False)
+        answer = notice_log.show(ctx, show_log, court_id, reprint_court, letter_day, out_dir, send or print_batch)
+        click.echo(log_text(answer, fmt, court_id), nl=False)
         return
     outcomes, warnings = courts.letters(ctx, today(as_of), now, offline, court_id, first, last)
     for w in warnings:

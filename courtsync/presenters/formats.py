@@ -9,37 +9,16 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
 from typing import Any, NoReturn
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from courtsync.core.cells import jsonable, safe_cell
 
+__all__ = ["answer_output", "flush_stdout", "jsonable", "reader_gone", "safe_cell", "to_csv", "to_json", "to_table"]
 
-def jsonable(value: Any) -> Any:
-    """Datetimes as ISO 8601 with their offset, dates as YYYY-MM-DD, tuples as lists."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def to_json(value: Any) -> str:
     return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
-
-
-def safe_cell(value: Any) -> str:
-    """A spreadsheet must never run a cell as a formula: prefix ' to risky starts."""
-    if isinstance(value, bool):   # as JSON writes them, not Python's True/False
-        return "true" if value else "false"
-    text = "" if value is None else str(jsonable(value))
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
