@@ -1,4 +1,5 @@
-"""Use cases over calendar data: `sync`, `events`, and the fresh view that every conflict command reads."""
+"""The fresh calendar view every conflict command reads: stale sources re-read first (within the deadline), then
+each source described honestly (ok, stale, suspect, error) with its problems."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Use cases that put sessions and calendars together: `scan`, `check --date`, and a worker's upcoming conflicts."""
+"""The conflicts found in the calendar view: every session of the chosen workers against their busy items, and the
+notes and withheld-answer texts that go with them."""
 
 from __future__ import annotations
 
