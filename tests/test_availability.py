@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from courtsync.core import availability
 from courtsync.core.schedule import CourtHolidays
-from courtsync.models import BusyItem, Session, SourceInfo, Worker
+from courtsync.models import BusyItem, Collaborative, Session, SourceInfo, Worker
 
 TZ = ZoneInfo("America/Chicago")
 WORKER = Worker("w01", "Ana Ruiz", "ana@agency.example", "caseworker", "North", None, ("kin",))
@@ -79,3 +79,21 @@ def test_weekends_and_holidays_are_never_free() -> None:
     holiday = availability.decide(availability.Request(WORKER, date(2027, 1, 18), suggest_n=0), facts())
     assert [r.kind for r in saturday.reasons] == ["weekend"]
     assert [r.kind for r in holiday.reasons] == ["holiday"]
+
+
+def test_make_ups_are_same_tier_sessions_of_the_month_the_worker_is_free_for_nearest_region_first() -> None:
+    def collab(cid: str, region: str, kind: str = "regional") -> Collaborative:
+        return Collaborative(cid, cid.title(), kind, time(9), time(12), region=region)  # type: ignore[arg-type]
+    collaboratives = {c.id: c for c in (collab("kin", "North"), collab("east", "East"), collab("north2", "North"),
+                                        collab("busy", "North"), collab("center", "North", "training-center"))}
+
+    def on(cid: str, d: date) -> list[Session]:
+        return [Session(cid, f"{cid}-1", d, at(d, 9), at(d, 12))]
+    sessions = {"kin": on("kin", TUESDAY), "east": on("east", date(2027, 1, 6)),
+                "north2": on("north2", date(2027, 1, 20)), "busy": on("busy", date(2027, 1, 7)),
+                "center": on("center", date(2027, 1, 8))}
+    hearing = BusyItem("cook", "h1", "", at(date(2027, 1, 7), 10), at(date(2027, 1, 7), 11), False, "confirmed",
+                       True, "", "")
+    found = availability.makeups(WORKER, sessions["kin"][0], collaboratives, sessions, [hearing],
+                                 lambda item: timedelta(0))
+    assert [m.session.collaborative_id for m in found] == ["north2", "east"]

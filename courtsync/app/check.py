@@ -7,7 +7,6 @@ from datetime import date, datetime, time, timedelta
 
 from courtsync.context import Context
 from courtsync.core import availability, suggest
-from courtsync.core import conflicts as rules
 from courtsync.core.explain import withheld
 from courtsync.models import BusyItem, CheckResult, Conflict, MakeUp, Session, Worker
 from courtsync.queries.calendar_view import CalendarView, calendar_view, local_range
@@ -17,7 +16,6 @@ from courtsync.queries.findings import (
     ScanResult,
     buffer_rule,
     outlook_note,
-    own_buffer,
     scan_conflicts,
     sessions_of,
 )
@@ -81,19 +79,5 @@ def _session_of(ctx: Context, c: Conflict) -> Session:
 
 
 def makeups_for(ctx: Context, worker: Worker, session: Session, items: Sequence[BusyItem]) -> list[MakeUp]:
-    """Sessions of other collaboratives of the same tier in the same month that the worker is free for,
-    nearest region first (the learning objectives and core content are the same)."""
-    own = ctx.collaboratives[session.collaborative_id]
-    candidates = []
-    for collab in ctx.collaboratives.values():
-        if collab.id in worker.collaboratives or collab.kind != own.kind:
-            continue
-        for s in ctx.sessions[collab.id]:
-            if s.active and (s.day.year, s.day.month) == (session.day.year, session.day.month) and \
-                    not s.holiday and not rules.collisions([s], items, buffer_rule(ctx),
-                                                           lambda other: own_buffer(ctx, other)):
-                candidates.append((collab.region != own.region, abs((s.day - session.day).days), s.day,
-                                   collab.id, s))
-    candidates.sort(key=lambda c: c[:4])
-    return [MakeUp(for_collaborative=session.collaborative_id, for_day=session.day, session=c[4])
-            for c in candidates]
+    """Make-up sessions for one of this worker's sessions (core.availability.makeups) over these busy items."""
+    return availability.makeups(worker, session, ctx.collaboratives, ctx.sessions, items, buffer_rule(ctx))

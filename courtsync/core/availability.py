@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
@@ -11,7 +11,17 @@ from courtsync.core import conflicts as rules
 from courtsync.core import suggest
 from courtsync.core.explain import id_list, minutes, unread_text, withheld
 from courtsync.core.schedule import CourtHolidays
-from courtsync.models import BusyItem, Conflict, ConflictKind, MakeUp, Reason, Session, SourceInfo, Worker
+from courtsync.models import (
+    BusyItem,
+    Collaborative,
+    Conflict,
+    ConflictKind,
+    MakeUp,
+    Reason,
+    Session,
+    SourceInfo,
+    Worker,
+)
 
 DEFAULT_SUGGESTIONS = 3
 Verdict = Literal["free", "conflict", "unknown"]
@@ -106,6 +116,31 @@ class _Dates:
 def touching(request: Request, facts: Facts) -> list[Session]:
     """The protected sessions the requested time touches (itself or its buffer): make-ups are sought for each."""
     return [s for s, _ in _Dates(request, facts).session_hits(request.day)]
+
+
+def makeups(worker: Worker, session: Session, collaboratives: Mapping[str, Collaborative],
+            sessions: Mapping[str, Sequence[Session]], items: Sequence[BusyItem],
+            buffer_of: Callable[[BusyItem], timedelta]) -> list[MakeUp]:
+    """Sessions of other collaboratives of the same tier in the same month that the worker is free for
+    (`buffer_of`: an item's travel buffer when its session sets none), nearest region first (the learning
+    objectives and core content are the same)."""
+    own = collaboratives[session.collaborative_id]
+
+    def own_buffer(other: Session) -> timedelta | None:
+        collab = collaboratives.get(other.collaborative_id)
+        return collab.buffer if collab is not None else None
+    candidates = []
+    for collab in collaboratives.values():
+        if collab.id in worker.collaboratives or collab.kind != own.kind:
+            continue
+        for s in sessions[collab.id]:
+            if s.active and (s.day.year, s.day.month) == (session.day.year, session.day.month) and \
+                    not s.holiday and not rules.collisions([s], items, buffer_of, own_buffer):
+                candidates.append((collab.region != own.region, abs((s.day - session.day).days), s.day,
+                                   collab.id, s))
+    candidates.sort(key=lambda c: c[:4])
+    return [MakeUp(for_collaborative=session.collaborative_id, for_day=session.day, session=c[4])
+            for c in candidates]
 
 
 def decide(request: Request, facts: Facts, makeups: Sequence[MakeUp] = ()) -> Answer:
