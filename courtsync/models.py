@@ -203,28 +203,6 @@ SourceKind = Literal["court", "personal", "exchange", "graph"]
 SourceState = Literal["ok", "stale", "suspect", "error"]
 
 
-# What each BusyItem flag means, for people asking "why does it say free?"
-FLAG_TEXT = {
-    "cancelled": "STATUS:CANCELLED: not busy",
-    "hearing-marked-free": "the court marked it free (TRANSPARENT); a hearing still counts",
-    "free": "marked free (TRANSPARENT or Free): not busy",
-    "tentative": "tentative: counts as busy",
-    "out-of-office": "out of office: counts as busy",
-    "possibly-cancelled": "summary says cancelled but STATUS is not CANCELLED: still counts, please confirm",
-    "no-end": "no end time published: counts as an instant",
-    "all-day-zero-length": "all-day item whose end equals its start: read as one day",
-    "date-with-z": "a DATE value with a trailing Z: read as an all-day date",
-    "outlook-all-day": "Outlook midnight-to-midnight all-day item",
-    "floating": "no time zone: read in the agency's zone",
-    "tzid-guessed": "vendor-prefixed TZID: zone guessed from its last part",
-    "extra-dtstart": "DTSTART is not one of its rule's dates: it counts as an extra occurrence",
-    "until-adjusted": "a date or local UNTIL: read as the end of that day in the event's zone",
-    "duplicate-uid": "another item has the same UID and SEQUENCE at another time: both kept",
-    "series-capped": "a very dense series: only the first occurrences in the window are kept",
-    "private": "private item: its subject is never shown",
-}
-
-
 class BusyItem(NamedTuple):
     """One calendar item (one occurrence of a series) as courtsync understood it.
 

@@ -12,7 +12,7 @@ import pytest
 import responses
 
 from courtsync.calendars.ews import EwsSource
-from courtsync.config.schema import ExchangeConfig
+from courtsync.config.mail import ExchangeConfig
 from courtsync.errors import ConfigError, SourceError
 from courtsync.sync.engine import window_for
 from tests.mail_fixtures import UTC, availability_answer, ews_mailboxes, expected_busy, server_busy_fault

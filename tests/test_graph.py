@@ -12,7 +12,7 @@ import responses
 
 from courtsync.calendars.base import Window
 from courtsync.calendars.graph import GraphSource
-from courtsync.config.schema import GraphConfig
+from courtsync.config.mail import GraphConfig
 from courtsync.errors import ConfigError, SourceError
 from courtsync.sync.engine import window_for
 from tests.calendar_helpers import known_after

@@ -11,7 +11,7 @@ import pytest
 import responses
 
 from courtsync.calendars.ews import EwsSource
-from courtsync.config.schema import ExchangeConfig
+from courtsync.config.mail import ExchangeConfig
 from courtsync.errors import SourceError
 from tests.conftest import AS_OF, Run
 from tests.mail_fixtures import availability_answer

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
-from courtsync.app.check import unread_text
 from courtsync.calendars.base import Group, Snapshot, Window, redact
 from courtsync.calendars.mailbox import Throttle
+from courtsync.core.explain import unread_text
 from courtsync.errors import CourtsyncError, DeadlineError
 from courtsync.models import BusyItem, Roster
 from courtsync.presenters.shapes import report_line

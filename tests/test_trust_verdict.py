@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
-from courtsync.app.check import unread_text
 from courtsync.core.conflicts import collisions, collisions_at
+from courtsync.core.explain import unread_text
 from courtsync.models import BusyItem, Session, SourceInfo
 from courtsync.queries.calendar_view import CalendarView
 from courtsync.sync.engine import window_for

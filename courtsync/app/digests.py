@@ -14,6 +14,7 @@ from typing import Any
 from courtsync.config.fields import DATE_RANGE
 from courtsync.context import Context
 from courtsync.core.digest import Entry, TeamDigest, compare, conflict_key
+from courtsync.core.explain import problems_text
 from courtsync.errors import UsageError
 from courtsync.models import Problem, Session, SourceInfo, Worker
 from courtsync.notices.outbox import RESEND_ANY, Outbox, Outgoing, message_id, new_message
@@ -125,7 +126,7 @@ def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
         horizon = d.first + timedelta(days=7 * ctx.config.digest.weeks - 1)
         context = {"supervisor": d.supervisor, "week": d.week, "first": d.first, "last": d.last, "horizon": horizon,
                    "entries": d.entries, "sessions": d.sessions, "unread": [banner_line(s) for s in d.unread],
-                   "problems": checks.problems_text(d.problems, line=problem_line),
+                   "problems": problems_text(d.problems, line=problem_line),
                    "agency": ctx.config.agency,
                    "this_week": d.this_week(), "later": d.later(), "resolved": d.resolved(),
                    "counts": {s: d.count(s) for s in ("new", "open", "resolved")}}

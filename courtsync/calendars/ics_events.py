@@ -14,13 +14,13 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from courtsync.calendars.ics_text import PARAMS, Block, Document, params_of, unescape
+from courtsync.core.busy_rules import busy_rule
 from courtsync.models import BusyItem, Problem, SourceKind
 
 UTC = ZoneInfo("UTC")
 _DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _DATETIME = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(Z?)$")
 _DURATION = re.compile(r"^([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
-_CANCELLED_PREFIX = re.compile(r"^\s*(cancell?ed|canceled)\s*:", re.I)
 RECURRENCE_PROPS = frozenset({"RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID"})
 # Dates courtsync reads: anything else is a typo or a placeholder ("forever", year 1). Outside it a date
 # cannot always be converted between zones (year 1 or 9999-12-31 23:59 local overflow in UTC).
@@ -95,29 +95,6 @@ def resolve_tzid(tzid: str) -> tuple[tzinfo | None, bool]:
     return None, False
 
 
-def busy_reading(kind: SourceKind, status: str, transp: str, busystatus: str,
-                 summary: str) -> tuple[bool, list[str]]:
-    """product.md 'What counts as busy': hearings count unless cancelled; own items unless free."""
-    status, transp, busystatus = status.upper(), transp.upper(), busystatus.upper()
-    if status == "CANCELLED":
-        return False, ["cancelled"]
-    flags = []
-    if _CANCELLED_PREFIX.match(summary):
-        flags.append("possibly-cancelled")
-    marked_free = transp == "TRANSPARENT" or busystatus == "FREE"
-    if kind == "court":
-        if marked_free:
-            flags.append("hearing-marked-free")
-        return True, flags
-    if marked_free:
-        return False, [*flags, "free"]
-    if status == "TENTATIVE" or busystatus == "TENTATIVE":
-        flags.append("tentative")
-    if busystatus == "OOF":
-        flags.append("out-of-office")
-    return True, flags
-
-
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=tz)
 
@@ -140,7 +117,8 @@ def make_item(reader: Reader, *, uid: str, instance: str, start: datetime, end: 
               all_day: bool, status: str, transp: str, busystatus: str, summary: str, location: str,
               description: str, attendees: list[str], line: int, flags: list[str],
               private: bool) -> BusyItem:
-    busy, more = busy_reading(reader.kind, status, transp, busystatus, summary)
+    busy, more = busy_rule("court" if reader.kind == "court" else "personal", status.upper(), busystatus.upper(),
+                           transp.upper() == "TRANSPARENT", summary)
     cases: tuple[str, ...] = ()
     if reader.case_pattern is not None and reader.kind == "court":
         # Bounded work per event: a case number sits near the start of a field, and a pattern that is slow on
@@ -153,7 +131,7 @@ def make_item(reader: Reader, *, uid: str, instance: str, start: datetime, end: 
     return BusyItem(source=reader.source, uid=uid, instance=instance, start=start, end=end, all_day=all_day,
                     status=(status or "CONFIRMED").lower(), busy=busy, summary=summary, location=location,
                     case_numbers=cases, attendees=tuple(dict.fromkeys(a for a in attendees if a)), line=line,
-                    flags=tuple(dict.fromkeys([*flags, *more])), private=private)
+                    flags=tuple(dict.fromkeys([*flags, *(f.value for f in more)])), private=private)
 
 
 def mailto(value: str) -> str:

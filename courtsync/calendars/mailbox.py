@@ -1,4 +1,4 @@
-"""What Exchange (EWS) and Microsoft Graph sources share: mailboxes, windows, throttling, busy rules."""
+"""What Exchange (EWS) and Microsoft Graph sources share: mailboxes, windows, throttling, reading items."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from courtsync.calendars.base import Group, Snapshot, Window, deadline_passed, time_left
+from courtsync.core.busy_rules import busy_rule
 from courtsync.errors import SourceError
 from courtsync.models import BusyItem, Problem, SourceKind
 
@@ -91,24 +92,6 @@ class Throttle:
         self.waited += seconds
 
 
-def busy_of(item: MailboxItem) -> tuple[bool, list[str]]:
-    """Own calendar: busy, tentative and out-of-office count; free, working elsewhere and cancelled do not."""
-    if item.cancelled:
-        return False, ["cancelled"]
-    status = item.status.lower()
-    if status == "free":
-        return False, ["free"]
-    if status == "workingelsewhere":
-        return False, ["working-elsewhere"]
-    if status == "tentative":
-        return True, ["tentative"]
-    if status == "oof":
-        return True, ["out-of-office"]
-    if status in ("unknown", "nodata"):
-        return True, ["status-unknown"]
-    return True, []
-
-
 class MailboxSource:
     """A mail system read for many mailboxes at once; one group of items per worker."""
 
@@ -182,7 +165,8 @@ class MailboxSource:
     def _items(self, wid: str, raw: list[MailboxItem], window: Window) -> list[BusyItem]:
         out = {}
         for item in raw:
-            busy, flags = busy_of(item)
+            busy, read = busy_rule("mailbox", "CANCELLED" if item.cancelled else "", item.status.upper())
+            flags = [f.value for f in read]
             start, end = item.start, item.end
             if item.all_day:
                 flags.append("all-day")

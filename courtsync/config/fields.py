@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 _DURATION = re.compile(r"(\d+)\s*(d|h|m|min|s)", re.I)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -208,3 +208,9 @@ def pattern_risk(pattern: str) -> str | None:
         return walk(_parser.parse(pattern))
     except Exception:  # re.compile accepted it; a parser detail we do not know is not a reason to refuse
         return None
+
+
+class Strict(BaseModel):
+    """A table of courtsync.toml: unknown keys are errors, and the validated value is frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -27,15 +24,16 @@ from courtsync.config.fields import (
     Deadline,
     Duration,
     Email,
-    EnvName,
-    Horizon,
     Id,
     OneLine,
     PathText,
+    Strict,
     TimeValue,
     parse_holidays,
     pattern_risk,
 )
+from courtsync.config.locate import dotted, explain, key_lines
+from courtsync.config.mail import ExchangeConfig, GraphConfig, SmtpConfig
 from courtsync.config.toml_file import read_toml
 from courtsync.errors import ConfigError, Located
 from courtsync.models import Collaborative, Court, Move, Rule
@@ -43,16 +41,13 @@ from courtsync.models import Collaborative, Court, Move, Rule
 CONFIG_ENV = "COURTSYNC_CONFIG"
 CONFIG_NAME = "courtsync.toml"
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class MoveConfig(_Strict):
+class MoveConfig(Strict):
     from_: DateValue = Field(alias="from")
     to: DateValue
 
 
-class CollaborativeConfig(_Strict):
+class CollaborativeConfig(Strict):
     id: Id
     name: str = Field(min_length=1)
     kind: Literal["regional", "training-center", "affinity-group"]
@@ -100,7 +95,7 @@ class CollaborativeConfig(_Strict):
             moved=tuple(Move(m.from_, m.to) for m in self.moved), buffer=self.buffer)
 
 
-class CourtConfig(_Strict):
+class CourtConfig(Strict):
     id: Id
     name: OneLine = Field(min_length=1)
     address: list[str] = []
@@ -131,71 +126,22 @@ class CourtConfig(_Strict):
                      buffer=self.buffer)
 
 
-class RosterConfig(_Strict):
+class RosterConfig(Strict):
     workers: PathText
     caseload: PathText | None = None
 
 
-class ExchangeConfig(_Strict):
-    """On-premises Exchange over EWS. Mailboxes: every worker without a `calendar` column."""
-
-    endpoint: str = Field(pattern=r"^https?://")
-    username: str | None = None
-    password_env: EnvName | None = None
-    auth: Literal["ntlm", "basic", "oauth"] = "ntlm"
-    access: Literal["impersonation", "delegate"] = "impersonation"
-    mode: Literal["auto", "free-busy", "calendar-view"] = "auto"
-    version: Literal["Exchange2013", "Exchange2016", "Exchange2019"] = "Exchange2016"
-    tenant_id: str | None = None
-    client_id: str | None = None
-    client_secret_env: EnvName | None = None
-    horizon: Horizon = timedelta(days=180)
-    max_wait: Duration = timedelta(minutes=5)
-    send_as: Email | None = None   # send digests and notices from this mailbox when there is no [smtp]
-
-    @model_validator(mode="after")
-    def _credentials_named(self) -> ExchangeConfig:
-        if self.auth == "oauth":
-            missing = [k for k in ("tenant_id", "client_id", "client_secret_env") if getattr(self, k) is None]
-            if missing:
-                raise ValueError(f"auth = \"oauth\" needs {', '.join(missing)}")
-        elif self.username is None or self.password_env is None:
-            raise ValueError(f"auth = \"{self.auth}\" needs username and password_env (the name of the "
-                             "environment variable holding the password)")
-        return self
-
-
-class GraphConfig(_Strict):
-    """Exchange Online over Microsoft Graph (app-only). Mailboxes: every worker without a `calendar` column."""
-
-    tenant_id: str
-    client_id: str
-    client_secret_env: EnvName
-    mode: Literal["auto", "free-busy", "calendar-view"] = "auto"
-    horizon: Horizon = timedelta(days=180)
-    max_wait: Duration = timedelta(minutes=5)
-
-
-class SmtpConfig(_Strict):
-    host: str
-    port: int = Field(default=587, ge=1, le=65535)
-    starttls: bool = True
-    username: str | None = None
-    password_env: EnvName | None = None
-    sender: OneLine
-
-
-class DigestConfig(_Strict):
+class DigestConfig(Strict):
     weeks: int = Field(default=8, ge=1, le=52)            # how far ahead each weekly digest looks
     all_clear: Literal["send", "skip"] = "send"          # a short all-clear to supervisors with no conflicts
 
 
-class NoticesConfig(_Strict):
+class NoticesConfig(Strict):
     case_numbers: bool = False    # list each worker's case numbers before the court in the letters
     lead_days: int = Field(default=30, ge=0, le=365)   # a letter should reach the court this long before its first date
 
 
-class LiaisonConfig(_Strict):
+class LiaisonConfig(Strict):
     id: Id
     name: OneLine
     title: str = "Court Liaison"
@@ -204,7 +150,7 @@ class LiaisonConfig(_Strict):
     courts: list[str] = []
 
 
-class Config(_Strict):
+class Config(Strict):
     """The whole of courtsync.toml, validated. `base_dir` resolves the relative paths in it."""
 
     timezone: str
@@ -258,8 +204,8 @@ class Config(_Strict):
         lines = key_lines(self._text)  # only on the error path: a large config takes ~10 ms
         for cut in range(len(loc), 0, -1):
             if loc[:cut] in lines:
-                return self._path, lines[loc[:cut]], _dotted(loc)
-        return self._path, None, _dotted(loc)
+                return self._path, lines[loc[:cut]], dotted(loc)
+        return self._path, None, dotted(loc)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -297,7 +243,7 @@ class Config(_Strict):
             raise ConfigError(
                 f"{path or 'configuration'} is not valid ({exc.error_count()} "
                 f"problem{'s' if exc.error_count() != 1 else ''}):",
-                problems=_explain(exc, path, text or ""),
+                problems=explain(exc, path, text or "", cls),
                 hint="Fix the keys named above; the README's configuration reference lists every key, and "
                      "`courtsync init DIR` writes a working example to compare with.") from None
         config._base_dir = base_dir
@@ -353,97 +299,3 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     path = find_config_path(explicit)
     data, text = read_toml(path)
     return Config.from_mapping(data, base_dir=path.resolve().parent, path=path, text=text)
-
-
-# --- where a bad key sits in the file ---------------------------------------------------------
-
-_TABLE_ARRAY = re.compile(r"^\[\[\s*([^\]]+?)\s*\]\]")
-_TABLE = re.compile(r"^\[\s*([^\]]+?)\s*\]")
-_KEY = re.compile(r"""^("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
-
-
-def key_lines(text: str) -> dict[tuple[str | int, ...], int]:
-    """Map each key path, e.g. ('collaborative', 0, 'until'), to its line number in the TOML text."""
-    lines: dict[tuple[str | int, ...], int] = {}
-    counters: dict[str, int] = {}
-    current: tuple[str | int, ...] = ()
-    for number, raw in enumerate(text.splitlines(), 1):
-        s = raw.strip()
-        if not s or s.startswith("#"):
-            continue
-        if m := _TABLE_ARRAY.match(s):
-            name = m.group(1)
-            index = counters.get(name, 0)
-            counters[name] = index + 1
-            current = (*name.split("."), index)
-            lines[current] = number
-        elif m := _TABLE.match(s):
-            current = tuple(m.group(1).split("."))
-            lines[current] = number
-        elif m := _KEY.match(s):
-            key = m.group(1).strip("\"'")
-            lines.setdefault((*current, *key.split(".")), number)
-    return lines
-
-
-def _explain(exc: ValidationError, path: Path | None, text: str) -> list[Located]:
-    lines = key_lines(text)
-    out: list[Located] = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        line = None
-        for cut in range(len(loc), 0, -1):
-            if loc[:cut] in lines:
-                line = lines[loc[:cut]]
-                break
-        key = _dotted(loc)
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            valid = _valid_keys(loc[:-1])
-            close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
-            message = "unknown key; remove it" + (f" (did you mean {close[0]!r}?)" if close else
-                                                  f" (valid keys here: {', '.join(valid)})")
-        elif err["type"] == "missing":
-            message = f"required key is missing; add `{loc[-1]} = ...`"
-            where = loc[:-1]
-            line = lines.get(where, line) if where else line
-        elif err["type"] == "literal_error":
-            message = f"{message}, got {err.get('input')!r}"
-        out.append(Located(message, path=path, line=line, key=key or None))
-    return out
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        elif item in ("function-after", "function-before") or str(item).startswith(("list[", "literal[")):
-            continue
-        else:
-            parts.append("from" if item == "from_" else str(item))
-    return ".".join(parts)
-
-
-def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
-    model: Any = Config
-    for item in loc:
-        if isinstance(item, int):
-            continue
-        field = getattr(model, "model_fields", {}).get(item)
-        if field is None:
-            return []
-        model = _model_in(field.annotation)
-    fields = getattr(model, "model_fields", {})
-    return sorted((f.alias or name) for name, f in fields.items())
-
-
-def _model_in(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if get_origin(annotation) is not None:
-        for arg in get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-    return None

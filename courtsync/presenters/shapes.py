@@ -7,9 +7,11 @@ from typing import Any
 
 from courtsync.app.dates import DatedSession, DatesResult
 from courtsync.app.events import EventsResult
-from courtsync.models import FLAG_TEXT, BusyItem, CheckResult, Conflict, MakeUp, Problem, SourceInfo
+from courtsync.core.busy_rules import FLAG_TEXT
+from courtsync.core.explain import problems_text
+from courtsync.models import BusyItem, CheckResult, Conflict, MakeUp, Problem, SourceInfo
 from courtsync.queries.calendar_view import CalendarView
-from courtsync.queries.findings import Found, ScanResult, problems_text
+from courtsync.queries.findings import Found, ScanResult
 from courtsync.sync.engine import SyncReport, joined
 
 DATES_COLUMNS = ("date", "day", "start", "end", "collaborative_id", "collaborative_name", "kind", "status",

@@ -3,7 +3,7 @@ notes and withheld-answer texts that go with them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -14,9 +14,7 @@ from courtsync.models import (
     Conflict,
     ConflictKind,
     MakeUp,
-    Problem,
     Session,
-    SourceInfo,
     Worker,
 )
 from courtsync.queries.calendar_view import CalendarView, calendar_view, local_range
@@ -147,28 +145,3 @@ def _outlook_notes(view: CalendarView, workers: list[Worker]) -> tuple[str, ...]
     without = len(view.without_own_calendar(workers))
     return (f"{without} of {len(workers)} worker(s) have no calendar of their own in courtsync: their Outlook "
             f"was not consulted.",) if without else ()
-
-
-PROBLEMS_SHOWN = 3   # unreadable items named in a check's table or a digest; the rest counted
-PROBLEMS_HINT = "run `courtsync events` to see them all"
-
-
-def problems_text(problems: Sequence[Problem], shown: int = PROBLEMS_SHOWN,
-                  line: Callable[[Problem], str] = lambda p: f"{p.location}: {p.reason}") -> list[str]:
-    """Items of these calendars that could not be read as written (an answer over them may miss an event): a
-    count, the first few as `file:line: reason`, and how to see them all."""
-    if not problems:
-        return []
-    more = f"{len(problems) - shown} more; " if len(problems) > shown else ""
-    return [f"{len(problems)} item(s) in these calendars could not be read as written (an event may be missing):",
-            *(line(p) for p in problems[:shown]), f"{more}{PROBLEMS_HINT}"]
-
-
-def withheld(what: str, unread: Sequence[SourceInfo]) -> str:
-    ids = [s.id for s in unread]
-    return (f"{what} not offered while {id_list(ids)} {'is' if len(ids) == 1 else 'are'} unread: courtsync never "
-            f"calls a date free over calendars it did not see.")
-
-
-def id_list(ids: Sequence[str], most: int = 8) -> str:
-    return ", ".join(ids[:most]) + (f" and {len(ids) - most} more" if len(ids) > most else "")
