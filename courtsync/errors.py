@@ -12,6 +12,7 @@ Anything else that escapes is a bug in courtsync and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,14 @@ EXIT_OK = 0
 EXIT_CONFLICTS = 1
 EXIT_USAGE = 2
 EXIT_SOURCE = 3
+
+
+def most_severe(codes: Iterable[int]) -> int:
+    """The exit code of several outcomes: what the user must fix first. A wrong configuration (2) before an
+    unread source (3), before conflicts found (1); 0 only when all are 0."""
+    order = (EXIT_USAGE, EXIT_SOURCE, EXIT_CONFLICTS)
+    seen = set(codes)
+    return next((code for code in order if code in seen), max(seen - {EXIT_OK}, default=EXIT_OK))
 
 
 @dataclass(frozen=True)

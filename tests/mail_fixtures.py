@@ -300,6 +300,16 @@ def created() -> Answer:
         '</m:CreateItemResponseMessage></m:ResponseMessages></m:CreateItemResponse>' + SOAP_TAIL)
 
 
+def create_refused(code: str) -> Answer:
+    """CreateItem answered with an error response (ResponseClass="Error"): Exchange took the request and did not
+    send the message."""
+    return 200, {"Content-Type": "text/xml"}, (
+        SOAP_HEAD + f'<m:CreateItemResponse {EWS_MESSAGES}><m:ResponseMessages><m:CreateItemResponseMessage '
+        f'ResponseClass="Error"><m:MessageText>The item could not be saved.</m:MessageText><m:ResponseCode>{code}'
+        '</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:Items/></m:CreateItemResponseMessage>'
+        '</m:ResponseMessages></m:CreateItemResponse>' + SOAP_TAIL)
+
+
 @dataclass
 class FakeEws:
     """Exchange as `responses` answers it: free-busy reads (GetUserAvailability), the sender's root folder

@@ -19,7 +19,7 @@ from courtsync.notices.outbox import LEASE_SECONDS, Outbox, Outgoing
 from courtsync.notices.smtp import Stage, classify
 from courtsync.store.sqlite import Store
 from tests.conftest import AS_OF, Run
-from tests.mail_fixtures import FakeEws, sending_through_exchange
+from tests.mail_fixtures import FakeEws, create_refused, sending_through_exchange
 from tests.smtp_server import SmtpServer
 from tests.test_outbox_faults import SUPERVISORS, digest_args, smtp_table, with_smtp
 
@@ -198,3 +198,24 @@ def test_exchange_that_cannot_be_reached_leaves_every_message_queued_not_in_doub
     CachingProtocol.clear_cache()
     assert back.exit_code == 0 and f"sent {SUPERVISORS}" in back.stdout, back.stderr
     assert sorted(ews.sent) == sorted(set(ews.sent)) and len(ews.sent) == SUPERVISORS and ews.folders == 1
+
+
+def test_exchange_refusing_a_message_it_was_handed_keeps_it_queued_not_in_doubt(
+        example_dir: Path, run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug: an error response to CreateItem (ErrorItemSave: Exchange answered, nothing was sent) was taken for a
+    broken connection (exchangelib's ResponseMessageError is a TransportError), so every message became `unknown`
+    (never re-sent by itself, each to be settled by hand) instead of staying queued for the next run."""
+    toml = sending_through_exchange(example_dir, monkeypatch)
+    digest = ("digest", "--config", toml, "--as-of", AS_OF, "--week", "2026-W50", "--send")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        FakeEws(create=lambda recipient: create_refused("ErrorItemSave")).serve(mock)
+        refused = run(*digest)
+    CachingProtocol.clear_cache()
+    assert refused.exit_code == 3 and "UNKNOWN" not in refused.stderr, refused.stderr
+    assert refused.stderr.count("will retry") == SUPERVISORS and "ErrorItemSave" in refused.stderr
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        ews = FakeEws().serve(mock)
+        back = run(*digest, "--offline")
+    CachingProtocol.clear_cache()
+    assert back.exit_code == 0 and f"sent {SUPERVISORS}" in back.stdout, back.stderr
+    assert sorted(ews.sent) == sorted(set(ews.sent)) and len(ews.sent) == SUPERVISORS

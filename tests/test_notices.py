@@ -7,10 +7,13 @@ import io
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from datetime import date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from courtsync.core.letters import Lateness, LetterDate, changes, dates_to_keep, lateness
 from tests.conftest import AS_OF, Run
 from tests.smtp_server import SmtpServer
 
@@ -171,3 +174,52 @@ def test_court_ids_with_dots_get_a_letter_each(example_dir: Path, run: Runner, t
     assert names == [f"letter-il.{court}-{AS_OF}{suffix}" for court in ("cook-cpd", "will-juv")
                      for suffix in (".html", ".pdf", ".txt")]
     assert "Will County" in (out / f"letter-il.will-juv-{AS_OF}.txt").read_text()
+
+
+def change_kinship_dates(example_dir: Path, *more: str) -> None:
+    toml = example_dir / "courtsync.toml"
+    old = "dates = [2026-12-11, 2027-02-12, 2027-03-01, 2027-04-09]"
+    assert old in toml.read_text()
+    toml.write_text(toml.read_text().replace(old, old[:-1] + "".join(f", {d}" for d in more) + "]"))
+
+
+def test_an_amended_letter_is_late_only_for_a_date_that_changed(example_dir: Path, run: Runner,
+                                                                tmp_path: Path) -> None:
+    """Bug: lateness looked for ISO dates in the change sentences (which write dates as people do), found none and
+    silently counted every date listed: an amendment about a date months away was flagged late for an unchanged
+    date two weeks away."""
+    assert run("notices", *cfg(example_dir), "--print", "--out", tmp_path / "told").exit_code == 0
+    change_kinship_dates(example_dir, "2027-05-14")   # far off; 2026-12-08 (listed, unchanged) is 15 days away
+    far = run("notices", *cfg(example_dir))
+    assert far.exit_code == 0 and "amended letter" in far.stdout, far.stderr
+    assert "late:" not in far.stderr
+
+
+def test_an_amended_letter_changing_a_near_date_is_late_for_that_date(example_dir: Path, run: Runner,
+                                                                      tmp_path: Path) -> None:
+    assert run("notices", *cfg(example_dir), "--print", "--out", tmp_path / "told").exit_code == 0
+    change_kinship_dates(example_dir, "2026-12-18", "2027-05-14")   # one 25 days away, one far off
+    near = run("notices", *cfg(example_dir))
+    assert near.exit_code == 0 and "amended letter" in near.stdout, near.stderr
+    late = [line for line in near.stderr.splitlines() if "late:" in line]
+    assert late and all("the first date it changes, 2026-12-18, is 25 day(s) away" in line for line in late), late
+
+
+def test_a_date_given_back_needs_no_lead_time_and_a_moved_session_counts_from_its_new_date() -> None:
+    tz = ZoneInfo("America/Chicago")
+
+    def listed(uid: str, day: date) -> LetterDate:
+        return LetterDate(uid, day, datetime.combine(day, time(9), tz), datetime.combine(day, time(16), tz),
+                          "Cook North Training Center", (("w01", "Tamika Johnson", ()),))
+
+    told = [listed("a", date(2026, 12, 1)).record(), listed("b", date(2027, 3, 3)).record()]
+    first, last, today = date(2026, 11, 23), date(2027, 5, 25), date(2026, 11, 23)
+    cancelled = changes(told, [listed("b", date(2027, 3, 3))], first, last)   # a (8 days away) given back
+    assert [(c.kind, c.day, c.protects) for c in cancelled] == [("cancelled", date(2026, 12, 1), False)]
+    assert lateness(dates_to_keep(cancelled), today, 30) is None
+    moved = changes(told, [listed("a", date(2027, 4, 7)), listed("b", date(2027, 3, 3))], first, last)
+    assert [(c.kind, c.before and c.before.day, c.day) for c in moved] == [("moved", date(2026, 12, 1),
+                                                                            date(2027, 4, 7))]
+    assert lateness(dates_to_keep(moved), today, 30) is None
+    nearer = changes(told, [listed("a", date(2026, 12, 1)), listed("b", date(2026, 12, 9))], first, last)
+    assert lateness(dates_to_keep(nearer), today, 30) == Lateness(date(2026, 12, 9), 16, 30)

@@ -22,7 +22,7 @@ import responses
 from courtsync.calendars.base import Group, Snapshot, Window, redact
 from courtsync.calendars.mailbox import Throttle
 from courtsync.core.explain import unread_text
-from courtsync.errors import CourtsyncError, DeadlineError
+from courtsync.errors import CourtsyncError, DeadlineError, SourceError
 from courtsync.models import BusyItem, Roster
 from courtsync.presenters.shapes import report_line
 from courtsync.store.sqlite import SourceHealth, SourceRow, Store
@@ -331,13 +331,14 @@ def test_a_failed_source_is_not_worded_with_doubled_punctuation() -> None:
     info = source_info(Named(), row(error=error), 1e9, timedelta(hours=1), health)  # type: ignore[arg-type]
     assert info.error == ("Cannot connect to https://court.example/feed.ics (connection refused); commands try "
                           "it again in 55 s (`courtsync sync` tries now)")
-    line = report_line(SyncReport("cook-cpd#2", Named.label, "failed", 0, 0, 0, 0, 0.1, 1, error), 10)
+    line = report_line(SyncReport("cook-cpd#2", Named.label, "failed", 0, 0, 0, 0, 0.1, 1, SourceError(error)), 10)
     assert ".;" not in line and line.endswith("(connection refused); nothing stored yet")
 
 
 def test_an_abandoned_or_skipped_read_is_not_reported_unchanged() -> None:
     for outcome in ("abandoned", "skipped"):
-        line = report_line(SyncReport("cook-cpd", Named.label, outcome, 12, 0, 0, 0, 10.0, 0, "deadline"), 8)
+        line = report_line(SyncReport("cook-cpd", Named.label, outcome, 12, 0, 0, 0, 10.0, 0,
+                                      DeadlineError("deadline")), 8)
         assert "unchanged" not in line and outcome.upper() in line and "12 items" in line
 
 

@@ -7,7 +7,6 @@ import csv
 import hashlib
 import io
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -17,8 +16,9 @@ from typing import Any
 
 from courtsync.context import Context
 from courtsync.core.cells import safe_cell
+from courtsync.core.letters import LetterDate, changes, dates_to_keep, lateness
 from courtsync.errors import ConfigError, Located, UsageError
-from courtsync.notices.letters import Letter, LetterDate, Letterhead, changes, lateness
+from courtsync.notices.letters import Letter, Letterhead, late_text, stated
 from courtsync.notices.outbox import RESEND_UNKNOWN, Delivery, Outbox, Outgoing, message_id, new_message
 from courtsync.notices.render import for_agency, letter_file_stem, render, write_named
 from courtsync.notices.subjects import letter_subject
@@ -131,13 +131,14 @@ def letters(ctx: Context, today: date, now: Now, offline: bool, court_id: str | 
         if previous is None and not dates:
             out.append(Outcome(court.id, None, "no staff with protected dates before this court in the period"))
             continue
-        relevant = [d.day for d in dates] if previous is None else \
-            [date.fromisoformat(m.group(0)) for c in told for m in [re.search(r"\d{4}-\d{2}-\d{2}", c.text)] if m] or \
-            [d.day for d in dates]
+        # A first letter is late for the first date it lists; an amended one only for a date it newly asks the
+        # court to keep (an earlier date the court already knows needs no new lead time).
+        counted = [d.day for d in dates] if previous is None else dates_to_keep(told)
+        late = lateness(counted, today, ctx.config.notices.lead_days)
         letter = Letter(court_id=court.id, court_name=court.name, addressee=court.addressee, address=court.address,
                         email=court.email, liaison=signature, first=first, last=last, today=today, dates=dates,
-                        changes=told, amended=previous is not None,
-                        late=lateness(relevant, today, ctx.config.notices.lead_days),
+                        changes=[stated(c) for c in told], amended=previous is not None,
+                        late=late_text(late, amended=previous is not None),
                         case_numbers=ctx.config.notices.case_numbers, agency=head)
         out.append(Outcome(court.id, letter, "amended letter" if letter.amended else "first letter"))
     return out, warnings

@@ -26,7 +26,7 @@ from courtsync.cli.base import (
     offline_option,
     today,
 )
-from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, UsageError
+from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, UsageError, most_severe
 from courtsync.models import Problem
 from courtsync.presenters import formats, terminal
 from courtsync.presenters import shapes as views
@@ -184,7 +184,8 @@ def _print_problems(problems: list[Problem], limit: int = 50) -> None:
                                                           "dropped most of its upcoming items (a held read).")
 @as_of_option
 def sync_command(config_path: Path | None, source_id: str | None, accept_id: str | None, as_of: date | None) -> None:
-    """Read court feeds and personal calendars into the local store. Exit 3 if any source failed or was held."""
+    """Read court feeds and personal calendars into the local store. Exit 2 if a source is configured wrong (its
+    password variable unset), else 3 if any source failed or was held."""
     ctx = context.load_context(config_path, today(as_of))
     if accept_id is not None and source_id not in (None, accept_id):
         raise UsageError(f"--accept {accept_id} reads only that source; leave out --source {source_id}.")
@@ -211,8 +212,9 @@ def sync_command(config_path: Path | None, source_id: str | None, accept_id: str
                f"source(s) read in {total:.2f} s, "
                f"{sum(r.round_trips for r in reports)} request(s)"
                + (f"; {len(failed)} failed" if failed else "") + (f"; {len(held)} held" if held else "") + ".")
-    if failed or held:
-        click.get_current_context().exit(EXIT_SOURCE)
+    code = most_severe(r.exit_code for r in reports)   # a configuration to fix (2) before a source to wait on (3)
+    if code != EXIT_OK:
+        click.get_current_context().exit(code)
 
 
 @cli.command("events")

@@ -41,6 +41,26 @@ class ExchangeTransport:
 
     def send(self, recipient: str, message: bytes, handing_over: Callable[[], None]) -> None:
         from exchangelib import Mailbox, Message
+
+        handed_over = False
+        try:
+            account = self._reach()
+            handing_over()
+            handed_over = True
+            Message(account=account, mime_content=message, to_recipients=[Mailbox(email_address=recipient)]) \
+                .send(save_copy=False)
+        except DeliveryError:   # handing_over(): another run took this message over; it is that run's to send
+            raise
+        except CourtsyncError as exc:   # a secret not set, send_as missing: nothing can go this run
+            raise DeliveryError(exc.message, kind="config", every_message=True, hint=exc.hint) from None
+        except Exception as exc:
+            error = self._delivery_error(exc, recipient, handed_over)
+            if error is None:   # not an answer of Exchange's: a defect, with its traceback
+                raise
+            raise error from None
+
+    def _delivery_error(self, exc: Exception, recipient: str, handed_over: bool) -> DeliveryError | None:
+        """What an exchangelib error means for this message (its kind), or None when it is none of Exchange's."""
         from exchangelib.errors import (
             ErrorAccessDenied,
             ErrorImpersonateUserDenied,
@@ -62,50 +82,37 @@ class ExchangeTransport:
             UnauthorizedError,
         )
 
-        s = self.settings
-        sender_side = (ErrorAccessDenied, ErrorSendAsDenied, ErrorImpersonateUserDenied, ErrorImpersonationDenied,
-                       ErrorImpersonationFailed, ErrorNonExistentMailbox)
-        recipient_side = (ErrorInvalidRecipients, ErrorMailRecipientNotFound, ErrorInvalidSmtpAddress,
-                          ErrorMessageSizeExceeded)
-        handed_over = False
-        try:
-            account = self._reach()
-            handing_over()
-            handed_over = True
-            Message(account=account, mime_content=message, to_recipients=[Mailbox(email_address=recipient)]) \
-                .send(save_copy=False)
-        except DeliveryError:   # handing_over(): another run took this message over; it is that run's to send
-            raise
-        except CourtsyncError as exc:   # a secret not set, send_as missing: nothing can go this run
-            raise DeliveryError(exc.message, kind="config", every_message=True, hint=exc.hint) from None
-        except UnauthorizedError:
-            raise DeliveryError(f"Exchange refused the credentials of {s.username or 'the app'}.", kind="config",
-                                every_message=True, hint=f"Check ${s.password_env or s.client_secret_env}. "
-                                                         f"{_QUEUED}") from None
-        except sender_side as exc:
-            raise DeliveryError(f"Exchange does not let courtsync send as {s.send_as} ({type(exc).__name__}).",
-                                kind="config", every_message=True,
-                                hint=f"Grant the account Send As (or impersonation) on {s.send_as}. {_QUEUED}") \
-                from None
-        except (ErrorServerBusy, ErrorQuotaExceeded, ErrorSubmissionQuotaExceeded, RateLimitError) as exc:
-            raise DeliveryError(f"Exchange asked courtsync to slow down ({type(exc).__name__}).", kind="transient",
-                                every_message=not (handed_over and isinstance(exc, ErrorServerBusy)),
-                                hint="It stays queued and goes on the next run.") from None
-        except recipient_side as exc:
-            raise DeliveryError(f"Exchange refused the message to {recipient} ({type(exc).__name__}).",
-                                kind="recipient", hint="Not retried: correct the address.") from None
-        except (ErrorTimeoutExpired, TransportError) as exc:
+        s, name = self.settings, type(exc).__name__
+        if isinstance(exc, UnauthorizedError):
+            return DeliveryError(f"Exchange refused the credentials of {s.username or 'the app'}.", kind="config",
+                                 every_message=True, hint=f"Check ${s.password_env or s.client_secret_env}. {_QUEUED}")
+        if isinstance(exc, (ErrorAccessDenied, ErrorSendAsDenied, ErrorImpersonateUserDenied,
+                            ErrorImpersonationDenied, ErrorImpersonationFailed, ErrorNonExistentMailbox)):
+            return DeliveryError(f"Exchange does not let courtsync send as {s.send_as} ({name}).", kind="config",
+                                 every_message=True,
+                                 hint=f"Grant the account Send As (or impersonation) on {s.send_as}. {_QUEUED}")
+        if isinstance(exc, (ErrorServerBusy, ErrorQuotaExceeded, ErrorSubmissionQuotaExceeded, RateLimitError)):
+            return DeliveryError(f"Exchange asked courtsync to slow down ({name}).", kind="transient",
+                                 every_message=not (handed_over and isinstance(exc, ErrorServerBusy)),
+                                 hint="It stays queued and goes on the next run.")
+        if isinstance(exc, (ErrorInvalidRecipients, ErrorMailRecipientNotFound, ErrorInvalidSmtpAddress,
+                            ErrorMessageSizeExceeded)):
+            return DeliveryError(f"Exchange refused the message to {recipient} ({name}).", kind="recipient",
+                                 hint="Not retried: correct the address.")
+        if isinstance(exc, ResponseMessageError) and not isinstance(exc, ErrorTimeoutExpired):
+            # Exchange answered and did not send (not known to be this recipient's for good): kept, not lost. It
+            # is tested before TransportError, which exchangelib makes its parent.
+            return DeliveryError(f"Exchange refused {'the message to ' + recipient if handed_over else 'courtsync'} "
+                                 f"({name}).", kind="transient", every_message=not handed_over,
+                                 hint="It stays queued and goes on the next run.")
+        if isinstance(exc, (ErrorTimeoutExpired, TransportError)):
             if not handed_over:   # Exchange was not reached, or did not answer: nothing went, nothing is in doubt
-                raise DeliveryError(f"Exchange at {self._source.label} cannot be reached ({type(exc).__name__}).",
-                                    kind="transient", every_message=True,
-                                    hint=f"Check [exchange] endpoint and the network. {_QUEUED}") from None
+                return DeliveryError(f"Exchange at {self._source.label} cannot be reached ({name}).",
+                                     kind="transient", every_message=True,
+                                     hint=f"Check [exchange] endpoint and the network. {_QUEUED}")
             how = "broke" if isinstance(exc, ErrorTimeoutExpired) else "failed"
-            raise DeliveryError(f"The connection to Exchange {how} while sending ({type(exc).__name__})",
-                                kind="unknown") from None
-        except ResponseMessageError as exc:   # not known to be this recipient's for good: kept, not lost
-            raise DeliveryError(f"Exchange refused {'the message to ' + recipient if handed_over else 'courtsync'} "
-                                f"({type(exc).__name__}).", kind="transient", every_message=not handed_over,
-                                hint="It stays queued and goes on the next run.") from None
+            return DeliveryError(f"The connection to Exchange {how} while sending ({name})", kind="unknown")
+        return None
 
     def _reach(self) -> Any:
         """The account, once Exchange has answered a request made with it (GetFolder of the root folder)."""

@@ -1,15 +1,16 @@
-"""What a court is told: its protected dates and the staff who appear before it, and what changed since
-the last letter. Only dates, times, collaboratives, staff names and (optionally) case numbers: never
-hearing text, never children's names."""
+"""What a court is told, in words: its protected dates and the staff who appear before it as people write
+them, and the sentence for each change since the last letter (what changed is decided in core.letters). Only
+dates, times, collaboratives, staff names and (optionally) case numbers: never hearing text, never children's
+names."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from typing import Any, Literal
+from datetime import date, time
+from typing import Any
 
-ChangeKind = Literal["added", "cancelled", "moved", "time", "staff-joined", "staff-left"]
+from courtsync.core.letters import Change, ChangeKind, Lateness, LetterDate, Listing
 
 
 def long_date(day: date, weekday: bool = True) -> str:
@@ -44,25 +45,6 @@ _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 
 
 @dataclass(frozen=True)
-class LetterDate:
-    uid: str
-    day: date
-    start: datetime
-    end: datetime
-    collaborative: str
-    staff: tuple[tuple[str, str, tuple[str, ...]], ...]    # (worker id, name, case numbers)
-    holiday: str | None = None                              # the court holiday the session falls on
-
-    def record(self) -> dict[str, Any]:
-        out = {"uid": self.uid, "day": self.day.isoformat(), "start": self.start.strftime("%H:%M"),
-               "end": self.end.strftime("%H:%M"), "collaborative": self.collaborative,
-               "staff": {wid: name for wid, name, _ in self.staff}}
-        if self.holiday:   # only when set, so records of letters written before holidays were kept still compare
-            out["holiday"] = self.holiday
-        return out
-
-
-@dataclass(frozen=True)
 class Letterhead:
     """The agency's name, unit, address, phone and logo at the head of every letter ([agency])."""
 
@@ -74,9 +56,15 @@ class Letterhead:
 
 
 @dataclass(frozen=True)
-class Change:
-    kind: ChangeKind
+class StatedChange:
+    """A change as the letter states it: the change (its kind, its dates) and its sentence."""
+
+    change: Change
     text: str
+
+    @property
+    def kind(self) -> ChangeKind:
+        return self.change.kind
 
 
 @dataclass(frozen=True)
@@ -91,7 +79,7 @@ class Letter:
     last: date
     today: date
     dates: list[LetterDate]
-    changes: list[Change] = field(default_factory=list)
+    changes: list[StatedChange] = field(default_factory=list)
     amended: bool = False
     late: str | None = None
     case_numbers: bool = False
@@ -129,52 +117,42 @@ class Letter:
         return sorted(out, key=lambda g: (g["days"][0], g["collaborative"]))
 
 
-def _label(d: Mapping[str, Any]) -> str:
-    return f"{long_date(date.fromisoformat(d['day']))} ({d['collaborative']})"
+def _label(listed: Listing) -> str:
+    return f"{long_date(listed.day)} ({listed.collaborative})"
 
 
-def _sentence(kind: ChangeKind, text: str) -> Change:
+def _sentence(text: str) -> str:
     """A change ends in one full stop, also after "p.m." (never "p.m..")."""
-    return Change(kind, text if text.endswith(".") else text + ".")
+    return text if text.endswith(".") else text + "."
 
 
-def changes(previous: Sequence[Mapping[str, Any]], current: Sequence[LetterDate], first: date,
-            last: date) -> list[Change]:
-    """Differences from what the court was last told, within this letter's period, session by session."""
-    before = {d["uid"]: d for d in previous if first.isoformat() <= d["day"] <= last.isoformat()}
-    now = {d.uid: d.record() for d in current}
-    out: list[Change] = []
-    for uid, d in sorted(now.items(), key=lambda kv: kv[1]["day"]):
-        old = before.get(uid)
-        if old is None:
-            out.append(_sentence("added", f"Added: {_label(d)}, {hours(d['start'], d['end'])}"))
-            continue
-        if old["day"] != d["day"]:
-            out.append(_sentence("moved", f"Moved: {_label(old)} is now {long_date(date.fromisoformat(d['day']))}, "
-                                       f"{hours(d['start'], d['end'])}"))
-        elif (old["start"], old["end"]) != (d["start"], d["end"]):
-            out.append(_sentence("time", f"New time: {_label(d)} is now {hours(d['start'], d['end'])}"))
-        joined = sorted(set(d["staff"]) - set(old["staff"]))
-        left = sorted(set(old["staff"]) - set(d["staff"]))
-        if joined:
-            out.append(Change("staff-joined", f"{_label(d)}: now also protects "
-                                              f"{', '.join(d['staff'][w] for w in joined)}."))
-        if left:
-            out.append(Change("staff-left", f"{_label(d)}: no longer concerns "
-                                            f"{', '.join(old['staff'][w] for w in left)}."))
-    for uid, old in sorted(before.items(), key=lambda kv: kv[1]["day"]):
-        if uid not in now:
-            out.append(Change("cancelled", f"Cancelled or no longer concerning staff before your court: "
-                                           f"{_label(old)}. You may schedule hearings on it again."))
-    return out
+def stated(change: Change) -> StatedChange:
+    """The sentence an amended letter says of one change."""
+    now, before = change.now, change.before
+    if change.kind == "cancelled":
+        assert before is not None
+        return StatedChange(change, f"Cancelled or no longer concerning staff before your court: {_label(before)}. "
+                                    "You may schedule hearings on it again.")
+    assert now is not None
+    when = hours(now.start, now.end)
+    if change.kind == "added":
+        text = _sentence(f"Added: {_label(now)}, {when}")
+    elif change.kind == "moved":
+        assert before is not None
+        text = _sentence(f"Moved: {_label(before)} is now {long_date(now.day)}, {when}")
+    elif change.kind == "time":
+        text = _sentence(f"New time: {_label(now)} is now {when}")
+    elif change.kind == "staff-joined":
+        text = f"{_label(now)}: now also protects {', '.join(change.staff)}."
+    else:
+        text = f"{_label(now)}: no longer concerns {', '.join(change.staff)}."
+    return StatedChange(change, text)
 
 
-def lateness(letter_dates: Sequence[date], today: date, lead_days: int) -> str | None:
-    """A letter should reach the court `lead_days` before the first date it lists."""
-    if not letter_dates:
+def late_text(late: Lateness | None, amended: bool) -> str | None:
+    """The warning for a letter that reaches the court too late, naming the date it is late for."""
+    if late is None:
         return None
-    first = min(letter_dates)
-    days = (first - today).days
-    if days < lead_days:
-        return f"late: the first date it lists, {first}, is {days} day(s) away (send-by is {lead_days} days before)"
-    return None
+    what = "the first date it changes" if amended else "the first date it lists"
+    return (f"late: {what}, {late.first}, is {late.days} day(s) away (send-by is {late.lead_days} days "
+            "before)")

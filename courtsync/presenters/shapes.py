@@ -187,11 +187,14 @@ def range_text(first: date | None, last: date | None) -> str:
 
 
 def report_line(r: SyncReport, width: int) -> str:
+    """One source's line of `courtsync sync`; a failure's hint (how to fix it) on the line below, indented."""
     kept = f"keeping the last good copy ({r.events} items)" if r.events else "nothing stored yet"
+    hint = f"\n{'':<{width}}  {r.error.hint}" if r.error is not None and r.error.hint else ""
+    why = r.error.message if r.error is not None else ""
     if r.outcome == "failed":
-        return f"{r.source:<{width}}  FAILED     {joined(r.error or 'unreadable', kept)}"
+        return f"{r.source:<{width}}  FAILED     {joined(why or 'unreadable', kept)}{hint}"
     if r.outcome == "held":
-        return f"{r.source:<{width}}  HELD       {joined(r.error or 'held', f'({r.events} items kept)')}"
+        return f"{r.source:<{width}}  HELD       {joined(why or 'held', f'({r.events} items kept)')}{hint}"
     if r.outcome in ("abandoned", "skipped"):   # not read in time: say so, never "unchanged"
         what = "not read in time" if r.outcome == "abandoned" else "not started: the deadline had passed"
         return f"{r.source:<{width}}  {r.outcome.upper():<9}  {joined(what, kept)}"

@@ -14,6 +14,7 @@ from courtsync.calendars.base import Known, Snapshot, Source, Window, source_cla
 from courtsync.calendars.mailbox import mailbox_location
 from courtsync.config.schema import Config
 from courtsync.core.ownership import Matcher
+from courtsync.errors import EXIT_OK, EXIT_SOURCE, CourtsyncError, SourceError
 from courtsync.models import BusyItem, Problem, Roster, SourceInfo, SourceState
 from courtsync.store.sqlite import Change, SourceHealth, SourceRow, StaleRead, Store
 from courtsync.sync.policy import Policy, held_groups, sudden_drop
@@ -35,8 +36,16 @@ class SyncReport:
     problems: int
     seconds: float
     round_trips: int
-    error: str | None = None   # why it failed, or why it was held
+    error: CourtsyncError | None = None   # why it failed (its hint, its exit code), or why it was held
     held: tuple[str, ...] = ()  # a mail source's mailboxes (worker ids) held at their last good copy
+
+    @property
+    def exit_code(self) -> int:
+        """0 when this source is stored as served; else its error's code: 2 when its configuration is wrong
+        (a password variable unset), 3 when it could not be read, was not read in time, or was held."""
+        if self.outcome in ("read", "unchanged") and not self.held:
+            return EXIT_OK
+        return self.error.exit_code if self.error is not None else EXIT_SOURCE
 
 
 def window_for(today: date, tz: ZoneInfo) -> Window:
@@ -146,8 +155,8 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
             outcome = "abandoned"
             store.record_setback(source.id, now(), policy.backoff, timed_out=True)
         else:
-            store.record_failure(source.id, source.kind, source.label, error or "unreadable", now(),
-                                 location_key(source))
+            store.record_failure(source.id, source.kind, source.label, error.message if error else "unreadable",
+                                 now(), location_key(source))
             store.record_setback(source.id, now(), policy.backoff)
         return SyncReport(source.id, source.label, outcome, row.events if row else 0, 0, 0, 0, seconds, 0, error)
     held, held_mailboxes = None, dict[str, str]()
@@ -160,7 +169,7 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
     if held is not None:   # keep the last good copy: nothing of this read is stored (not even its validators)
         store.record_setback(source.id, now(), policy.backoff, held=held)
         return SyncReport(source.id, source.label, "held", row.events if row else 0, 0, 0, 0, seconds,
-                          snap.round_trips, held)
+                          snap.round_trips, SourceError(held))
     if row is not None and row.owners_key != owners_key and row.synced_at is not None \
             and row.window == window.key():
         store.reassign_owners(source.id, owners(source), owners_key, window.tz)

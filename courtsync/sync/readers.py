@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from courtsync.calendars.base import Snapshot, Source, Window, deadline_passed
-from courtsync.errors import CourtsyncError, DeadlineError
+from courtsync.errors import CourtsyncError, DeadlineError, SourceError
 from courtsync.sync.policy import Limit
 
 
@@ -23,7 +23,7 @@ class ReadResult:
     """One source's read as it comes back (from this process or a forked reader)."""
 
     snap: Snapshot | None
-    error: str | None
+    error: CourtsyncError | None   # why it was not read: its message, hint and exit code (2: configuration)
     seconds: float
     abandoned: str | None = None   # "deadline": cut off at a command's deadline; "skipped": not started
 
@@ -40,7 +40,7 @@ def _read_one(task: Task) -> ReadResult:
     if limit is not None:
         until = limit.until()
         if until - clock.monotonic() < 0.05:   # a command's deadline passed before this read could start
-            return ReadResult(None, "not read: the command's deadline had passed", 0.0, "skipped")
+            return ReadResult(None, DeadlineError("not read: the command's deadline had passed"), 0.0, "skipped")
         if hasattr(source, "deadline"):
             setattr(source, "deadline", until)   # noqa: B010 (not every source type has one)
     try:
@@ -48,11 +48,11 @@ def _read_one(task: Task) -> ReadResult:
     except DeadlineError as exc:
         seconds = clock.perf_counter() - started
         if limit is not None and limit.shared:
-            return ReadResult(None, exc.message, seconds, "deadline")
-        return ReadResult(None, f"{source.label} did not finish within {limit.seconds if limit else seconds:.0f} s; "
-                                "abandoned.", seconds)
+            return ReadResult(None, exc.with_traceback(None), seconds, "deadline")
+        return ReadResult(None, DeadlineError(f"{source.label} did not finish within "
+                                              f"{limit.seconds if limit else seconds:.0f} s; abandoned."), seconds)
     except CourtsyncError as exc:
-        return ReadResult(None, exc.message, clock.perf_counter() - started)
+        return ReadResult(None, exc.with_traceback(None), clock.perf_counter() - started)
 
 
 @contextmanager
@@ -163,7 +163,8 @@ def _forked_readers(tasks: list[Task], workers: int) -> Iterator[Iterator[ReadRe
                 late.add(k)
                 yield _cut_off(tasks[i], started)
             except (EOFError, pickle.UnpicklingError, OSError, ValueError):   # the reader died (killed, out of memory)
-                yield ReadResult(None, "the process reading this source stopped; run `courtsync sync` again", 0.0)
+                yield ReadResult(None, SourceError("the process reading this source stopped; run `courtsync sync` "
+                                                   "again"), 0.0)
 
     try:
         # Keep the readers' collector off what they inherit, so they share those pages instead of copying
@@ -192,7 +193,7 @@ def _forked_readers(tasks: list[Task], workers: int) -> Iterator[Iterator[ReadRe
 
 
 def _cut_off(task: Task, started: float) -> ReadResult:
-    return ReadResult(None, deadline_passed(task[0].label).message, clock.monotonic() - started, "deadline")
+    return ReadResult(None, deadline_passed(task[0].label), clock.monotonic() - started, "deadline")
 
 
 def _reader_process(tasks: list[Task], fd: int) -> NoReturn:
@@ -205,8 +206,8 @@ def _reader_process(tasks: list[Task], fd: int) -> NoReturn:
                 try:
                     result = _read_one(task)
                 except Exception as exc:   # a defect of ours: this source fails, the others are still read
-                    result = ReadResult(None, f"internal error reading this source ({type(exc).__name__}); "
-                                              "please report it", 0.0)
+                    result = ReadResult(None, SourceError(f"internal error reading this source "
+                                                          f"({type(exc).__name__}); please report it"), 0.0)
                 data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
                 out.write(len(data).to_bytes(8, "big") + data)
                 out.flush()
