@@ -15,7 +15,8 @@ from courtsync.calendars.mailbox import mailbox_location
 from courtsync.config.schema import Config
 from courtsync.core.ownership import Matcher
 from courtsync.models import BusyItem, Problem, Roster, SourceInfo, SourceState
-from courtsync.store.sqlite import Change, SourceHealth, SourceRow, StaleRead, Store
+from courtsync.store.base import CalendarCache as Store  # the cache half of the store
+from courtsync.store.base import Change, SourceHealth, SourceRow, StaleRead
 from courtsync.sync.policy import Policy, held_groups, sudden_drop
 from courtsync.sync.readers import ReadResult, Task, read_all
 
