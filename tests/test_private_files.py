@@ -58,7 +58,8 @@ def test_a_store_left_readable_by_everyone_is_tightened(tmp_path: Path) -> None:
 def test_a_synced_example_store_is_owner_only(example_dir: Path, run: Runner) -> None:
     assert run("sync", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF).exit_code == 0
     stores = sorted(example_dir.glob("courtsync.*db*"))
-    assert {p.name for p in stores} >= {"courtsync.db", "courtsync.cache.db"} and {p.name: mode(p) for p in stores} == {p.name: 0o600 for p in stores}
+    assert {p.name for p in stores} >= {"courtsync.db", "courtsync.cache.db"}
+    assert {p.name: mode(p) for p in stores} == {p.name: 0o600 for p in stores}
 
 
 def test_digest_files_and_their_folder_are_owner_only(example_dir: Path, run: Runner, tmp_path: Path) -> None:
