@@ -228,3 +228,13 @@ def test_a_cache_of_another_layout_is_emptied_and_refilled(example_dir: Path, ru
     db.close()
     assert run("sync", *cfg(example_dir)).exit_code == 0
     assert version(cache) == 1 and read_afresh(run, example_dir) == before
+
+
+def test_each_command_closes_its_store_so_a_copy_of_either_file_alone_is_whole(example_dir: Path, run: Runner,
+                                                                               tmp_path: Path) -> None:
+    lived_in(example_dir, run)
+    for name, tables in (("courtsync.db", RECORDS), ("courtsync.cache.db", CACHE)):
+        assert not (example_dir / f"{name}-wal").exists()   # closed: the log folded in and removed
+        copy = tmp_path / f"copy-{name}"
+        copy.write_bytes((example_dir / name).read_bytes())
+        assert {t: rows(copy, t) for t in tables} == {t: rows(example_dir / name, t) for t in tables}
