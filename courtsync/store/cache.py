@@ -63,11 +63,14 @@ class SqliteCache:
         source."""
         db = self.db
         self._batch_since = time.monotonic()
+        # The WAL is folded in once, when the store is closed, rather than inside the batch's commits.
+        db.execute("PRAGMA wal_autocheckpoint=0")
         try:
             with db:
                 yield
         finally:
             self._batch_since = None
+            db.execute("PRAGMA wal_autocheckpoint=1000")
 
     # --- caches ---------------------------------------------------------------------------------
 
