@@ -17,8 +17,8 @@ SIDES = ("-wal", "-shm", "-journal")
 
 
 def cache_path(store: Path) -> Path:
-    """The calendar cache beside the records: courtsync.db -> courtsync.cache.db."""
-    return store.with_name(f"{store.stem}.cache{store.suffix or '.db'}")
+    """The calendar cache beside the records: courtsync.db -> courtsync.cache.db (state.sqlite -> state.cache.db)."""
+    return store.with_name(f"{store.stem}.cache.db")
 
 
 def _owner_only(path: Path) -> None:
