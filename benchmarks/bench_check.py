@@ -34,7 +34,7 @@ def main() -> None:
         assert proc.returncode in (0, 1), proc.stderr
         return seconds, proc.returncode
 
-    for leftover in args.data.glob("courtsync.db*"):
+    for leftover in [*args.data.glob("courtsync.db*"), *args.data.glob("courtsync.cache.db*")]:
         leftover.unlink()
     cold, _ = one()
     warm = [one() for _ in range(args.runs)]

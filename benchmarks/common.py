@@ -38,7 +38,7 @@ def working_copy(data: Path, name: str) -> Path:
     """A fresh copy of the data set under benchmarks/data/NAME (without its store), for a run that changes it."""
     work = HERE / "data" / name
     shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(data, work, ignore=shutil.ignore_patterns("courtsync.db*"))
+    shutil.copytree(data, work, ignore=shutil.ignore_patterns("courtsync.db*", "courtsync.cache.db*"))
     return work
 
 

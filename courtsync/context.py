@@ -31,6 +31,7 @@ from courtsync.models import (
     Session,
     Worker,
 )
+from courtsync.store.base import CalendarCache, Storage
 from courtsync.store.sqlite import Store
 
 T = TypeVar("T")
@@ -71,8 +72,18 @@ class Context:
     courts: dict[str, Court]
     holidays: schedule.CourtHolidays
     sessions: Mapping[str, list[Session]]
-    store: Store
+    store: Storage
     roster_key: str = ""
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """The command is done with the store (its files are folded in and closed; reopened on next use)."""
+        self.store.close()
 
     def worker(self, worker_id: str) -> Worker:
         return _lookup(self.roster.workers, worker_id, "worker", "workers.csv")
@@ -118,7 +129,7 @@ def _signature(*paths: Path | None) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _court_holidays(config: Config, store: Store, today: date) -> schedule.CourtHolidays:
+def _court_holidays(config: Config, store: CalendarCache, today: date) -> schedule.CourtHolidays:
     """Court holidays; the package's answers for the years around today are cached in the store."""
     if not isinstance(config.holidays, str):
         return schedule.CourtHolidays(config.holidays)
@@ -141,7 +152,7 @@ def _court_holidays(config: Config, store: Store, today: date) -> schedule.Court
     return schedule.CourtHolidays(config.holidays, known=known, span=span)
 
 
-def _roster(config: Config, store: Store) -> tuple[Roster, str]:
+def _roster(config: Config, store: CalendarCache) -> tuple[Roster, str]:
     """The validated roster and its signature; re-read from CSV only when a file or the config's ids changed."""
     ids = ",".join(sorted(c.id for c in config.collaborative)) + "|" + ",".join(sorted(c.id for c in config.court))
     key = _signature(config.workers_path, config.caseload_path) + hashlib.sha256(ids.encode()).hexdigest()
@@ -163,13 +174,27 @@ def _roster(config: Config, store: Store) -> tuple[Roster, str]:
     return roster, key
 
 
+def open_store(config: Config) -> Storage:
+    """The store `config` names, not opened yet: its files are opened (created, migrated) on first use."""
+    return Store(config.store_path)
+
+
 def load_context(config_path: str | os.PathLike[str] | None, today: date) -> Context:
     """Read and validate the configuration, roster and schedules; raise ConfigError on any fault.
 
-    `today` places the window of court holidays that is cached.
+    `today` places the window of court holidays that is cached. The Context holds the store open until it is
+    closed: `with load_context(...) as ctx:`.
     """
     config = load_config(config_path)
-    store = Store(config.store_path)
+    store = open_store(config)
+    try:
+        return _context(config, store, today)
+    except BaseException:
+        store.close()
+        raise
+
+
+def _context(config: Config, store: Storage, today: date) -> Context:
     collaboratives = config.collaboratives()
     courts = config.courts()
     holidays = _court_holidays(config, store, today)

@@ -151,9 +151,9 @@ def test_exchange_refusing_the_credentials_keeps_everything_queued(example_dir: 
 
 
 def exchange_transport(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> ExchangeTransport:
-    ctx = load_context(sending_through_exchange(example_dir, monkeypatch), AS_OF)
-    assert ctx.config.exchange is not None
-    return ExchangeTransport(ctx.config.exchange)
+    with load_context(sending_through_exchange(example_dir, monkeypatch), AS_OF) as ctx:
+        assert ctx.config.exchange is not None
+        return ExchangeTransport(ctx.config.exchange)
 
 
 def test_exchange_a_message_another_run_took_over_is_not_a_configuration_error(

@@ -39,7 +39,7 @@ def set_key(d: Path, line: str) -> None:
 
 def last_read_ago(d: Path, source: str, seconds: float) -> None:
     """Time passes: the source's last good copy is `seconds` old (so the next command re-reads it)."""
-    db = sqlite3.connect(d / "courtsync.db")
+    db = sqlite3.connect(d / "courtsync.cache.db")
     with db:
         db.execute("UPDATE sources SET synced_at = synced_at - ? WHERE id = ?", (seconds, source))
     db.close()
@@ -89,7 +89,7 @@ def test_a_hung_feed_read_beside_many_others_keeps_check_no_longer_than_the_dead
                                              "feeds = [" + ", ".join(['"feeds/cook-cpd.ics"'] * 8) + "]"))
     assert run("sync", *cfg(http_example)).exit_code == 0
     server.routes["/will.ics"] = Route(body=(http_example / "will.ics").read_bytes(), trickle=0.5, etag=False)
-    db = sqlite3.connect(http_example / "courtsync.db")
+    db = sqlite3.connect(http_example / "courtsync.cache.db")
     with db:
         db.execute("UPDATE sources SET synced_at = synced_at - 7200")
     db.close()

@@ -277,7 +277,7 @@ def test_out_of_range_dates_break_no_command(example_dir: Path, run: Callable[..
 def test_a_stored_instant_out_of_range_breaks_no_command(example_dir: Path, run: Callable[..., Run]) -> None:
     # A store written before the readers refused such dates (9999-12-31 23:59:59 local is past year 9999 UTC).
     run("sync", *_cfg(example_dir))
-    with sqlite3.connect(example_dir / "courtsync.db") as db:
+    with sqlite3.connect(example_dir / "courtsync.cache.db") as db:
         db.execute("UPDATE items SET end = 253402318799 WHERE rowid = (SELECT MIN(rowid) FROM items)")
         db.execute("UPDATE items SET start = -62135596800 WHERE rowid = (SELECT MAX(rowid) FROM items)")
     for command in COMMANDS:

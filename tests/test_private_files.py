@@ -29,35 +29,37 @@ def mode(path: Path) -> int:
 
 
 def test_the_store_and_its_wal_and_shm_files_are_created_owner_only(tmp_path: Path) -> None:
-    path = tmp_path / "courtsync.db"
-    store = Store(path)
-    store.remember("probe", "k", b"v")
-    reader = sqlite3.connect(path)   # a second connection keeps the -wal and -shm files in place
-    reader.execute("SELECT count(*) FROM derived").fetchone()
-    sides = [path.with_name(path.name + s) for s in ("-wal", "-shm")]
-    assert all(p.exists() for p in sides)
-    assert {p.name: mode(p) for p in (path, *sides)} == {p.name: 0o600 for p in (path, *sides)}
-    reader.close()
-    store.close()
+    path, cache = tmp_path / "courtsync.db", tmp_path / "courtsync.cache.db"
+    with Store(path) as store:
+        store.remember("probe", "k", b"v")   # the calendar cache, and the records beside it
+        readers = [sqlite3.connect(p) for p in (path, cache)]   # more connections keep -wal and -shm in place
+        for reader in readers:
+            reader.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        made = [p.with_name(p.name + s) for p in (path, cache) for s in ("", "-wal", "-shm")]
+        assert all(p.exists() for p in made)
+        assert {p.name: mode(p) for p in made} == {p.name: 0o600 for p in made}
+        for reader in readers:
+            reader.close()
 
 
 def test_a_store_left_readable_by_everyone_is_tightened(tmp_path: Path) -> None:
-    path = tmp_path / "courtsync.db"
-    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    path, cache = tmp_path / "courtsync.db", tmp_path / "courtsync.cache.db"
+    for made in (path, cache):
+        sqlite3.connect(made).execute("CREATE TABLE t (x)").connection.close()
+        os.chmod(made, 0o644)
     wal = path.with_name(path.name + "-wal")
     wal.write_bytes(b"")
-    os.chmod(path, 0o644)
     os.chmod(wal, 0o666)
-    store = Store(path)
-    store.remember("probe", "k", b"v")
-    assert mode(path) == 0o600 and mode(wal) == 0o600
-    store.close()
+    with Store(path) as store:
+        store.remember("probe", "k", b"v")
+        assert mode(path) == 0o600 and mode(wal) == 0o600 and mode(cache) == 0o600
 
 
 def test_a_synced_example_store_is_owner_only(example_dir: Path, run: Runner) -> None:
     assert run("sync", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF).exit_code == 0
-    stores = sorted(example_dir.glob("courtsync.db*"))
-    assert stores and {p.name: mode(p) for p in stores} == {p.name: 0o600 for p in stores}
+    stores = sorted(example_dir.glob("courtsync.*db*"))
+    assert {p.name for p in stores} >= {"courtsync.db", "courtsync.cache.db"}
+    assert {p.name: mode(p) for p in stores} == {p.name: 0o600 for p in stores}
 
 
 def test_digest_files_and_their_folder_are_owner_only(example_dir: Path, run: Runner, tmp_path: Path) -> None:
@@ -110,7 +112,6 @@ def test_a_store_another_user_shared_with_us_is_opened_and_left_shared(tmp_path:
     sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
     os.chown(path, 54321, 54321)
     os.chmod(path, 0o666)
-    store = Store(path)
-    store.remember("probe", "k", b"v")   # neither refused nor taken away from its owner
-    assert mode(path) == 0o666
-    store.close()
+    with Store(path) as store:
+        store.remember("probe", "k", b"v")   # neither refused nor taken away from its owner
+        assert mode(path) == 0o666

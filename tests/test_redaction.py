@@ -70,8 +70,10 @@ def test_an_exchange_endpoint_with_credentials_is_never_printed_or_stored(exampl
             result = run(*command, *cfg, "--offline")
             seen.append(result.stdout + result.stderr)
             assert SHOWN in result.stdout
-    db = sqlite3.connect(example_dir / "courtsync.db")
-    stored = "\n".join(db.iterdump())
-    db.close()
+    stored = ""
+    for name in ("courtsync.db", "courtsync.cache.db"):   # the records and the calendar cache
+        db = sqlite3.connect(example_dir / name)
+        stored += "\n".join(db.iterdump())
+        db.close()
     assert SHOWN in stored
     assert {n: leaks(text) for n, text in enumerate([*seen, stored])} == {n: [] for n in range(len(seen) + 1)}

@@ -279,7 +279,8 @@ def test_events_below_an_edit_report_their_new_lines(example_dir: Path, run: Cal
     feed.write_bytes(grow(feed.read_bytes().decode(), 0).encode())
     assert "1 of 12 events re-read" in run("sync", *_cfg(example_dir)).stdout
     after_edit = _lines(run, example_dir)
-    (example_dir / "courtsync.db").unlink()
+    for side in ("", "-wal", "-shm"):   # the calendar cache dropped: the next sync reads every feed afresh
+        (example_dir / f"courtsync.cache.db{side}").unlink(missing_ok=True)
     assert run("sync", *_cfg(example_dir)).exit_code == 0
     assert after_edit == _lines(run, example_dir)
     assert len(set(after_edit.values())) > 3
@@ -318,11 +319,12 @@ def test_a_copy_of_the_store_file_alone_holds_the_last_sync(example_dir: Path) -
     # copy of courtsync.db alone (a backup) missed the last sync.
     _many_feeds(example_dir, 9)
     env = {k: v for k, v in os.environ.items() if not k.startswith("COURTSYNC_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])   # this checkout's courtsync, whatever is installed
     done = subprocess.run([sys.executable, "-m", "courtsync", "sync", *_cfg(example_dir)], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     copy = example_dir.parent / "backup.db"
-    shutil.copy(example_dir / "courtsync.db", copy)
+    shutil.copy(example_dir / "courtsync.cache.db", copy)   # the calendar copies are in the cache file
     db = sqlite3.connect(copy)
     sources = dict(db.execute("SELECT id, events FROM sources").fetchall())
     items = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())

@@ -86,7 +86,7 @@ def test_a_court_feed_moved_to_a_file_never_read_is_not_ok(tmp_path: Path, run: 
 def test_a_copy_stored_by_an_earlier_release_is_read_again_before_a_free(tmp_path: Path, run: Runner) -> None:
     d, config = example(tmp_path, run, {"w01": "empty.ics"})
     assert run("sync", *config).exit_code == 0
-    db = sqlite3.connect(d / "courtsync.db")   # as a release that kept no location left it
+    db = sqlite3.connect(d / "courtsync.cache.db")   # as a release that kept no location left it
     with db:
         db.execute("UPDATE sources SET location = NULL")
     db.close()

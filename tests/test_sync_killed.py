@@ -62,16 +62,20 @@ def state(run: Runner, d: Path) -> dict[str, Any]:
 
 
 def assert_whole(d: Path) -> None:
-    db = sqlite3.connect(d / "courtsync.db")
-    try:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    finally:
-        db.close()
+    for name in ("courtsync.db", "courtsync.cache.db"):
+        if not (d / name).exists():
+            continue
+        db = sqlite3.connect(d / name)
+        try:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            db.close()
 
 
 def drop_store(d: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        (d / f"courtsync.db{suffix}").unlink(missing_ok=True)
+    for name in ("courtsync.db", "courtsync.cache.db"):
+        for suffix in ("", "-wal", "-shm"):
+            (d / f"{name}{suffix}").unlink(missing_ok=True)
 
 
 def sync_process(d: Path) -> int:

@@ -43,7 +43,7 @@ def slow_will(example_dir: Path, server: FeedServer, run: Callable[..., Run]) ->
     """will-juv served over HTTP, read once; then two hours pass and the feed takes 1.5 s to answer."""
     body = serve_feed(example_dir, server)
     assert run("sync", *cfg(example_dir)).exit_code == 0
-    db = sqlite3.connect(example_dir / "courtsync.db")
+    db = sqlite3.connect(example_dir / "courtsync.cache.db")
     with db:
         db.execute("UPDATE sources SET synced_at = synced_at - 7200 WHERE id = 'will-juv'")
     db.close()

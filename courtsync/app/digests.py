@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -96,8 +95,7 @@ def team_digests(ctx: Context, today: date, now: Now, offline: bool, week: str |
 
 
 def _previous(ctx: Context) -> dict[str, dict[str, dict[str, Any]]]:
-    rows = ctx.store.db.execute("SELECT supervisor, keys FROM digest_state").fetchall()
-    return {sup: json.loads(keys) for sup, keys in rows}
+    return ctx.store.ledger.digest_keys()
 
 
 def _week_sessions(ctx: Context, team: list[Worker], monday: date) -> list[tuple[Session, str, list[str]]]:

@@ -91,9 +91,7 @@ def letterhead(ctx: Context) -> Letterhead | None:
 
 
 def _last_told(ctx: Context, court_id: str) -> list[dict[str, Any]] | None:
-    row = ctx.store.db.execute("SELECT dates FROM notices WHERE court = ? ORDER BY told_at DESC, id DESC LIMIT 1",
-                               (court_id,)).fetchone()
-    return json.loads(row[0]) if row else None
+    return ctx.store.ledger.last_told(court_id)
 
 
 @dataclass(frozen=True)

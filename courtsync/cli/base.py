@@ -110,5 +110,10 @@ def cli(config_path: Path | None) -> None:
         context.wait_display.append(terminal.waiting)
 
 
+def open_context(config_path: Path | None, as_of: date | None) -> context.Context:
+    """The command's Context; its store is closed (the WAL folded in) when the command ends, however it ends."""
+    return click.get_current_context().with_resource(context.load_context(config_path, today(as_of)))
+
+
 def now() -> float:
     return time_module.time()

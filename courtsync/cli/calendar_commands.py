@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from courtsync import context
 from courtsync.app import check as check_case
 from courtsync.app import dates as dates_case
 from courtsync.app import events as events_case
@@ -24,6 +23,7 @@ from courtsync.cli.base import (
     format_option,
     now,
     offline_option,
+    open_context,
     today,
 )
 from courtsync.errors import EXIT_CONFLICTS, EXIT_OK, EXIT_SOURCE, UsageError, most_severe
@@ -55,7 +55,7 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
           court_id: str | None, first: date | None, last: date | None, show_all: bool, fmt: str,
           as_of: date | None) -> None:
     """Protected sessions; --format ics writes a calendar to import or subscribe to."""
-    ctx = context.load_context(config_path, today(as_of))
+    ctx = open_context(config_path, as_of)
     if first is None and not show_all:
         first = today(as_of)
     if fmt == "ics":  # changes are stamped now, or at midnight of --as-of (so a replay is byte-stable)
@@ -96,7 +96,7 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
 def check(config_path: Path | None, worker_id: str, day: date | None, clock: tuple[time, time] | None,
           court_id: str | None, suggest_n: int | None, offline: bool, fmt: str, as_of: date | None) -> None:
     """Is a hearing date free for this worker? Exit 0 free, 1 taken, 3 unknown (a calendar of theirs unread)."""
-    ctx = context.load_context(config_path, today(as_of))
+    ctx = open_context(config_path, as_of)
     if day is None:
         if clock is not None or suggest_n is not None:
             raise click.UsageError("--time and --suggest go with --date")
@@ -128,7 +128,7 @@ def check(config_path: Path | None, worker_id: str, day: date | None, clock: tup
 def scan_command(config_path: Path | None, first: date | None, last: date | None, worker_ids: tuple[str, ...],
                  offline: bool, fmt: str, as_of: date | None) -> None:
     """Every conflict between a protected session and a hearing or Outlook item. Exit 1 if any, 3 if incomplete."""
-    ctx = context.load_context(config_path, today(as_of))
+    ctx = open_context(config_path, as_of)
     if first and last and last < first:
         raise click.UsageError(f"--to {last} is before --from {first}")
     _print_scan(scan_case.scan(ctx, today(as_of), now, offline, first, last, worker_ids), fmt, title="Conflicts")
@@ -186,7 +186,7 @@ def _print_problems(problems: list[Problem], limit: int = 50) -> None:
 def sync_command(config_path: Path | None, source_id: str | None, accept_id: str | None, as_of: date | None) -> None:
     """Read court feeds and personal calendars into the local store. Exit 2 if a source is configured wrong (its
     password variable unset), else 3 if any source failed or was held."""
-    ctx = context.load_context(config_path, today(as_of))
+    ctx = open_context(config_path, as_of)
     if accept_id is not None and source_id not in (None, accept_id):
         raise UsageError(f"--accept {accept_id} reads only that source; leave out --source {source_id}.")
     sources = sync_case.select_sources(ctx, accept_id or source_id)
@@ -230,7 +230,7 @@ def sync_command(config_path: Path | None, source_id: str | None, accept_id: str
 def events_command(config_path: Path | None, source_id: str | None, worker_id: str | None, first: date | None,
                    last: date | None, show_all: bool, offline: bool, fmt: str, as_of: date | None) -> None:
     """The calendar items exactly as courtsync understood them, and what it could not read."""
-    ctx = context.load_context(config_path, today(as_of))
+    ctx = open_context(config_path, as_of)
     if first is None and not show_all:
         first = today(as_of)
     result = events_case.events(ctx, today(as_of), now, offline, source_id, worker_id, first, last)

@@ -7,13 +7,22 @@ from typing import TYPE_CHECKING
 
 import click
 
-from courtsync import context
 from courtsync.errors import EXIT_OK, EXIT_SOURCE
 
 if TYPE_CHECKING:
     from courtsync.app.digests import Delivery
 
-from courtsync.cli.base import DATE, as_of_option, cli, config_option, format_option, now, offline_option, today
+from courtsync.cli.base import (
+    DATE,
+    as_of_option,
+    cli,
+    config_option,
+    format_option,
+    now,
+    offline_option,
+    open_context,
+    today,
+)
 
 
 @cli.command("digest")
@@ -35,7 +44,7 @@ def digest_command(config_path: Path | None, week: str | None, supervisor_id: st
     from courtsync.app import digests as weekly  # templates and mail load only for the commands that need them
 
     _with_send(send, resend, mark_sent)
-    ctx = context.load_context(config_path, today(as_of))
+    ctx = open_context(config_path, as_of)
     digests = weekly.team_digests(ctx, today(as_of), now, offline, week, supervisor_id)
     rendered = weekly.render_all(ctx, digests)
     for r in rendered:
@@ -89,7 +98,7 @@ def notices_command(config_path: Path | None, court_id: str | None, first: date 
     _with_send(send, resend, mark_sent)
     if reprint_court and click.get_current_context().get_parameter_source("fmt") != click.core.ParameterSource.DEFAULT:
         raise click.UsageError("--format goes with --log: --reprint writes the letter as it went (PDF, HTML, text).")
-    ctx = context.load_context(config_path, today(as_of))
+    ctx = open_context(config_path, as_of)
     if show_log or reprint_court or letter_day:
         from courtsync.app import notice_log
         from courtsync.presenters.notice_log import log_text

@@ -14,7 +14,7 @@ from courtsync.calendars.mailbox import mailbox_worker
 from courtsync.context import Context, command_began, wait_display
 from courtsync.errors import UsageError
 from courtsync.models import Problem, SourceInfo, Worker
-from courtsync.store.sqlite import Store
+from courtsync.store.base import CalendarCache
 from courtsync.sync import engine as sync_mod
 from courtsync.sync.engine import MAILBOX_KINDS, owners_for
 from courtsync.sync.policy import Limit, Policy
@@ -72,7 +72,7 @@ class CalendarView:
         mail = [getattr(s, "mailboxes", {}) for s in self.configured.values() if s.kind in MAILBOX_KINDS]
         return [w for w in workers if w.id not in owners and not any(w.email.lower() in m for m in mail)]
 
-    def for_workers(self, workers: Sequence[Worker], store: Store) -> CalendarView:
+    def for_workers(self, workers: Sequence[Worker], store: CalendarCache) -> CalendarView:
         """This view as these workers' answers depend on it: every court feed, and their own calendars or
         mailboxes, nobody else's. A mail source is shown as it stands for them: a mailbox of theirs that the
         last read could not read (or that was added since) makes it unread for them, and only for them."""
@@ -117,11 +117,11 @@ class CalendarView:
 
         return [p for p in self.problems if theirs(p)]
 
-    def unread_for(self, workers: Sequence[Worker], store: Store) -> list[SourceInfo]:
+    def unread_for(self, workers: Sequence[Worker], store: CalendarCache) -> list[SourceInfo]:
         """for_workers(...).unread, looking only at what is unread here (a digest asks once per team)."""
         return replace(self, sources=self.unread).for_workers(workers, store).unread if self.unread else []
 
-    def _mailboxes_for(self, info: SourceInfo, workers: set[str], store: Store) -> SourceInfo:
+    def _mailboxes_for(self, info: SourceInfo, workers: set[str], store: CalendarCache) -> SourceInfo:
         if info.synced_at is None:   # the mail source itself was never read: that says it all
             return info
         failed = {w: p.reason for p in self.problems if p.source == info.id

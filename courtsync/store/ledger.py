@@ -186,6 +186,11 @@ class Ledger:
             db.execute("INSERT OR REPLACE INTO digest_state VALUES (?, ?, ?, ?)",
                        (supervisor, week, json.dumps(keys), when))
 
+    def digest_keys(self) -> dict[str, dict[str, Any]]:
+        """What each supervisor's last digest said, conflict by conflict (its keys)."""
+        rows = self.db.execute("SELECT supervisor, keys FROM digest_state").fetchall()
+        return {supervisor: json.loads(keys) for supervisor, keys in rows}
+
     def record_notice(self, court: str, when: float, how: str, first: str, last: str, dates: list[dict[str, Any]],
                       amended: bool, letter_date: str, text: str, html: str) -> int:
         """What a court was told, with the letter as rendered, so it can be shown and reprinted later."""
@@ -205,3 +210,9 @@ class Ledger:
         return [NoticeRecord(id=r[0], court=r[1], told_at=r[2], how=r[3], first=r[4], last=r[5],
                              dates=json.loads(r[6]), amended=bool(r[7]), letter_date=r[8], text=r[9], html=r[10])
                 for r in rows]
+
+    def last_told(self, court: str) -> list[dict[str, Any]] | None:
+        """What the court's last letter told it, date by date (None: it was never told)."""
+        row = self.db.execute("SELECT dates FROM notices WHERE court = ? ORDER BY told_at DESC, id DESC LIMIT 1",
+                              (court,)).fetchone()
+        return json.loads(row[0]) if row else None

@@ -1,11 +1,58 @@
-"""The local store's tables: one SQL script, run on every open (each statement is IF NOT EXISTS), and the
-guarded ALTERs that bring a store written by an earlier release up to it."""
+"""The store's two files and their versions: the durable records (RECORDS, at RECORDS_VERSION, reached from any
+earlier store by MIGRATIONS) and the disposable calendar cache (CACHE, at CACHE_LAYOUT: any other layout is
+rebuilt empty). Every table and column is created here."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-SCHEMA = """
+# The records file's schema version (PRAGMA user_version). 0: a store of a release before versions, which held
+# the calendar cache in the same file (the previous release: commit 25d4a36), perhaps from before leases.
+RECORDS_VERSION = 1
+# The cache file's layout (its PRAGMA user_version). Raise it whenever a cache table changes: a cache of any other
+# layout is dropped and refilled by the next sync, never migrated.
+CACHE_LAYOUT = 1
+
+RECORDS = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,            -- idempotency: what this message is (digest:s01:2027-W03), per recipient
+    recipient TEXT NOT NULL, message_id TEXT NOT NULL, subject TEXT NOT NULL,
+    message BLOB NOT NULL,        -- the whole RFC 5322 message, as it will be sent
+    status TEXT NOT NULL,         -- pending | claimed | sending | sent | failed | unknown | resent
+    attempts INTEGER NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, sent_at REAL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    claimed_by TEXT, lease_until REAL,   -- while claimed/sending: which run, until when (older stores: MIGRATIONS)
+    UNIQUE (key, recipient)
+);
+CREATE TABLE IF NOT EXISTS notices (
+    id INTEGER PRIMARY KEY, court TEXT NOT NULL, told_at REAL NOT NULL,
+    how TEXT NOT NULL,            -- email | print
+    first TEXT NOT NULL, last TEXT NOT NULL,   -- the period the letter covered (local dates)
+    dates TEXT NOT NULL,          -- JSON: what the court was told, date by date
+    amended INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS notice_letters (   -- the letter a notices row recorded, as rendered (for --reprint)
+    notice INTEGER PRIMARY KEY,               -- notices.id
+    letter_date TEXT NOT NULL,                -- the date written on the letter
+    text TEXT NOT NULL, html TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS digest_state (
+    supervisor TEXT PRIMARY KEY, week TEXT NOT NULL, keys TEXT NOT NULL, sent_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS published (      -- per published calendar: what it last said of each session
+    calendar TEXT NOT NULL,   -- worker:ID | collaborative:ID | court:ID | all
+    uid TEXT NOT NULL,
+    digest TEXT NOT NULL,     -- of what a person sees (start, end, status, summary, location)
+    sequence INTEGER NOT NULL, dtstamp REAL NOT NULL,   -- SEQUENCE and DTSTAMP (epoch seconds) last published
+    gone_since REAL,          -- when the session left this calendar (published CANCELLED since); else NULL
+    content TEXT NOT NULL,    -- JSON: the rest of the VEVENT, to publish its cancellation once it is gone
+    PRIMARY KEY (calendar, uid)
+) WITHOUT ROWID;
+"""
+
+CACHE = """
 CREATE TABLE IF NOT EXISTS derived (
     kind  TEXT PRIMARY KEY,   -- what was derived; one row per kind: a new signature replaces the old row
     key   TEXT NOT NULL,      -- from which inputs (a signature)
@@ -17,7 +64,8 @@ CREATE TABLE IF NOT EXISTS sources (
     attempted_at REAL, error TEXT,   -- last attempt, and why it failed (NULL when it worked)
     validators TEXT NOT NULL DEFAULT '{}', window TEXT NOT NULL DEFAULT '',
     events INTEGER NOT NULL DEFAULT 0, round_trips INTEGER NOT NULL DEFAULT 0, owners_key TEXT,
-    location TEXT              -- a hash of where the copy (or the failed attempt) was read from; older stores: below
+    location TEXT   -- a hash of where the copy (or the failed attempt) was read from; NULL: copied from a store
+                    -- that kept none, taken as the configured location until the next read
 );
 CREATE TABLE IF NOT EXISTS groups (
     source TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (source, key)
@@ -36,32 +84,6 @@ CREATE TABLE IF NOT EXISTS item_workers (
 CREATE INDEX IF NOT EXISTS item_workers_by_item ON item_workers (item);
 CREATE TABLE IF NOT EXISTS problems (source TEXT NOT NULL, grp TEXT NOT NULL, location TEXT NOT NULL,
                                      reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL,            -- idempotency: what this message is (digest:s01:2027-W03), per recipient
-    recipient TEXT NOT NULL, message_id TEXT NOT NULL, subject TEXT NOT NULL,
-    message BLOB NOT NULL,        -- the whole RFC 5322 message, as it will be sent
-    status TEXT NOT NULL,         -- pending | claimed | sending | sent | failed | unknown | resent
-    attempts INTEGER NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, sent_at REAL,
-    meta TEXT NOT NULL DEFAULT '{}',
-    claimed_by TEXT, lease_until REAL,   -- while claimed/sending: which run, until when (older stores: below)
-    UNIQUE (key, recipient)
-);
-CREATE TABLE IF NOT EXISTS notices (
-    id INTEGER PRIMARY KEY, court TEXT NOT NULL, told_at REAL NOT NULL,
-    how TEXT NOT NULL,            -- email | print
-    first TEXT NOT NULL, last TEXT NOT NULL,   -- the period the letter covered (local dates)
-    dates TEXT NOT NULL,          -- JSON: what the court was told, date by date
-    amended INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS notice_letters (   -- the letter a notices row recorded, as rendered (for --reprint)
-    notice INTEGER PRIMARY KEY,               -- notices.id
-    letter_date TEXT NOT NULL,                -- the date written on the letter
-    text TEXT NOT NULL, html TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS digest_state (
-    supervisor TEXT PRIMARY KEY, week TEXT NOT NULL, keys TEXT NOT NULL, sent_at REAL NOT NULL
-);
 CREATE INDEX IF NOT EXISTS problems_by_group ON problems (source, grp);
 CREATE TABLE IF NOT EXISTS source_health (   -- per source: setbacks since its last stored read
     source TEXT PRIMARY KEY,
@@ -74,43 +96,51 @@ CREATE TABLE IF NOT EXISTS source_health (   -- per source: setbacks since its l
 CREATE TABLE IF NOT EXISTS part_indexes (   -- per iCalendar source: where its last read cut it (ics_parts)
     source TEXT PRIMARY KEY, data BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS published (      -- per published calendar: what it last said of each session
-    calendar TEXT NOT NULL,   -- worker:ID | collaborative:ID | court:ID | all
-    uid TEXT NOT NULL,
-    digest TEXT NOT NULL,     -- of what a person sees (start, end, status, summary, location)
-    sequence INTEGER NOT NULL, dtstamp REAL NOT NULL,   -- SEQUENCE and DTSTAMP (epoch seconds) last published
-    gone_since REAL,          -- when the session left this calendar (published CANCELLED since); else NULL
-    content TEXT NOT NULL,    -- JSON: the rest of the VEVENT, to publish its cancellation once it is gone
-    PRIMARY KEY (calendar, uid)
-) WITHOUT ROWID;
 """
+# The cache's tables, as a store of the previous release held them beside the records.
+CACHE_TABLES = ("derived", "sources", "groups", "items", "item_workers", "problems", "source_health", "part_indexes")
 # Columns an outbox written by a release before leases lacks (the table above has them).
 LEASE_COLUMNS = (("claimed_by", "TEXT"), ("lease_until", "REAL"))
 
 
-def add_outbox_lease_columns(db: sqlite3.Connection) -> None:
-    """ALTER TABLE outbox ADD COLUMN claimed_by, lease_until when missing (stores from before leases)."""
+def statements(script: str) -> list[str]:
+    """A script's statements, to run one by one inside a transaction (executescript would commit first)."""
+    return [s.strip() for s in script.split(";\n") if s.strip()]
+
+
+def create_cache(db: sqlite3.Connection) -> None:
+    """An empty cache at CACHE_LAYOUT, in the caller's transaction: every table there before is dropped."""
+    old = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    for name in old:
+        db.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for statement in statements(CACHE):
+        db.execute(statement)
+    db.execute(f"PRAGMA user_version = {CACHE_LAYOUT}")
+
+
+def _to_v1(db: sqlite3.Connection) -> None:
+    """Version 0 -> 1: the records get their own file. Tables a store before versions may lack are created, an
+    outbox from before leases gets their columns, and the calendar cache's rows move to the cache file (attached
+    as `cache`, at CACHE_LAYOUT; a column an older store lacks, such as sources.location, stays NULL there) and
+    leave this one."""
+    for statement in statements(RECORDS):
+        db.execute(statement)
     _add_columns(db, "outbox", LEASE_COLUMNS)
+    here = {r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+    for table in (t for t in CACHE_TABLES if t in here):
+        there = {r[1] for r in db.execute(f"PRAGMA cache.table_info({table})")}
+        columns = ", ".join(r[1] for r in db.execute(f"PRAGMA main.table_info({table})") if r[1] in there)
+        db.execute(f"DELETE FROM cache.{table}")   # a migration that died half way left some: copied again
+        db.execute(f"INSERT INTO cache.{table} ({columns}) SELECT {columns} FROM main.{table}")
+        db.execute(f"DROP TABLE main.{table}")
 
 
-def add_source_location_column(db: sqlite3.Connection) -> None:
-    """ALTER TABLE sources ADD COLUMN location when missing (stores from before a copy knew where it came from:
-    NULL there, taken as the configured location until the next read records it)."""
-    _add_columns(db, "sources", (("location", "TEXT"),))
+# (version reached, step from the one before): applied in order, in one transaction, from the store's version.
+MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((1, _to_v1),)
 
 
 def _add_columns(db: sqlite3.Connection, table: str, columns: tuple[tuple[str, str], ...]) -> None:
-    def missing() -> list[tuple[str, str]]:
-        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        return [c for c in columns if c[0] not in have]
-
-    if not missing():
-        return
-    db.execute("BEGIN IMMEDIATE")   # two commands opening an old store at once: one adds, the other sees them
-    try:
-        for name, kind in missing():
-            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
+    have = {row[1] for row in db.execute(f"PRAGMA main.table_info({table})")}
+    for name, kind in columns:
+        if name not in have:
+            db.execute(f"ALTER TABLE main.{table} ADD COLUMN {name} {kind}")

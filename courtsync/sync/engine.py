@@ -16,7 +16,8 @@ from courtsync.config.schema import Config
 from courtsync.core.ownership import Matcher
 from courtsync.errors import EXIT_OK, EXIT_SOURCE, CourtsyncError, SourceError
 from courtsync.models import BusyItem, Problem, Roster, SourceInfo, SourceState
-from courtsync.store.sqlite import Change, SourceHealth, SourceRow, StaleRead, Store
+from courtsync.store.base import CalendarCache as Store  # the cache half of the store
+from courtsync.store.base import Change, SourceHealth, SourceRow, StaleRead
 from courtsync.sync.policy import Policy, held_groups, sudden_drop
 from courtsync.sync.readers import ReadResult, Task, read_all
 

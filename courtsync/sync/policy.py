@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from courtsync.calendars.base import Group, Snapshot, Source, Window
-from courtsync.store.sqlite import Store
+from courtsync.store.base import CalendarCache as Store  # the cache half of the store
 
 SYNC_READ_SECONDS = 60.0   # an explicit `sync`: each read may take max(deadline, this), never forever
 BACKOFF_FIRST = 60.0       # seconds a command leaves a source alone after its first failed attempt; doubling

@@ -1,0 +1,154 @@
+"""What the rest of courtsync may ask of a store, whatever holds it (SQLite today, PostgreSQL next): the row
+types, and the two halves as Protocols: the disposable calendar cache and the durable records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from courtsync.errors import ConfigError
+from courtsync.models import BusyItem, NoticeRecord, OutboxRow, Problem, PublishedEvent
+
+Owners = Callable[[BusyItem], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a partial read relates to what is stored (calendars.base.Snapshot has the same fields); `base`
+    is the part index the read started from."""
+
+    partial: bool = False
+    removed: list[str] = field(default_factory=list)
+    shifted: dict[str, int] = field(default_factory=dict)
+    index: bytes | None = None
+    base: bytes | None = None
+
+
+class StaleRead(Exception):
+    """A partial read started from a part index that another sync has replaced meanwhile: applying its
+    relative changes (lines moved by n) again would be wrong, and the store already holds a newer read."""
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    id: str
+    kind: str
+    label: str
+    synced_at: float | None
+    attempted_at: float | None
+    error: str | None
+    validators: dict[str, str]
+    window: str
+    events: int
+    round_trips: int
+    owners_key: str | None
+    location: str | None = None   # a hash of where it was read from (None: a store from before that was kept)
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A source's setbacks since its last stored read (none: no row)."""
+
+    failures: int
+    retry_after: float | None
+    timed_out: bool
+    held: str | None
+    held_at: float | None
+
+
+@dataclass
+class NewerStoreError(ConfigError):
+    """The store was written by a newer release of courtsync (a schema version this release does not know)."""
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What `courtsync db upgrade` did: the records' schema version before (None: there was no store) and after."""
+
+    store: str
+    cache: str
+    before: int | None
+    after: int
+
+
+class CalendarCache(Protocol):
+    """Each source's last good copy, its sync state and setbacks, and derived values: all of it can be dropped
+    and is rebuilt by the next sync (and the next command), so nothing here is a record."""
+
+    def batch(self) -> AbstractContextManager[None]: ...
+    def cached(self, kind: str, key: str) -> bytes | None: ...
+    def remember(self, kind: str, key: str, value: bytes) -> None: ...
+    def sources(self) -> dict[str, SourceRow]: ...
+    def group_hashes(self, source: str) -> dict[str, str]: ...
+    def stored_groups(self, source: str, keys: Iterable[str]) -> set[str]: ...
+    def part_index(self, source: str) -> bytes | None: ...
+    def record_failure(self, source: str, kind: str, label: str, error: str, now: float,
+                       location: str | None = None) -> None: ...
+    def forget(self, source: str) -> None: ...
+    def health(self) -> dict[str, SourceHealth]: ...
+    def record_setback(self, source: str, now: float, delay: Callable[[int], float], timed_out: bool = False,
+                       held: str | None = None) -> None: ...
+    def clear_setbacks(self, source: str) -> None: ...
+    def upcoming(self, source: str, start: float, end: float) -> dict[str, int]: ...
+    def record_unchanged(self, source: str, now: float, round_trips: int, location: str | None = None) -> None: ...
+    def apply(self, source: str, kind: str, label: str, groups: dict[str, Any], file_problems: list[Problem],
+              validators: dict[str, str], window: str, now: float, round_trips: int, owners: Owners,
+              owners_key: str, change: Change | None = None, location: str | None = None) -> tuple[int, int]: ...
+    def reassign_owners(self, source: str, owners: Owners, owners_key: str, tz: ZoneInfo) -> None: ...
+    def items(self, tz: ZoneInfo, sources: Iterable[str], start: datetime | None = None,
+              end: datetime | None = None, worker: str | None = None,
+              busy_only: bool = False) -> list[BusyItem]: ...
+    def spans_by_worker(self, sources: Iterable[str], start: datetime,
+                        end: datetime) -> dict[str, list[tuple[float, float | None, str, int]]]: ...
+    def items_by_id(self, tz: ZoneInfo, ids: Iterable[int]) -> dict[int, BusyItem]: ...
+    def problems(self, sources: Iterable[str]) -> list[Problem]: ...
+
+
+class Ledger(Protocol):
+    """The outbox (notices.outbox.Rows and its counts), the digest state and the notice log with its letters."""
+
+    def queue(self, rows: Iterable[tuple[str, str, str, str, bytes, dict[str, Any]]], resend: Collection[str],
+              now: float) -> tuple[int, int]: ...
+    def supersede(self, prefix: str, keep: Collection[str]) -> int: ...
+    def unsettled(self, prefix: str) -> list[OutboxRow]: ...
+    def rows(self, status: str, keys: Collection[str] | None = None) -> list[OutboxRow]: ...
+    def claim(self, row_id: int, claimer: str, lease_until: float) -> OutboxRow | None: ...
+    def handing_over(self, row_id: int, claimer: str) -> bool: ...
+    def release(self, row_id: int, claimed_by: str | None) -> bool: ...
+    def finish(self, row_id: int, claimer: str, status: str, error: str | None, sent_at: float | None,
+               then: Callable[[], None] | None = None) -> bool: ...
+    def give_up(self, row_id: int, claimed_by: str | None, error: str) -> bool: ...
+    def mark_sent(self, row_id: int, when: float, then: Callable[[], None] | None = None) -> bool: ...
+    def counts(self, prefix: str = "") -> dict[str, int]: ...
+    def remember_digest(self, supervisor: str, week: str, keys: dict[str, Any], when: float) -> None: ...
+    def digest_keys(self) -> dict[str, dict[str, Any]]: ...
+    def record_notice(self, court: str, when: float, how: str, first: str, last: str, dates: list[dict[str, Any]],
+                      amended: bool, letter_date: str, text: str, html: str) -> int: ...
+    def notices(self, court: str | None = None) -> list[NoticeRecord]: ...
+    def last_told(self, court: str) -> list[dict[str, Any]] | None: ...
+
+
+class Records(Protocol):
+    """What courtsync did and must never forget: the ledger, and what each published calendar last said."""
+
+    path: Path
+
+    @property
+    def ledger(self) -> Ledger: ...
+    def published(self, calendar: str) -> dict[str, PublishedEvent]: ...
+    def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None: ...
+
+
+class Storage(CalendarCache, Records, Protocol):
+    """A whole store as a command holds it: opened on first use, closed when the command ends."""
+
+    def upgrade(self) -> Upgrade: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Storage: ...
+    def __exit__(self, *exc: object) -> None: ...
+

@@ -1,0 +1,65 @@
+"""The durable records (SQLite): the ledger (outbox, digests, notices and their letters) and what each published
+calendar last said. Never dropped: the records file is migrated, not rebuilt."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from courtsync.errors import ConfigError
+from courtsync.models import PublishedEvent
+from courtsync.store.base import NewerStoreError
+from courtsync.store.ledger import Ledger
+from courtsync.store.published import published_event, published_row, read_only
+
+
+class SqliteRecords:
+    """The records file's tables, on the connection `connect` opens (on first use)."""
+
+    def __init__(self, path: Path, connect: Callable[[], sqlite3.Connection]) -> None:
+        self.path = path
+        self._connect = connect
+        self._ledger: Ledger | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"Cannot open the store {self.path}: {exc}.",
+                              hint="Check `store` in courtsync.toml and that its folder exists and is writable.") \
+                from None
+
+    @property
+    def ledger(self) -> Ledger:
+        """The outbox, digest and notice records (store/ledger.py)."""
+        if self._ledger is None:
+            self._ledger = Ledger(lambda: self.db)
+        return self._ledger
+
+    def published(self, calendar: str) -> dict[str, PublishedEvent]:
+        """What `calendar` last said of each session (ConfigError when the store cannot be read)."""
+        sql = "SELECT uid, digest, sequence, dtstamp, gone_since, content FROM published WHERE calendar = ?"
+        rows: list[Any] | None
+        try:
+            rows = self.db.execute(sql, (calendar,)).fetchall()
+        except NewerStoreError:
+            raise
+        except (sqlite3.Error, ConfigError) as exc:
+            rows = read_only(self.path, sql, (calendar,))
+            if rows is None:
+                raise ConfigError(f"Cannot read the store {self.path}: {getattr(exc, 'message', exc)}") from None
+        return {r[0]: published_event(r) for r in rows}
+
+    def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None:
+        """Keep what `calendar` now says of these sessions (ConfigError when the store cannot be written)."""
+        rows = [published_row(calendar, e) for e in events]
+        if not rows:
+            return
+        try:
+            with self.db as db:
+                db.executemany("INSERT OR REPLACE INTO published VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"Cannot write the store {self.path}: {exc}.") from None
