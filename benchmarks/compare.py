@@ -16,8 +16,10 @@ The first `check` after the sync is reported apart (it may validate and cache th
 each child's own peak RSS (wait4), the maximum over its runs. Old and new must agree on every check's exit
 code and on the number of conflicts the scan finds; a disagreement is printed.
 
-The table gives the old and new figure, new/old, and each side's range over the rounds (for `check`, the
-range of the per-round median or p90), so noise can be judged: a ratio whose ranges overlap is within noise.
+The table gives the old and new figure, new/old, the paired ratio (the median of new/old over runs made one
+after the other: the same round, or for `check` the same pick; for the p90 row, the p90 of those ratios), and
+each side's range over the rounds (for `check`, of the per-round median or p90), so noise can be judged: the
+verdict says "slower" or "faster" only when the two ranges do not overlap.
 With the defaults (state scale, 3 rounds) a run takes about 5 minutes on a loaded 2-core machine; use
 --rounds 5 --checks 40 for the published figures, or --scale 0.2 for a quick look.
 """
@@ -190,6 +192,16 @@ def summary(side: Side, key: str) -> tuple[float, float, float]:
     return value, min(per_round), max(per_round)
 
 
+def paired(old: Side, new: Side, key: str) -> float:
+    """The median of new/old over runs that ran side by side (for check: the same pick, one after the other;
+    else the same round), which cancels the machine's load drifting between rounds better than a ratio of
+    medians."""
+    if key in ("check, median", "check, p90"):
+        ratios = [n / o for o, n in zip(old.checks, new.checks, strict=True)]
+        return statistics.median(ratios) if key == "check, median" else p90(ratios)
+    return statistics.median(n[key] / o[key] for o, n in zip(old.rounds, new.rounds, strict=True))
+
+
 def verdict(old: tuple[float, float, float], new: tuple[float, float, float], key: str) -> str:
     ratio = new[0] / old[0]
     if key.startswith("peak"):
@@ -202,7 +214,8 @@ def verdict(old: tuple[float, float, float], new: tuple[float, float, float], ke
 
 
 def table(old: Side, new: Side) -> list[dict[str, object]]:
-    header = f"{'metric':<34} {'old':>9} {'new':>9} {'new/old':>8}   {'old range':>15} {'new range':>15}   verdict"
+    header = (f"{'metric':<34} {'old':>9} {'new':>9} {'new/old':>8} {'paired':>7}   {'old range':>15} "
+              f"{'new range':>15}   verdict")
     print(header + "\n" + "-" * len(header))
     rows = []
     for label, key, unit, scale in ROWS:
@@ -213,10 +226,11 @@ def table(old: Side, new: Side) -> list[dict[str, object]]:
             return fmt.format(v[0] * scale), f"{fmt.format(v[1] * scale)}–{fmt.format(v[2] * scale)}"
 
         (ov, orange), (nv, nrange) = show(o), show(n)
-        word = verdict(o, n, key)
-        print(f"{label + ' (' + unit + ')':<34} {ov:>9} {nv:>9} {n[0] / o[0]:>8.2f}   {orange:>15} {nrange:>15}   "
-              f"{word}")
+        word, pair = verdict(o, n, key), paired(old, new, key)
+        print(f"{label + ' (' + unit + ')':<34} {ov:>9} {nv:>9} {n[0] / o[0]:>8.2f} {pair:>7.2f}   {orange:>15} "
+              f"{nrange:>15}   {word}")
         rows.append({"metric": label, "unit": unit, "old": o[0] * scale, "new": n[0] * scale, "ratio": n[0] / o[0],
+                     "paired_ratio": pair,
                      "old_range": [o[1] * scale, o[2] * scale], "new_range": [n[1] * scale, n[2] * scale],
                      "verdict": word})
     return rows
