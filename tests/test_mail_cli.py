@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from tests.conftest import AS_OF, Run
+from tests.conftest import AS_OF, ROOT, Run
 from tests.mail_fixtures import OPENID, TENANT, schedule_answer
 from tests.test_graph import BASE, CLIENT
 
@@ -77,5 +77,6 @@ def test_check_does_not_load_mail_pdf_or_template_libraries(example_dir: Path) -
             f"{str(toml)!r}, '--worker', 'w01', '--date', '2026-12-01']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('exchangelib', 'msal', 'weasyprint', 'jinja2') if m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    # cwd=ROOT: the child imports this checkout's courtsync, not whichever one is installed
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
