@@ -17,11 +17,12 @@ each child's own peak RSS (wait4), the maximum over its runs. Old and new must a
 code and on the number of conflicts the scan finds; a disagreement is printed.
 
 The table gives the old and new figure, new/old, the paired ratio (the median of new/old over runs made one
-after the other: the same round, or for `check` the same pick; for the p90 row, the p90 of those ratios), and
+after the other: for the check median the same pick, for the other rows the same round), and
 each side's range over the rounds (for `check`, of the per-round median or p90), so noise can be judged: the
 verdict says "slower" or "faster" only when the two ranges do not overlap.
-With the defaults (state scale, 3 rounds) a run takes about 5 minutes on a loaded 2-core machine; use
---rounds 5 --checks 40 for the published figures, or --scale 0.2 for a quick look.
+With the defaults (state scale, 3 rounds, 20 checks) a run took 3–5 minutes on a shared 2-core machine
+(load 3–4); --rounds 5 --checks 40, for the published figures, took 13 minutes at load 5–7; --scale 0.2 gives
+a quick look.
 """
 
 from __future__ import annotations
@@ -193,12 +194,10 @@ def summary(side: Side, key: str) -> tuple[float, float, float]:
 
 
 def paired(old: Side, new: Side, key: str) -> float:
-    """The median of new/old over runs that ran side by side (for check: the same pick, one after the other;
-    else the same round), which cancels the machine's load drifting between rounds better than a ratio of
-    medians."""
-    if key in ("check, median", "check, p90"):
-        ratios = [n / o for o, n in zip(old.checks, new.checks, strict=True)]
-        return statistics.median(ratios) if key == "check, median" else p90(ratios)
+    """The median of new/old over runs that ran side by side (for the check median: the same pick, one after
+    the other; else the same round), which cancels the machine's load drifting better than a ratio of medians."""
+    if key == "check, median":
+        return statistics.median(n / o for o, n in zip(old.checks, new.checks, strict=True))
     return statistics.median(n[key] / o[key] for o, n in zip(old.rounds, new.rounds, strict=True))
 
 
