@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zoneinfo import ZoneInfo
 
-from common import AS_OF, HERE, courtsync, ensure_data, timed  # noqa: E402
+from common import AS_OF, HERE, check_picks, courtsync, ensure_data, timed  # noqa: E402
 
 
 def straightforward(folder: Path) -> int:
@@ -77,13 +77,9 @@ def main() -> None:
     ensure_data(args.data)
     seconds, proc = timed([*courtsync(), "sync", "--as-of", AS_OF], args.data)
     print(f"sync (to have a current store): {seconds:.2f} s")
-    workers = [line.split(",", 1)[0] for line in (args.data / "workers.csv").read_text().splitlines()[1:]]
-    rng = random.Random(5)
-    days = [str(date.fromisoformat(AS_OF) + timedelta(days=d)) for d in range(1, 120) if d % 7 not in (5, 6)]
     runs = []
-    for _ in range(args.runs):
-        seconds, proc = timed([*courtsync(), "check", "--worker", rng.choice(workers), "--date", rng.choice(days),
-                               "--as-of", AS_OF], args.data)
+    for worker, day in check_picks(args.data, random.Random(5), args.runs):
+        seconds, proc = timed([*courtsync(), "check", "--worker", worker, "--date", day, "--as-of", AS_OF], args.data)
         assert proc.returncode in (0, 1), proc.stderr
         runs.append(seconds)
     runs.sort()

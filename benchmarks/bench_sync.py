@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import random
-import re
 import resource
 import shutil
 import statistics
@@ -25,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zoneinfo import ZoneInfo
 
-from common import AS_OF, HERE, courtsync, ensure_data, timed, working_copy  # noqa: E402
+from common import AS_OF, HERE, change_two_percent, courtsync, ensure_data, timed, working_copy  # noqa: E402
 
 CHI = ZoneInfo("America/Chicago")
 
@@ -54,23 +53,6 @@ def baseline(feeds: list[Path]) -> tuple[float, int]:
     with multiprocessing.Pool(2) as pool:
         counts = pool.map(baseline_one, [str(f) for f in feeds], chunksize=5)
     return time.perf_counter() - start, sum(counts)
-
-
-def change_two_percent(feeds: list[Path], rng: random.Random) -> int:
-    changed = 0
-    for feed in feeds:
-        text = feed.read_bytes().decode()
-        events = [m.start() for m in re.finditer(r"SUMMARY:", text)]
-        picks = set(rng.sample(range(len(events)), max(1, len(events) // 50)))
-        parts, last = [], 0
-        for n, pos in enumerate(events):
-            if n in picks:
-                parts.append(text[last:pos] + "SUMMARY:(rescheduled) ")
-                last = pos + len("SUMMARY:")
-                changed += 1
-        parts.append(text[last:])
-        feed.write_bytes("".join(parts).encode())
-    return changed
 
 
 def one_round(data: Path, seed: int) -> tuple[float, float, float, float, int]:

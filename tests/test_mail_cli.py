@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from tests.conftest import AS_OF, Run
+from tests.conftest import AS_OF, ROOT, Run
 from tests.mail_fixtures import OPENID, TENANT, schedule_answer
 from tests.test_graph import BASE, CLIENT
 
@@ -71,11 +71,12 @@ def test_both_mail_systems_is_a_config_error(example_dir: Path, run: Runner) -> 
     assert result.exit_code == 2 and "not both" in result.stderr
 
 
-def test_check_does_not_load_exchangelib_or_msal(example_dir: Path) -> None:
+def test_check_does_not_load_mail_pdf_or_template_libraries(example_dir: Path) -> None:
     toml = example_dir / "courtsync.toml"  # court feeds, no [exchange] or [graph]
     code = ("import sys\nfrom courtsync.cli import main\nsys.argv = ['courtsync', 'check', '--config', "
             f"{str(toml)!r}, '--worker', 'w01', '--date', '2026-12-01']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('exchangelib', 'msal', 'weasyprint') if m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+            "print(sorted(m for m in ('exchangelib', 'msal', 'weasyprint', 'jinja2') if m in sys.modules))")
+    # cwd=ROOT: the child imports this checkout's courtsync, not whichever one is installed
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr

@@ -10,7 +10,6 @@ import click
 from courtsync.app import check as check_case
 from courtsync.app import dates as dates_case
 from courtsync.app import events as events_case
-from courtsync.app import example as example_case
 from courtsync.app import scan as scan_case
 from courtsync.app import sync as sync_case
 from courtsync.app.sync import SyncReport
@@ -38,6 +37,8 @@ from courtsync.presenters import shapes as views
 @as_of_option
 def init(directory: Path, force: bool, as_of: date | None) -> None:
     """Write a working example (config, roster, two court feeds) into DIRECTORY."""
+    from courtsync.app import example as example_case  # its templates (jinja2) load only for this command
+
     click.echo(example_case.init_example(directory, today(as_of), force=force, as_of_given=as_of is not None))
 
 
