@@ -54,9 +54,8 @@ class MemoryBackend:
         self.made: MemorySource | None = None
 
     def publish(self, data: bytes) -> None:
-        snap = read_ics(data, source="court", name="memory", kind="court", window=WINDOW, case_pattern=None,
-                        known={})
-        self.items[:] = [i for g in snap.groups.values() for i in (g.items or [])]
+        reading = read_ics(data, source="court", name="memory", kind="court", window=WINDOW, case_pattern=None)
+        self.items[:] = [i for g in reading.groups.values() for i in g.items]
 
     def break_it(self) -> None:
         assert self.made is not None

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Problem, PublishedEvent
 from courtsync.private_files import tighten, touch
-from courtsync.store.cache_groups import Owners, drop_groups, shift, write_groups
+from courtsync.store.cache_groups import GroupTag, GroupWrite, Owners, drop_groups, moved_groups, write_groups
 from courtsync.store.ledger import Ledger
 from courtsync.store.published import published_event, published_row, read_only
 from courtsync.store.schema import SCHEMA, add_outbox_lease_columns, add_source_location_column
@@ -60,21 +60,19 @@ def _close(db: sqlite3.Connection) -> None:
     db.close()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Change:
-    """How a partial read relates to what is stored (calendars.base.Snapshot has the same fields); `base`
-    is the part index the read started from."""
+    """One read of a source as the store takes it: every group it has (`present`: read anew, unchanged, or not
+    read this time), those read anew (`written`), and the unchanged ones that now start on another line
+    (`moved`, with their new first line). A stored group not present is gone."""
 
-    partial: bool = False
-    removed: list[str] = field(default_factory=list)
-    shifted: dict[str, int] = field(default_factory=dict)
-    index: bytes | None = None
-    base: bytes | None = None
+    present: set[str] = field(default_factory=set)
+    written: dict[str, GroupWrite] = field(default_factory=dict)
+    moved: dict[str, GroupTag] = field(default_factory=dict)
 
-
-class StaleRead(Exception):
-    """A partial read started from a part index that another sync has replaced meanwhile: applying its
-    relative changes (lines moved by n) again would be wrong, and the store already holds a newer read."""
+    def kept(self, key: str) -> bool:
+        """A stored group this read leaves as it is (perhaps renumbered)."""
+        return key in self.present and key not in self.written
 
 
 @dataclass(frozen=True)
@@ -209,7 +207,9 @@ class Store:
         return {r[0]: SourceRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10], r[11])
                 for r in rows}
 
-    def group_hashes(self, source: str) -> dict[str, str]:
+    def group_tags(self, source: str) -> dict[str, str]:
+        """Each stored group's tag and first line, encoded (cache_groups.GroupTag): what a new read is
+        compared with."""
         return dict(self.db.execute("SELECT key, hash FROM groups WHERE source = ?", (source,)).fetchall())
 
     def stored_groups(self, source: str, keys: Iterable[str]) -> set[str]:
@@ -221,10 +221,6 @@ class Store:
                 f"SELECT key FROM groups WHERE source = ? AND key IN ({','.join('?' * len(chunk))})",
                 (source, *chunk)))
         return out
-
-    def part_index(self, source: str) -> bytes | None:
-        row = self.db.execute("SELECT data FROM part_indexes WHERE source = ?", (source,)).fetchone()
-        return bytes(row[0]) if row else None
 
     def record_failure(self, source: str, kind: str, label: str, error: str, now: float,
                        location: str | None = None) -> None:
@@ -271,51 +267,33 @@ class Store:
             db.execute("UPDATE sources SET synced_at = ?, attempted_at = ?, error = NULL, round_trips = ?, "
                        "location = coalesce(?, location) WHERE id = ?", (now, now, round_trips, location, source))
 
-    def apply(self, source: str, kind: str, label: str, groups: dict[str, Any], file_problems: list[Problem],
+    def apply(self, source: str, kind: str, label: str, change: Change, file_problems: list[Problem],
               validators: dict[str, str], window: str, now: float, round_trips: int, owners: Owners,
-              owners_key: str, change: Change | None = None, location: str | None = None) -> tuple[int, int]:
-        """Store one read of a source, in one transaction. Returns (groups re-read, items now).
-
-        Without `change`, `groups` is every group (unchanged ones with items None) and any other stored
-        group is gone. With a partial `change`, `groups` is only what changed and `change` says what else did;
-        StaleRead if the part index it started from is no longer the stored one (nothing is written then).
-        """
-        change = change or Change()
+              owners_key: str, location: str | None = None) -> int:
+        """Store one read of a source, in one transaction: `change.written` replaces those groups, the others
+        present stay (renumbered when they moved), any other stored group is dropped. Returns the items now
+        stored."""
         with self.transaction() as db:
-            # A partial read first, as the write that takes the lock: only over the index it started from.
-            stale = change.partial and not db.execute("UPDATE part_indexes SET data = ? WHERE source = ? AND "
-                                                      "data = ?", (change.index, source, change.base)).rowcount
-            if not stale:
-                if change.partial:
-                    changed, gone = list(groups), change.removed
-                else:
-                    old = [r[0] for r in db.execute("SELECT key FROM groups WHERE source = ?", (source,))]
-                    changed = [k for k, g in groups.items() if g.items is not None]
-                    gone = [k for k in old if k not in groups]
-                drop_groups(db, source, gone)
-                shift(db, source, change.shifted)
-                db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
-                db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
-                               [(source, p.location, p.reason) for p in file_problems])
-                write_groups(db, source, {key: groups[key] for key in changed}, owners)
-                if change.index is None:
-                    db.execute("DELETE FROM part_indexes WHERE source = ?", (source,))
-                elif not change.partial:
-                    db.execute("INSERT OR REPLACE INTO part_indexes VALUES (?, ?)", (source, change.index))
-                count = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
-                db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, "
-                           "window, events, round_trips, owners_key, location) VALUES "
-                           "(?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) "
-                           "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
-                           "synced_at=excluded.synced_at, attempted_at=excluded.attempted_at, error=NULL, "
-                           "validators=excluded.validators, window=excluded.window, events=excluded.events, "
-                           "round_trips=excluded.round_trips, owners_key=excluded.owners_key, "
-                           "location=coalesce(excluded.location, location)",
-                           (source, kind, label, now, now, json.dumps(validators), window, count, round_trips,
-                            owners_key, location))
-        if stale:   # raised outside the transaction, so a batch keeps what other sources wrote
-            raise StaleRead(source)
-        return len(changed), count
+            old = [r[0] for r in db.execute("SELECT key FROM groups WHERE source = ?", (source,))]
+            drop_groups(db, source, [k for k in old if k not in change.present])
+            moved_groups(db, source, {k: t for k, t in change.moved.items() if k not in change.written})
+            db.execute("DELETE FROM part_indexes WHERE source = ?", (source,))   # left by releases that kept one
+            db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
+            db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
+                           [(source, p.location, p.reason) for p in file_problems])
+            write_groups(db, source, change.written, owners)
+            count: int = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
+            db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, "
+                       "window, events, round_trips, owners_key, location) VALUES "
+                       "(?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) "
+                       "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
+                       "synced_at=excluded.synced_at, attempted_at=excluded.attempted_at, error=NULL, "
+                       "validators=excluded.validators, window=excluded.window, events=excluded.events, "
+                       "round_trips=excluded.round_trips, owners_key=excluded.owners_key, "
+                       "location=coalesce(excluded.location, location)",
+                       (source, kind, label, now, now, json.dumps(validators), window, count, round_trips,
+                        owners_key, location))
+        return count
 
     def reassign_owners(self, source: str, owners: Owners, owners_key: str, tz: ZoneInfo) -> None:
         """The roster changed: match this source's items to workers again, without re-reading it."""
