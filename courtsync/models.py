@@ -230,6 +230,11 @@ class SourceId:
         court, _, number = text.partition("#")
         return cls.court_feed(court, int(number) if number.isdigit() else 1)
 
+    @property
+    def mail_system(self) -> bool:
+        """Exchange or Microsoft Graph: the mailboxes of everyone without a calendar of their own."""
+        return self.kind in ("exchange", "graph")
+
     def __str__(self) -> str:
         if self.kind == "court":
             return self.court if self.feed == 1 else f"{self.court}#{self.feed}"

@@ -187,3 +187,14 @@ class TestEwsSource(MailboxContract):
             mock.add_callback(responses.POST, "https://mail.agency.example/EWS/Exchange.asmx", callback=answer)
             yield backend
         CachingProtocol.clear_cache()
+
+
+def test_source_ids_print_and_parse_as_stored() -> None:
+    from courtsync.models import SourceId
+
+    cases = {"cook-cpd": SourceId.court_feed("cook-cpd"), "cook-cpd#2": SourceId.court_feed("cook-cpd", 2),
+             "calendar:w01": SourceId.calendar("w01"), "exchange": SourceId("exchange"), "graph": SourceId("graph")}
+    for text, sid in cases.items():
+        assert str(sid) == text and SourceId.parse(text) == sid
+    assert SourceId.parse("cook-cpd#3").court == "cook-cpd" and SourceId.parse("graph").mail_system
+    assert SourceId.parse("calendar:w01").court == ""   # not a court's feed

@@ -16,6 +16,7 @@ from courtsync.models import (
     MakeUp,
     Reason,
     Session,
+    SourceId,
     SourceInfo,
     Worker,
 )
@@ -97,8 +98,8 @@ def check_date(ctx: Context, today: date, now: Now, offline: bool, worker_id: st
     for item in busy_hits(day):
         when = "all day" if item.all_day else (f"{item.start:%H:%M}–{item.end:%H:%M}" if item.end
                                                  else f"{item.start:%H:%M} (no end published)")
-        what = f"case {item.case_numbers[0]}" if item.case_numbers else ("an Outlook item" if item.source in
-                                                                         ("exchange", "graph") else "an item")
+        what = f"case {item.case_numbers[0]}" if item.case_numbers else ("an Outlook item" if SourceId.parse(
+            item.source).mail_system else "an item")
         reasons.append(Reason("busy", f"Already busy {when}: {what} on {item.source}"
                                       + (f" ({', '.join(item.flags)})" if item.flags else "") + "."))
     if day.weekday() >= 5:

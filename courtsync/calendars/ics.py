@@ -9,6 +9,7 @@ line it starts on: a group that only moved is not read again (sync renumbers the
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 from collections.abc import Sequence
@@ -89,7 +90,17 @@ def _reader(doc: Document, settings: Settings, path: str) -> tuple[Reader, bytes
     return reader, hashlib.blake2b(salt.encode(), digest_size=16).digest()
 
 
-_STAMP = re.compile(rb"\nDTSTAMP[;:][^\r\n]*")
+# A DTSTAMP in its plain form: a readable UTC instant, no parameters. Left out of a one-event group's tag (an
+# export that stamps every event with its own time changes no event by that); any other DTSTAMP stays in, since
+# the careful reader reports one it cannot read.
+_STAMP = re.compile(rb"\nDTSTAMP:(19\d\d|2[01]\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
+                    rb"T([01]\d|2[0-3])[0-5]\d[0-5]\dZ(?=\r?\n)")
+
+
+def _unstamped(m: re.Match[bytes]) -> bytes:
+    """A plain DTSTAMP without its value (kept when the day does not exist in its month: a problem then)."""
+    year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    return b"\nDTSTAMP" if day <= 28 or day <= calendar.monthrange(year, month)[1] else m.group(0)
 
 
 def _quick_groups(doc: Document, parts: list[bytes], body: bytes, settings: Settings) -> Fetched | None:
@@ -111,7 +122,7 @@ def _quick_groups(doc: Document, parts: list[bytes], body: bytes, settings: Sett
             members[key] = [i]
         else:
             found.append(i)
-    bare = parts if body.find(b"\nDTSTAMP") == -1 else _body_parts(_STAMP.sub(b"\nDTSTAMP", body), len(parts))
+    bare = parts if body.find(b"\nDTSTAMP") == -1 else _body_parts(_STAMP.sub(_unstamped, body), len(parts))
     blake2b, groups = hashlib.blake2b, []
     for key, numbers in members.items():
         first = lines[numbers[0]]
@@ -150,6 +161,11 @@ def _body_parts(bare: bytes, count: int) -> list[bytes] | None:
     return parts if len(parts) == count else None
 
 
+def _plain_stamp(raw: str) -> bool:
+    m = _STAMP.fullmatch(b"\n" + raw.encode())
+    return m is not None and _unstamped(m) == b"\nDTSTAMP"
+
+
 def _block_groups(doc: Document, settings: Settings) -> Fetched:
     """A file only the full reader takes: its VEVENT blocks grouped by UID and tagged."""
     reader, salt = _reader(doc, settings, "full")
@@ -163,7 +179,7 @@ def _block_groups(doc: Document, settings: Settings) -> Fetched:
         tag = hashlib.blake2b(key=salt, digest_size=16)
         for block in blocks:
             for line in block.lines:
-                text = line.name if line.name == "DTSTAMP" and len(blocks) == 1 else line.raw
+                text = "DTSTAMP" if len(blocks) == 1 and line.name == "DTSTAMP" and _plain_stamp(line.raw) else line.raw
                 tag.update(f"{line.number - first}:{text}\n".encode())
             for problem in block.problems:   # lines that are not properties: where, and their text
                 where = problem.location.rpartition(":")[2]

@@ -149,56 +149,14 @@ def read_document(data: bytes, name: str, source: str) -> Document:
         pname, params, value = parts
         line = Line(number, pname, params, value, raw)
         if pname == "BEGIN":
-            kind = value.strip().upper()
-            if kind in _TOP_LEVEL and len(stack) > 1:
-                # A VEVENT or VTIMEZONE lives only directly in the calendar: whatever is still open ended
-                # without its END line. Close it here, or every later event would vanish inside it.
-                block, tz_lines = _close_to_calendar(stack, block, tz_lines, number, kind, name, source, problems)
-            if not stack and kind != "VCALENDAR":
-                raise FeedError(f"{name}:{number}: BEGIN:{kind} outside any VCALENDAR")
-            if kind == "VCALENDAR":
-                if stack:
-                    raise FeedError(f"{name}:{number}: BEGIN:VCALENDAR inside another component "
-                                    f"(the {stack[-1][0]} opened on line {stack[-1][1]} never ended)")
-                doc.calendars += 1
-            stack.append((kind, number))
-            if kind == "VEVENT" and len(stack) == 2:
-                block = Block(number=number, lines=[])
-            elif kind == "VTIMEZONE" and len(stack) == 2:
-                tz_lines = []
+            block, tz_lines = _begin(doc, stack, block, tz_lines, line, source)
         elif pname == "END":
-            kind = value.strip().upper()
-            open_kinds = [k for k, _ in stack]
-            if kind not in open_kinds:
-                problems.append(Problem(source, f"{name}:{number}", f"END:{kind} closes nothing that is open; "
-                                                                    "line ignored"))
+            closed, block, tz_lines = _end(doc, stack, block, tz_lines, line, source)
+            if not closed:
                 continue
-            while stack[-1][0] != kind:
-                # A component left open inside another (END:VTOOD for END:VTODO, say): close it here. A
-                # VEVENT closed this way may be incomplete, so it is dropped rather than guessed at.
-                unclosed, opened_at = stack.pop()
-                problems.append(Problem(source, f"{name}:{opened_at}", f"{unclosed} opened here is never closed"
-                                        + ("; this event is skipped" if unclosed == "VEVENT" else "")))
-                if unclosed == "VEVENT" and len(stack) == 1:
-                    block = None
-                if unclosed == "VTIMEZONE" and len(stack) == 1:
-                    tz_lines = None
-            stack.pop()
         elif len(stack) == 1 and pname == "X-WR-TIMEZONE":
             doc.x_wr_timezone = value.strip()
-        if block is not None:
-            block.lines.append(line)
-            if pname == "UID" and len(stack) == 2 and block.uid is None:
-                block.uid = value.strip()
-            if pname == "END" and len(stack) == 1:
-                doc.events.append(block)
-                block = None
-        if tz_lines is not None:
-            tz_lines.append(raw)
-            if pname == "END" and len(stack) == 1:
-                tzid = next((t.split(":", 1)[1].strip() for t in tz_lines if t.upper().startswith("TZID")), "")
-                doc.timezones[tzid] = "\r\n".join(tz_lines)
-                tz_lines = None
+        block, tz_lines = _collect(doc, stack, block, tz_lines, line)
     if stack:
         kind, number = stack[-1]
         raise FeedError(f"{name}: truncated: the {kind} opened on line {number} never ends (no END:{kind}); "
@@ -207,6 +165,71 @@ def read_document(data: bytes, name: str, source: str) -> Document:
 
 
 _TOP_LEVEL = {"VEVENT", "VTIMEZONE", "VTODO", "VJOURNAL", "VFREEBUSY"}
+
+
+def _begin(doc: Document, stack: list[tuple[str, int]], block: Block | None, tz_lines: list[str] | None, line: Line,
+           source: str) -> tuple[Block | None, list[str] | None]:
+    """A BEGIN: line: the component opened (an event's block or a zone's lines begun at calendar level)."""
+    kind, number, name = line.value.strip().upper(), line.number, doc.name
+    if kind in _TOP_LEVEL and len(stack) > 1:
+        # A VEVENT or VTIMEZONE lives only directly in the calendar: whatever is still open ended
+        # without its END line. Close it here, or every later event would vanish inside it.
+        block, tz_lines = _close_to_calendar(stack, block, tz_lines, number, kind, name, source, doc.problems)
+    if not stack and kind != "VCALENDAR":
+        raise FeedError(f"{name}:{number}: BEGIN:{kind} outside any VCALENDAR")
+    if kind == "VCALENDAR":
+        if stack:
+            raise FeedError(f"{name}:{number}: BEGIN:VCALENDAR inside another component "
+                            f"(the {stack[-1][0]} opened on line {stack[-1][1]} never ended)")
+        doc.calendars += 1
+    stack.append((kind, number))
+    if kind == "VEVENT" and len(stack) == 2:
+        block = Block(number=number, lines=[])
+    elif kind == "VTIMEZONE" and len(stack) == 2:
+        tz_lines = []
+    return block, tz_lines
+
+
+def _end(doc: Document, stack: list[tuple[str, int]], block: Block | None, tz_lines: list[str] | None, line: Line,
+         source: str) -> tuple[bool, Block | None, list[str] | None]:
+    """An END: line: (whether it closed something, the block and zone lines still being read)."""
+    kind, name = line.value.strip().upper(), doc.name
+    if kind not in [k for k, _ in stack]:
+        doc.problems.append(Problem(source, f"{name}:{line.number}", f"END:{kind} closes nothing that is open; "
+                                                                     "line ignored"))
+        return False, block, tz_lines
+    while stack[-1][0] != kind:
+        # A component left open inside another (END:VTOOD for END:VTODO, say): close it here. A
+        # VEVENT closed this way may be incomplete, so it is dropped rather than guessed at.
+        unclosed, opened_at = stack.pop()
+        doc.problems.append(Problem(source, f"{name}:{opened_at}", f"{unclosed} opened here is never closed"
+                                    + ("; this event is skipped" if unclosed == "VEVENT" else "")))
+        if unclosed == "VEVENT" and len(stack) == 1:
+            block = None
+        if unclosed == "VTIMEZONE" and len(stack) == 1:
+            tz_lines = None
+    stack.pop()
+    return True, block, tz_lines
+
+
+def _collect(doc: Document, stack: list[tuple[str, int]], block: Block | None, tz_lines: list[str] | None,
+             line: Line) -> tuple[Block | None, list[str] | None]:
+    """The line added to the event or zone being read; one that ends it hands it to `doc`."""
+    ends = line.name == "END" and len(stack) == 1
+    if block is not None:
+        block.lines.append(line)
+        if line.name == "UID" and len(stack) == 2 and block.uid is None:
+            block.uid = line.value.strip()
+        if ends:
+            doc.events.append(block)
+            block = None
+    if tz_lines is not None:
+        tz_lines.append(line.raw)
+        if ends:
+            tzid = next((t.split(":", 1)[1].strip() for t in tz_lines if t.upper().startswith("TZID")), "")
+            doc.timezones[tzid] = "\r\n".join(tz_lines)
+            tz_lines = None
+    return block, tz_lines
 
 
 def _close_to_calendar(stack: list[tuple[str, int]], block: Block | None, tz_lines: list[str] | None, number: int,

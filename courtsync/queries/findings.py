@@ -15,6 +15,7 @@ from courtsync.models import (
     MakeUp,
     Problem,
     Session,
+    SourceId,
     SourceInfo,
     Worker,
 )
@@ -50,7 +51,7 @@ class ScanResult:
 
 
 def _court_of(source: str, ctx: Context) -> str | None:
-    court = source.split("#", 1)[0]
+    court = SourceId.parse(source).court
     return court if court in ctx.courts else None
 
 
