@@ -316,3 +316,17 @@ def test_a_copy_of_the_store_file_alone_holds_the_last_sync(example_dir: Path) -
     db.close()
     assert len(sources) == 10 and all(n > 0 for n in sources.values())
     assert items == sources
+
+
+def test_fuzz_found_an_unreadable_dtstamp_is_still_reported_after_a_resync(tmp_path: Path) -> None:
+    # Bug (found by the fuzzer): a one-event group's tag left out its DTSTAMP, so an edit that made the DTSTAMP
+    # unreadable changed no tag, and the problem the careful reader reports for it never reached the store.
+    name = "fuzz_control_character_in_parameter.ics"
+    text = (CALENDARS / "broken" / name).read_text()
+    broken = re.sub(r"(UID:cc-2\r?\nDTSTAMP:)[^\r\n]*", r"\g<1>20261101T999999999999999Z", text).encode()
+    assert broken != text.encode()
+    kept = Store(tmp_path / "kept.db")
+    synced(kept, tmp_path, name, text.encode())
+    assert synced(kept, tmp_path, name, broken).reread == 1
+    assert store_state(kept) == fresh_state(tmp_path, name, broken)
+    assert any("DTSTAMP cannot be read" in reason for _, reason in store_state(kept)[1])

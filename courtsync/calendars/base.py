@@ -155,7 +155,7 @@ def source_class(type_name: str) -> type[Any]:
     return cls
 
 
-def source_type(location: str) -> str:
+def source_type(location: str) -> Literal["http", "file"]:
     """A feed string from the config: a URL is 'http', anything else a file."""
     return "http" if re.match(r"^(https?|webcal)://", location.strip(), re.I) else "file"
 

@@ -18,19 +18,8 @@ from itertools import accumulate
 
 from courtsync.calendars.base import Fetched, Group, RawGroup, Reading, Window
 from courtsync.calendars.ics_events import Reader, in_range, read_plain, read_plain_chunk
-from courtsync.calendars.ics_text import (
-    Block,
-    Chunk,
-    Document,
-    FeedError,
-    chunk_block,
-    cut,
-    event_bytes,
-    read_document,
-    scan,
-    strip_bom,
-    uid_of,
-)
+from courtsync.calendars.ics_scan import Chunk, chunk_block, cut, event_bytes, scan, strip_bom, uid_of
+from courtsync.calendars.ics_text import Block, Document, FeedError, read_document
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
 

@@ -196,18 +196,24 @@ RESULT_GRACE = 0.2   # seconds past the limit a read that stops itself there is 
 
 @contextmanager
 def _pool(tasks: list[Task], workers: int) -> Iterator[dict[int, Wait]]:
-    """The tasks read by `workers` spawned processes, all submitted at once. A result not back by the limit
-    (a CPU-bound parse does not look at the deadline) is reported not read in time, and the pool's processes
-    are ended when the sync is done with it."""
+    """The tasks read by `workers` spawned processes, in order, a few ahead of the one waited for (so that reads
+    done but not yet stored do not pile up in memory). A result not back by the limit (a CPU-bound parse does
+    not look at the deadline) is reported not read in time, and the pool's processes are ended then."""
     if not tasks:
         yield {}
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"))
     late: list[bool] = []
-    futures: dict[int, Future[ReadResult]] = {id(t): pool.submit(_read_guarded, t) for t in tasks}
+    futures: dict[int, Future[ReadResult]] = {}
+    ahead = 4 * workers
 
-    def waiter(task: Task) -> Wait:
+    def submit(upto: int) -> None:
+        for task in tasks[len(futures):min(upto, len(tasks))]:
+            futures[id(task)] = pool.submit(_read_guarded, task)
+
+    def waiter(k: int, task: Task) -> Wait:
         def wait() -> ReadResult:
+            submit(k + 1 + ahead)
             started, until = clock.monotonic(), _until(task)
             try:
                 return futures[id(task)].result(None if until is None else max(0.0, until - clock.monotonic()))
@@ -218,8 +224,9 @@ def _pool(tasks: list[Task], workers: int) -> Iterator[dict[int, Wait]]:
                 return ReadResult(None, "the process reading this source stopped; run `courtsync sync` again", 0.0)
         return wait
 
+    submit(ahead)
     try:
-        yield {id(t): waiter(t) for t in tasks}
+        yield {id(t): waiter(k, t) for k, t in enumerate(tasks)}
     finally:
         if late or any(not f.done() for f in futures.values()):
             _end(pool)
