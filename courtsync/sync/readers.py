@@ -1,10 +1,11 @@
 """Reading sources for a sync, side by side, within the command's limit: the one place reads run in parallel.
 
 Each read is fetch -> compare each group's tag with the stored one -> parse the groups whose tag changed.
-Many court feeds and calendars are read by a pool of spawned processes (no fork: safe where threads run,
-and on macOS); mail systems, which hold sessions and tokens, and the rest are read on threads of this
-process at the same time. Whoever waits for a result waits no longer than the command's limit: a read
-still running then is abandoned (its process ended, its thread left to stop at its own next step).
+Many court feeds and calendars are read by a pool of spawned reader processes (never a fork of the sync
+itself: safe where threads run, and on macOS); mail systems, which hold sessions
+and tokens, and the rest are read on threads of this process at the same time. Whoever waits for a result
+waits no longer than the command's limit: a read still running then is abandoned (its process ended, its
+thread left to stop at its own next step).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from courtsync.calendars.base import Fetched, Group, RawGroup, Source, Window, deadline_passed
 from courtsync.errors import CourtsyncError, DeadlineError
 from courtsync.store.cache_groups import GroupTag
-from courtsync.sync.policy import Limit
+
+if TYPE_CHECKING:   # (reader processes import this module: only what a read needs)
+    from courtsync.sync.policy import Limit
 
 
 @dataclass(frozen=True)
@@ -196,27 +200,30 @@ RESULT_GRACE = 0.2   # seconds past the limit a read that stops itself there is 
 
 @contextmanager
 def _pool(tasks: list[Task], workers: int) -> Iterator[dict[int, Wait]]:
-    """The tasks read by `workers` spawned processes, in order, a few ahead of the one waited for (so that reads
+    """The tasks read by `workers` reader processes, in order, a few ahead of the one waited for (so that reads
     done but not yet stored do not pile up in memory). A result not back by the limit (a CPU-bound parse does
     not look at the deadline) is reported not read in time, and the pool's processes are ended then."""
     if not tasks:
         yield {}
         return
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_context())
     late: list[bool] = []
-    futures: dict[int, Future[ReadResult]] = {}
+    futures: dict[int, Future[ReadResult]] = {}   # submitted, not yet handed on (a result is let go once it is)
+    submitted: list[int] = [0]
     ahead = 4 * workers
 
     def submit(upto: int) -> None:
-        for task in tasks[len(futures):min(upto, len(tasks))]:
+        for task in tasks[submitted[0]:min(upto, len(tasks))]:
             futures[id(task)] = pool.submit(_read_guarded, task)
+            submitted[0] += 1
 
     def waiter(k: int, task: Task) -> Wait:
         def wait() -> ReadResult:
             submit(k + 1 + ahead)
             started, until = clock.monotonic(), _until(task)
+            future = futures.pop(id(task))
             try:
-                return futures[id(task)].result(None if until is None else max(0.0, until - clock.monotonic()))
+                return future.result(None if until is None else max(0.0, until - clock.monotonic()))
             except FutureTimeout:
                 late.append(True)
                 return _cut_off(task, started)
@@ -228,7 +235,7 @@ def _pool(tasks: list[Task], workers: int) -> Iterator[dict[int, Wait]]:
     try:
         yield {id(t): waiter(k, t) for k, t in enumerate(tasks)}
     finally:
-        if late or any(not f.done() for f in futures.values()):
+        if late or submitted[0] < len(tasks) or any(not f.done() for f in futures.values()):
             _end(pool)
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -242,3 +249,9 @@ def _end(pool: ProcessPoolExecutor) -> None:
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         with suppress(OSError, AttributeError):
             process.kill()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Reader processes are spawned: started afresh, never a fork of this process (whose threads may hold
+    locks; macOS refuses), and never from a fork server a forked copy of this process would share."""
+    return multiprocessing.get_context("spawn")
