@@ -305,6 +305,7 @@ def test_a_copy_of_the_store_file_alone_holds_the_last_sync(example_dir: Path) -
     # copy of courtsync.db alone (a backup) missed the last sync.
     _many_feeds(example_dir, 9)
     env = {k: v for k, v in os.environ.items() if not k.startswith("COURTSYNC_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)   # this checkout, not an installed copy
     done = subprocess.run([sys.executable, "-m", "courtsync", "sync", *_cfg(example_dir)], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
