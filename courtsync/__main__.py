@@ -2,4 +2,5 @@
 
 from courtsync.cli import main
 
-main()
+if __name__ == "__main__":   # (a reader process started by spawn imports this module too)
+    main()

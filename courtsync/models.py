@@ -200,6 +200,52 @@ class CheckResult:
 
 
 SourceKind = Literal["court", "personal", "exchange", "graph"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceId:
+    """Who a source is: a court's feed (`cook-cpd`, `cook-cpd#2`), a worker's own calendar (`calendar:w01`),
+    or a mail system (`exchange`, `graph`). `str()` is the id shown and stored; `parse` reads one back."""
+
+    kind: SourceKind
+    court: str = ""      # a court feed: the court's id
+    feed: int = 1        # a court feed: its number among the court's feeds (1: the first)
+    worker: str = ""     # a personal calendar: the worker's id
+
+    @classmethod
+    def court_feed(cls, court: str, feed: int = 1) -> SourceId:
+        return cls("court", court=court, feed=feed)
+
+    @classmethod
+    def calendar(cls, worker: str) -> SourceId:
+        return cls("personal", worker=worker)
+
+    @classmethod
+    def parse(cls, text: str) -> SourceId:
+        """A stored or typed id back to its parts (anything not a calendar or mail system is a court feed)."""
+        if text in ("exchange", "graph"):
+            return cls("exchange" if text == "exchange" else "graph")
+        if text.startswith("calendar:"):
+            return cls.calendar(text[len("calendar:"):])
+        court, _, number = text.partition("#")
+        return cls.court_feed(court, int(number) if number.isdigit() else 1)
+
+    @property
+    def mail_system(self) -> bool:
+        """Exchange or Microsoft Graph: the mailboxes of everyone without a calendar of their own."""
+        return self.kind in ("exchange", "graph")
+
+    def __str__(self) -> str:
+        if self.kind == "court":
+            return self.court if self.feed == 1 else f"{self.court}#{self.feed}"
+        if self.kind == "personal":
+            return f"calendar:{self.worker}"
+        return self.kind
+
+
+def court_feed_ids(court: str, feeds: int) -> list[str]:
+    """The source ids of a court's `feeds` feeds, as shown and stored."""
+    return [str(SourceId.court_feed(court, n)) for n in range(1, feeds + 1)]
 SourceState = Literal["ok", "stale", "suspect", "error"]
 
 

@@ -9,9 +9,10 @@ from typing import Any, Protocol
 
 import pytest
 
-from courtsync.calendars.base import Snapshot, Source
+from courtsync.calendars.base import Fetched, Reading, Source, read_whole
 from courtsync.errors import SourceError
-from tests.calendar_helpers import CALENDARS, WINDOW, known_after
+from courtsync.sync.readers import compare
+from tests.calendar_helpers import CALENDARS, WINDOW, stored_after
 
 REFERENCE = (CALENDARS / "court" / "recurrence.ics").read_bytes()
 
@@ -22,14 +23,18 @@ class Backend(Protocol):
     def source(self) -> Source: ...
 
 
-def items_of(snap: Snapshot) -> list[tuple[Any, ...]]:
+def items_of(reading: Reading) -> list[tuple[Any, ...]]:
     return sorted((i.uid, i.start.timestamp(), i.end.timestamp() if i.end else None, i.busy, i.status)
-                  for g in snap.groups.values() for i in (g.items or []))
+                  for g in reading.groups.values() for i in g.items)
 
 
-def keys_after(snap: Snapshot, before: set[str]) -> set[str]:
-    """The groups a source has after this read, given those it had before (a partial read lists only changes)."""
-    return (before - set(snap.removed)) | set(snap.groups) if snap.partial else set(snap.groups)
+def to_parse(fetched: Fetched, before: Fetched) -> list[str]:
+    """The groups sync parses of `fetched` when the store holds what `before` read (tags compared)."""
+    return [g.key for g in compare(fetched, stored_after(before))[0]]
+
+
+def keys_of(fetched: Fetched) -> set[str]:
+    return {g.key for g in fetched.groups}
 
 
 class SourceContract:
@@ -37,8 +42,7 @@ class SourceContract:
 
     def test_reads_the_reference_calendar(self, backend: Backend) -> None:
         backend.publish(REFERENCE)
-        snap = backend.source().read(WINDOW, {}, {})
-        items = items_of(snap)
+        items = items_of(read_whole(backend.source(), WINDOW))
         assert len(items) == 25
         assert ("rec-moved", 1815508800.0, 1815512400.0, True, "confirmed") in items  # 2027-07-13 15:00 CDT
         assert sum(1 for i in items if not i[3]) == 1  # the cancelled instance is kept, not busy
@@ -46,36 +50,38 @@ class SourceContract:
     def test_an_unchanged_source_costs_no_parsing(self, backend: Backend) -> None:
         backend.publish(REFERENCE)
         source = backend.source()
-        first = source.read(WINDOW, {}, {})
-        again = source.read(WINDOW, first.validators, known_after(first))
-        assert again.not_modified or all(g.items is None for g in again.groups.values())
+        first = source.fetch(WINDOW, {})
+        again = source.fetch(WINDOW, first.validators)
+        assert again.not_modified or to_parse(again, first) == []
 
     def test_one_changed_event_is_the_only_one_read_again(self, backend: Backend) -> None:
         backend.publish(REFERENCE)
         source = backend.source()
-        first = source.read(WINDOW, {}, {})
+        first = source.fetch(WINDOW, {})
         backend.publish(REFERENCE.replace(b"SUMMARY:2027-JA-000806 the 31st skips short months",
                                           b"SUMMARY:2027-JA-000806 the 31st skips short months (room 4)"))
-        second = source.read(WINDOW, first.validators, known_after(first))
-        assert [k for k, g in second.groups.items() if g.items is not None] == ["rec-31st"]
-        assert keys_after(second, set(first.groups)) == set(first.groups)
+        second = source.fetch(WINDOW, first.validators)
+        assert to_parse(second, first) == ["rec-31st"]
+        assert keys_of(second) == keys_of(first)
+        parsed = source.parse(second, [g for g in second.groups if g.key == "rec-31st"])
+        assert list(parsed) == ["rec-31st"] and parsed["rec-31st"].items
 
     def test_a_removed_event_is_gone(self, backend: Backend) -> None:
         start = REFERENCE.index(b"BEGIN:VEVENT\r\nUID:rec-extra")
         end = REFERENCE.index(b"END:VEVENT\r\n", start) + len(b"END:VEVENT\r\n")
         backend.publish(REFERENCE)
         source = backend.source()
-        first = source.read(WINDOW, {}, {})
+        first = source.fetch(WINDOW, {})
         backend.publish(REFERENCE[:start] + REFERENCE[end:])
-        second = source.read(WINDOW, first.validators, known_after(first))
-        assert "rec-extra" in first.groups and "rec-extra" not in keys_after(second, set(first.groups))
+        second = source.fetch(WINDOW, first.validators)
+        assert "rec-extra" in keys_of(first) and "rec-extra" not in keys_of(second)
 
     def test_an_unreadable_source_raises_source_error_naming_it(self, backend: Backend) -> None:
         backend.publish(REFERENCE)
         source = backend.source()
         backend.break_it()
         with pytest.raises(SourceError) as info:
-            source.read(WINDOW, {}, {})
+            source.fetch(WINDOW, {})
         assert source.label in info.value.message
         assert "secret" not in info.value.message and "token" not in source.label
 
@@ -97,31 +103,32 @@ class MailboxContract:
 
     def test_reads_every_mailbox(self, mailbox_backend: MailboxBackend, held_item: Any) -> None:
         mailbox_backend.publish(self.calendars(held_item))
-        snap = mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, {})
-        assert set(snap.groups) == {"w1", "w2", "w3"}
-        assert all(len(g.items or []) == 3 and all(i.worker_ids == (wid,) for i in g.items or [])
-                   for wid, g in snap.groups.items())
+        reading = read_whole(mailbox_backend.source(self.MAILBOXES), WINDOW)
+        assert set(reading.groups) == {"w1", "w2", "w3"}
+        assert all(len(g.items) == 3 and all(i.worker_ids == (wid,) for i in g.items)
+                   for wid, g in reading.groups.items())
 
     def test_an_unchanged_mailbox_costs_no_writing(self, mailbox_backend: MailboxBackend, held_item: Any) -> None:
         mailbox_backend.publish(self.calendars(held_item))
-        first = mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, {})
-        again = mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, known_after(first))
-        assert all(g.items is None for g in again.groups.values())
+        first = mailbox_backend.source(self.MAILBOXES).fetch(WINDOW, {})
+        again = mailbox_backend.source(self.MAILBOXES).fetch(WINDOW, {})
+        assert to_parse(again, first) == [] and keys_of(again) == keys_of(first)
 
     def test_one_changed_mailbox_is_the_only_one_read_again(self, mailbox_backend: MailboxBackend,
                                                             held_item: Any) -> None:
         calendars = self.calendars(held_item)
         mailbox_backend.publish(calendars)
-        first = mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, {})
+        first = mailbox_backend.source(self.MAILBOXES).fetch(WINDOW, {})
         calendars["ben@agency.example"] = calendars["ben@agency.example"][:2]
         mailbox_backend.publish(calendars)
-        second = mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, known_after(first))
-        assert [k for k, g in second.groups.items() if g.items is not None] == ["w2"]
-        assert len(second.groups["w2"].items or []) == 2
+        source = mailbox_backend.source(self.MAILBOXES)
+        second = source.fetch(WINDOW, {})
+        assert to_parse(second, first) == ["w2"]
+        assert len(source.parse(second, [g for g in second.groups if g.key == "w2"])["w2"].items) == 2
 
     def test_an_unreadable_source_raises_source_error(self, mailbox_backend: MailboxBackend,
                                                       held_item: Any) -> None:
         mailbox_backend.publish(self.calendars(held_item))
         mailbox_backend.break_it()
         with pytest.raises(SourceError):
-            mailbox_backend.source(self.MAILBOXES).read(WINDOW, {}, {})
+            mailbox_backend.source(self.MAILBOXES).fetch(WINDOW, {})

@@ -19,10 +19,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from courtsync.calendars.base import Known, Snapshot, Window
+from courtsync.calendars.base import Reading, Window
 from courtsync.calendars.ics import read_ics
 from courtsync.errors import SourceError
-from tests.calendar_helpers import CALENDARS, CASE, CHICAGO
+from courtsync.store.sqlite import Store
+from courtsync.sync.engine import SyncReport
+from tests.calendar_helpers import CALENDARS, CASE, CHICAGO, synced
 
 _DATE_LINE = re.compile(rb"^(DTSTART|DTEND|EXDATE|RDATE|RECURRENCE-ID|DUE)[;:]", re.I)
 BAD_DATES = [b"00010101T090000", b"99991231T235959", b"20270231T090000", b"20271332T090000", b"20270616T250000",
@@ -223,13 +225,17 @@ def _alarm(signum: int, frame: Any) -> None:
 WINDOW = Window(datetime(2027, 3, 1, tzinfo=CHICAGO), datetime(2027, 8, 1, tzinfo=CHICAGO), CHICAGO)
 
 
-def read(data: bytes, name: str, known: Known | None = None) -> Snapshot:
+def read(data: bytes, name: str) -> Reading:
     kind = "personal" if name.startswith("personal") else "court"
-    return read_ics(data, source="src", name=Path(name).name, kind=kind, window=WINDOW, case_pattern=CASE,
-                    known=known or Known())
+    return read_ics(data, source="src", name=Path(name).name, kind=kind, window=WINDOW, case_pattern=CASE)
 
 
-def reading(snap: Snapshot) -> dict[str, set[tuple[Any, ...]]]:
+def sync(store: Store, folder: Path, name: str, data: bytes) -> SyncReport:
+    """`data` synced into `store` as `courtsync sync` does (source `src`, this module's window)."""
+    return synced(store, folder, name, data, window=WINDOW, case_pattern=CASE)
+
+
+def reading(snap: Reading) -> dict[str, set[tuple[Any, ...]]]:
     """UID -> what was read of it (line numbers left out: they move when lines are added or dropped)."""
     out: dict[str, set[tuple[Any, ...]]] = {}
     for group in snap.groups.values():

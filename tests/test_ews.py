@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
+from courtsync.calendars.base import read_whole
 from courtsync.calendars.ews import EwsSource
 from courtsync.config.mail import ExchangeConfig
 from courtsync.errors import ConfigError, SourceError
@@ -73,7 +74,7 @@ def test_free_busy_for_several_hundred_mailboxes(ews: tuple[responses.RequestsMo
     serve(mock, seen)
     mailboxes = {f"worker{n:03d}@agency.example": f"w{n:03d}" for n in range(250)}
     source = EwsSource("exchange", settings(), mailboxes)
-    snap = source.read(WINDOW, {}, {})
+    snap = read_whole(source, WINDOW)
     _, end = source.span(WINDOW)
     assert busy_by_mailbox(snap, mailboxes) == expected_busy(sorted(mailboxes), BASE, end)
     # 250 mailboxes / 100 per request, 180 days / 42-day windows: 3 x 5 requests, nothing else.
@@ -89,7 +90,7 @@ def test_missing_mailbox_is_a_problem_for_that_worker(ews: tuple[responses.Reque
     mock, seen = ews
     serve(mock, seen, unknown={"gone@agency.example"})
     mailboxes = {"ana@agency.example": "w1", "gone@agency.example": "w2"}
-    snap = EwsSource("exchange", settings(), mailboxes).read(WINDOW, {}, {})
+    snap = read_whole(EwsSource("exchange", settings(), mailboxes), WINDOW)
     assert set(snap.groups) == {"w1"}
     (problem,) = snap.problems
     assert problem.location == "mailbox gone@agency.example (w2)" and "no such mailbox" in problem.reason
@@ -101,7 +102,7 @@ def test_server_busy_is_waited_out_and_gives_the_same_result(ews: tuple[response
     mailboxes = {f"worker{n:03d}@agency.example": f"w{n:03d}" for n in range(120)}
     slept: list[float] = []
     source = EwsSource("exchange", settings(), mailboxes, sleep=slept.append)
-    snap = source.read(WINDOW, {}, {})
+    snap = read_whole(source, WINDOW)
     assert slept == [1.5, 1.5]
     _, end = source.span(WINDOW)
     assert busy_by_mailbox(snap, mailboxes) == expected_busy(sorted(mailboxes), BASE, end)
@@ -113,7 +114,7 @@ def test_endless_throttling_stops_within_max_wait(ews: tuple[responses.RequestsM
     serve(mock, seen, busy_first=1000)
     source = EwsSource("exchange", settings(max_wait="5s"), {"a@agency.example": "w1"}, sleep=lambda s: None)
     with pytest.raises(SourceError) as info:
-        source.read(WINDOW, {}, {})
+        read_whole(source, WINDOW)
     assert "slow down" in info.value.message and len(seen) <= 5
 
 
@@ -122,7 +123,7 @@ def test_wrong_password_fails_in_seconds_naming_the_setting(ews: tuple[responses
     serve(mock, seen, status=401)
     started = time.monotonic()
     with pytest.raises(SourceError) as info:
-        EwsSource("exchange", settings(), {"a@agency.example": "w1"}).read(WINDOW, {}, {})
+        read_whole(EwsSource("exchange", settings(), {"a@agency.example": "w1"}), WINDOW)
     assert time.monotonic() - started < 5
     assert "refused the credentials" in info.value.message and "COURTSYNC_EWS_PASSWORD" in str(info.value)
     assert "hunter2" not in str(info.value) and len(seen) <= 2
@@ -131,7 +132,7 @@ def test_wrong_password_fails_in_seconds_naming_the_setting(ews: tuple[responses
 def test_missing_password_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COURTSYNC_EWS_PASSWORD")
     with pytest.raises(ConfigError) as info:
-        EwsSource("exchange", settings(), {"a@agency.example": "w1"}).read(WINDOW, {}, {})
+        read_whole(EwsSource("exchange", settings(), {"a@agency.example": "w1"}), WINDOW)
     assert "COURTSYNC_EWS_PASSWORD is not set" in info.value.message
 
 
@@ -145,7 +146,7 @@ def test_requests_carry_only_the_mailboxes_asked(ews: tuple[responses.RequestsMo
         return 200, {"Content-Type": "text/xml; charset=utf-8"}, availability_answer(body, BASE, set())
 
     mock.add_callback(responses.POST, ENDPOINT, callback=answer)
-    EwsSource("exchange", settings(), {"ana@agency.example": "w1"}).read(WINDOW, {}, {})
+    read_whole(EwsSource("exchange", settings(), {"ana@agency.example": "w1"}), WINDOW)
     assert all(ews_mailboxes(b) == ["ana@agency.example"] for b in bodies)
 
 
@@ -178,7 +179,7 @@ def test_calendar_views_read_occurrences_and_apply_the_busy_rules(
     mock.add_callback(responses.POST, ENDPOINT, callback=answer)
     source = EwsSource("exchange", settings(mode="calendar-view"), {"ana@agency.example": "w1",
                                                                    "gone@agency.example": "w2"})
-    snap = source.read(WINDOW, {}, {})
+    snap = read_whole(source, WINDOW)
     got = {i.summary: (i.busy, i.flags) for i in snap.groups["w1"].items}
     assert got == {"Court prep": (True, ()), "Maybe": (True, ("tentative",)), "Lunch": (False, ("free",)),
                    "Gone": (False, ("cancelled",)), "(private)": (True, ("out-of-office", "private")),
@@ -200,7 +201,7 @@ def test_logs_carry_no_soap_subjects_or_passwords(ews: tuple[responses.RequestsM
     caplog.set_level(logging.DEBUG)
     mock, seen = ews
     serve(mock, seen)
-    EwsSource("exchange", settings(), {"worker001@agency.example": "w1"}).read(WINDOW, {}, {})
+    read_whole(EwsSource("exchange", settings(), {"worker001@agency.example": "w1"}), WINDOW)
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "Home visit" not in text and "hunter2" not in text and "Envelope" not in text
 
@@ -223,5 +224,5 @@ def test_an_exchange_read_stops_at_a_commands_deadline_between_requests(
     source = EwsSource("exchange", settings(), {f"worker{n:03d}@agency.example": f"w{n:03d}" for n in range(250)})
     source.deadline = time.monotonic() + 0.5
     with pytest.raises(DeadlineError):
-        source.read(WINDOW, {}, {})
+        read_whole(source, WINDOW)
     assert 1 <= len(seen) <= 3   # of the 15 requests a whole read makes

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from courtsync.calendars.base import Known, Snapshot
+from courtsync.calendars.base import Reading
 from courtsync.calendars.ics import read_ics
 from courtsync.calendars.ics_series import series_cap
 from courtsync.models import BusyItem, Problem
 from courtsync.store.sqlite import Store
-from tests.calendar_helpers import CASE, CHICAGO, WINDOW, by_uid, read_bytes, within
+from tests.calendar_helpers import CHICAGO, WINDOW, by_uid, read_bytes, store_state, synced, within
 from tests.conftest import AS_OF, Run
-from tests.test_resync import keep, known_from, store_state
 
 GOOD = ("good-1", "good-2", "good-3", "good-4")
 
@@ -46,7 +45,7 @@ def line_of(data: bytes, needle: str) -> int:
     return lines.index(needle, third) + 1
 
 
-def contents(snap: Snapshot) -> tuple[list[BusyItem], list[Problem]]:
+def contents(snap: Reading) -> tuple[list[BusyItem], list[Problem]]:
     items = [i for g in snap.groups.values() for i in (g.items or [])]
     return items, list(snap.problems) + [p for g in snap.groups.values() for p in (g.problems or [])]
 
@@ -60,17 +59,13 @@ def check_one_problem(tmp_path: Path, bad: str, at: str, reason: str) -> list[Bu
     assert set(GOOD) <= {i.uid for i in items}
     assert {p.location for p in problems} == {f"test.ics:{line_of(data, at)}"}, problems
     assert any(reason in p.reason for p in problems), problems
-    # The re-read path: a store holding the clean feed, then the hostile one, ends as a fresh read of it.
-    def read(raw: bytes, known: Known | None = None) -> Snapshot:
-        return read_ics(raw, source="src", name="test.ics", kind="court", window=WINDOW, case_pattern=CASE,
-                        known=known or Known())
+    # A re-sync of a store holding the clean feed (only the changed events parsed) ends as a fresh sync of it.
     kept = Store(tmp_path / "kept.db")
-    keep(kept, read(feed("")))
-    known = known_from(kept)
+    synced(kept, tmp_path, "test.ics", feed(""))
     with within(30):
-        keep(kept, read(data, known), known.index)
+        synced(kept, tmp_path, "test.ics", data)
     fresh = Store(tmp_path / "fresh.db")
-    keep(fresh, read(data))
+    synced(fresh, tmp_path, "test.ics", data)
     assert store_state(kept) == store_state(fresh)
     return [i for i in items if i.uid not in GOOD]
 
@@ -159,8 +154,7 @@ def test_case_numbers_are_searched_in_bounded_text() -> None:
     slow = r"\d+x"
     data = feed(event("long", "DESCRIPTION:" + "1" * 1_000_000))
     with within(30):
-        snap = read_ics(data, source="src", name="test.ics", kind="court", window=WINDOW, case_pattern=slow,
-                        known={})
+        snap = read_ics(data, source="src", name="test.ics", kind="court", window=WINDOW, case_pattern=slow)
     assert set(GOOD) <= {i.uid for i in contents(snap)[0]}
 
 

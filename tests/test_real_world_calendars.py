@@ -77,8 +77,7 @@ def test_the_corpus_is_there() -> None:
 def test_real_world_calendar(path: Path) -> None:
     data = path.read_bytes()
     try:
-        snap = read_ics(data, source="corpus", name=path.name, kind="court", window=WINDOW, case_pattern=None,
-                        known={})
+        snap = read_ics(data, source="corpus", name=path.name, kind="court", window=WINDOW, case_pattern=None)
     except SourceError:
         text = data.strip().upper()
         fragment = not text.lstrip(b"\xef\xbb\xbf").startswith(b"BEGIN:VCALENDAR")

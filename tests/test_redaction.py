@@ -44,7 +44,7 @@ def test_an_exchange_endpoint_with_credentials_is_labelled_without_them() -> Non
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add_callback(responses.POST, re.compile(r"https://.*mail\.agency\.example/.*"), callback=exchange(401))
         with pytest.raises(SourceError) as info:
-            source.read(WINDOW, {}, {})
+            source.fetch(WINDOW, {})
     assert SHOWN in str(info.value) and not leaks(str(info.value))
 
 

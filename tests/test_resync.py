@@ -1,9 +1,10 @@
-"""A re-read that parses only what changed must leave the store exactly as a first read of the new file.
+"""A re-sync that parses only the events whose tag changed must leave the store exactly as a first read of the
+new file would.
 
 Every fixture calendar is edited the ways feeds change (a new room, a new time, an event added, dropped,
-moved, grown by a line, a changed header, a duplicate, an odd line ending) and, after each edit, a
-store kept up to date by partial re-reads is compared, item by item and problem by problem, with a
-fresh store that read the new file whole.
+moved, grown by a line, a changed header, a duplicate, an odd line ending) and, after each edit, a store
+kept up to date by re-syncs is compared, item by item (line numbers included) and problem by problem,
+with a fresh store that synced the new file once. How much each re-sync parsed is read from its report.
 """
 
 from __future__ import annotations
@@ -22,40 +23,29 @@ from typing import Any
 
 import pytest
 
-from courtsync.calendars.base import Known, Snapshot
-from courtsync.calendars.ics import read_ics
-from courtsync.errors import SourceError
-from courtsync.store.sqlite import Change, StaleRead, Store
-from tests.calendar_helpers import CALENDARS, CASE, CHICAGO, WINDOW
+from courtsync.calendars.files import FileSource
+from courtsync.store.sqlite import Store
+from courtsync.sync.engine import change_of
+from courtsync.sync.readers import Task, read_one
+from tests.calendar_helpers import CALENDARS, CASE, WINDOW, store_state, synced
 from tests.conftest import AS_OF, Run
 
 FIXTURES = sorted(str(p.relative_to(CALENDARS)) for p in CALENDARS.rglob("*.ics")
                   if p.name not in ("empty.ics", "html_login.ics", "truncated.ics"))
 _EVENT = re.compile(r"^BEGIN:VEVENT\r?\n.*?^END:VEVENT\r?\n", re.M | re.S | re.I)
+RECURRENCE = CALENDARS / "court" / "recurrence.ics"
+State = tuple[list[tuple[Any, ...]], list[tuple[str, str]]]
 
 
-def read(data: bytes, name: str, known: Known | None = None) -> Snapshot:
-    kind = "personal" if name.startswith("personal") else "court"
-    return read_ics(data, source="src", name=Path(name).name, kind=kind, window=WINDOW, case_pattern=CASE,
-                    known=known or Known())
-
-
-def store_state(store: Store) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]]]:
-    items = sorted((i.uid, i.instance, i.start.isoformat(), i.end.isoformat() if i.end else None, i.all_day,
-                    i.status, i.busy, i.summary, i.location, i.case_numbers, i.attendees, i.line, i.flags, i.private)
-                   for i in store.items(CHICAGO, ["src"]))
-    return items, sorted((p.location, p.reason) for p in store.problems(["src"]))
-
-
-def keep(store: Store, snap: Snapshot, base: bytes | None = None) -> None:
-    """Store a read as sync does; `base` is the part index the read started from."""
-    store.apply("src", "court", "src", snap.groups, snap.problems, {}, WINDOW.key(), 0.0, 0, lambda item: (), "k",
-                Change(snap.partial, snap.removed, snap.shifted, snap.index, base))
-
-
-def known_from(store: Store) -> Known:
-    index = store.part_index("src")
-    return Known(index=index) if index is not None else Known(store.group_hashes("src"))
+def fresh_state(tmp_path: Path, name: str, data: bytes, case_pattern: str | None = CASE) -> State:
+    """What a first sync of `data` stores (read from the same path, so that locations agree)."""
+    fresh = Store(tmp_path / "fresh.db")
+    synced(fresh, tmp_path, name, data, case_pattern=case_pattern)
+    state = store_state(fresh)
+    fresh.close()
+    for side in ("", "-wal", "-shm"):
+        (tmp_path / f"fresh.db{side}").unlink(missing_ok=True)
+    return state
 
 
 # --- edits, each as a feed might make it -------------------------------------------------------------
@@ -155,96 +145,96 @@ EDITS: list[Callable[[str, int], str]] = [new_summary, grow, drop, add, move_to_
 
 
 @pytest.mark.parametrize("name", FIXTURES)
-def test_partial_rereads_leave_the_store_as_a_first_read_would(name: str, tmp_path: Path) -> None:
+def test_resyncs_leave_the_store_as_a_first_read_would(name: str, tmp_path: Path) -> None:
     rng = random.Random(name)
     text = (CALENDARS / name).read_bytes().decode("utf-8", errors="surrogateescape")
     kept = Store(tmp_path / "kept.db")
-    first = read(text.encode("utf-8", errors="surrogateescape"), name)
-    keep(kept, first)
-    partial = []
+    synced(kept, tmp_path, name, text.encode("utf-8", errors="surrogateescape"))
     for step in range(16):
         edit = EDITS[step % len(EDITS)] if step < len(EDITS) else rng.choice(EDITS)
         text = edit(text, rng.randrange(50))
         data = text.encode("utf-8", errors="surrogateescape")
-        known = known_from(kept)
-        snap = read(data, name, known)
-        partial.append(snap.partial)
-        keep(kept, snap, known.index)
-        fresh = Store(tmp_path / f"fresh-{step}.db")
-        keep(fresh, read(data, name))
-        assert store_state(kept) == store_state(fresh), f"after {edit.__name__} (step {step})"
-        fresh.close()
+        synced(kept, tmp_path, name, data)
+        assert store_state(kept) == fresh_state(tmp_path, name, data), f"after {edit.__name__} (step {step})"
     kept.close()
-    if first.index is not None and name != "court/duplicates.ics":   # (byte-identical events: read whole)
-        assert partial[0], "a regular file: the partial path was taken, not only the whole one"
 
 
-def test_a_one_event_edit_is_read_as_a_partial_change() -> None:
-    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
-    first = read(data, "court/recurrence.ics")
-    assert first.index is not None
-    edited = new_summary(data.decode(), 3).encode()
-    second = read(edited, "court/recurrence.ics", Known(index=first.index))
-    assert second.partial and len(second.groups) == 1 and not second.removed
-    assert second.kept == len(first.groups) - 1
+def test_a_one_event_edit_reparses_one_event(tmp_path: Path) -> None:
+    data = RECURRENCE.read_bytes()
+    store = Store(tmp_path / "store.db")
+    first = synced(store, tmp_path, "recurrence.ics", data)
+    assert first.reread == first.groups > 1
+    second = synced(store, tmp_path, "recurrence.ics", new_summary(data.decode(), 3).encode())
+    assert (second.reread, second.groups) == (1, first.groups)
 
 
-def test_an_event_that_grows_moves_the_lines_of_those_below_without_reading_them() -> None:
-    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
-    first = read(data, "court/recurrence.ics")
-    second = read(grow(data.decode(), 0).encode(), "court/recurrence.ics", Known(index=first.index))
-    assert second.partial and len(second.groups) == 1
-    assert set(second.shifted.values()) == {2} and len(second.shifted) == len(first.groups) - 1
+def test_an_event_that_grows_moves_the_lines_of_those_below_without_reparsing_them(tmp_path: Path) -> None:
+    data = RECURRENCE.read_bytes()
+    store = Store(tmp_path / "store.db")
+    first = synced(store, tmp_path, "recurrence.ics", data)
+    grown = grow(data.decode(), 0).encode()
+    second = synced(store, tmp_path, "recurrence.ics", grown)
+    assert (second.reread, second.groups) == (1, first.groups)
+    state = store_state(store)
+    assert state == fresh_state(tmp_path, "recurrence.ics", grown)
+    assert state != fresh_state(tmp_path, "recurrence.ics", data)   # the lines below the edit did move
 
 
 def test_two_syncs_that_read_the_same_change_store_it_once(tmp_path: Path) -> None:
     # Bug: a second sync that had read the same edit from the same starting point applied its relative
     # changes again, and the events below the edit moved down twice.
-    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
     store = Store(tmp_path / "store.db")
-    keep(store, read(data, "court/recurrence.ics"))
-    grown = grow(data.decode(), 0).encode()
-    known = known_from(store)
-    first, second = (read(grown, "court/recurrence.ics", known) for _ in range(2))
-    keep(store, first, known.index)
-    with pytest.raises(StaleRead):
-        keep(store, second, known.index)
-    fresh = Store(tmp_path / "fresh.db")
-    keep(fresh, read(grown, "court/recurrence.ics"))
-    assert store_state(store) == store_state(fresh)
+    synced(store, tmp_path, "recurrence.ics", RECURRENCE.read_bytes())
+    grown = grow(RECURRENCE.read_text(), 0).encode()
+    (tmp_path / "recurrence.ics").write_bytes(grown)
+    source = FileSource("src", "court", "recurrence.ics", tmp_path, case_pattern=CASE)
+    task = Task(source, WINDOW, {}, store.group_tags("src"), None)
+    reads = [read_one(task).read for _ in range(2)]   # two syncs, from the same stored read
+    for read in reads:
+        assert read is not None
+        store.apply("src", "court", source.label, change_of(read), read.fetched.problems, {}, WINDOW.key(), 0.0,
+                    0, lambda item: (), "k")
+    assert store_state(store) == fresh_state(tmp_path, "recurrence.ics", grown)
 
 
-def test_an_export_that_restamps_every_event_is_read_in_part_after_the_first_restamp() -> None:
-    data = (CALENDARS / "court" / "recurrence.ics").read_text()
-    first = read(data.encode(), "court/recurrence.ics")
-    second = read(restamp_and_edit(data, 1).encode(), "court/recurrence.ics", Known(index=first.index))
-    assert not second.partial   # nearly every event "changed": read whole, and from now on DTSTAMP is not a change
-    third = read(restamp_and_edit(restamp_and_edit(data, 1), 2).encode(), "court/recurrence.ics",
-                 Known(index=second.index))
-    assert third.partial and len(third.groups) == 1
+def test_an_export_that_restamps_every_event_reparses_only_events_sharing_a_uid(tmp_path: Path) -> None:
+    text = RECURRENCE.read_text()
+    store = Store(tmp_path / "store.db")
+    first = synced(store, tmp_path, "recurrence.ics", text.encode())
+    uids = re.findall(r"^UID:(.*?)\r?$", text, re.M)
+    shared = {uid for uid in uids if uids.count(uid) > 1}   # (a duplicate's DTSTAMP decides which one counts)
+    stamped = restamp(text, 1)
+    second = synced(store, tmp_path, "recurrence.ics", stamped.encode())
+    assert (second.reread, second.groups) == (len(shared), first.groups)
+    third = synced(store, tmp_path, "recurrence.ics", restamp_and_edit(stamped, 2).encode())
+    assert third.reread <= 1 + len(shared)
+    assert store_state(store) == fresh_state(tmp_path, "recurrence.ics", restamp_and_edit(stamped, 2).encode())
 
 
-def test_a_cut_off_download_after_a_good_one_is_still_an_error() -> None:
-    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
-    first = read(data, "court/recurrence.ics")
-    with pytest.raises(SourceError, match="truncated"):
-        read(data[:len(data) * 2 // 3], "court/recurrence.ics", Known(index=first.index))
+def test_a_cut_off_download_after_a_good_one_is_still_an_error(tmp_path: Path) -> None:
+    data = RECURRENCE.read_bytes()
+    store = Store(tmp_path / "store.db")
+    synced(store, tmp_path, "recurrence.ics", data)
+    before = store_state(store)
+    report = synced(store, tmp_path, "recurrence.ics", data[:len(data) * 2 // 3])
+    assert report.outcome == "failed" and "truncated" in (report.error or "")
+    assert store_state(store) == before   # the last good copy stays
 
 
-def test_an_index_from_other_settings_is_not_trusted() -> None:
-    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
-    first = read(data, "court/recurrence.ics")
-    other = read_ics(data, source="src", name="recurrence.ics", kind="court", window=WINDOW,
-                     case_pattern=r"\d{4}-JD-\d+", known=Known(index=first.index))
-    assert not other.partial and all(g.items is not None for g in other.groups.values())
+def test_other_settings_reparse_every_event(tmp_path: Path) -> None:
+    data = RECURRENCE.read_bytes()
+    store = Store(tmp_path / "store.db")
+    first = synced(store, tmp_path, "recurrence.ics", data)
+    other = synced(store, tmp_path, "recurrence.ics", data, case_pattern=r"\d{4}-JD-\d+")
+    assert other.reread == other.groups == first.groups
 
 
-def test_a_damaged_index_means_a_whole_read() -> None:
-    data = (CALENDARS / "court" / "recurrence.ics").read_bytes()
-    first = read(data, "court/recurrence.ics")
-    assert first.index is not None
-    damaged = read(data, "court/recurrence.ics", Known(index=first.index[:-7]))
-    assert not damaged.partial and all(g.items is not None for g in damaged.groups.values())
+def test_a_file_touched_but_not_changed_reparses_nothing(tmp_path: Path) -> None:
+    data = RECURRENCE.read_bytes()
+    store = Store(tmp_path / "store.db")
+    first = synced(store, tmp_path, "recurrence.ics", data)
+    again = synced(store, tmp_path, "recurrence.ics", data)   # a new modification time: read, nothing parsed
+    assert (again.outcome, again.reread, again.groups, again.events) == ("read", 0, first.groups, first.events)
 
 
 # --- end to end, through the command line ------------------------------------------------------------
@@ -260,7 +250,7 @@ def _lines(run: Callable[..., Run], d: Path) -> dict[tuple[str, str], int]:
 
 def _many_feeds(d: Path, copies: int) -> None:
     """The example's Cook feed published `copies` times (cook-cpd, cook-cpd#2, ...): enough sources that
-    sync reads them in forked readers."""
+    sync reads them in reader processes."""
     names = []
     for n in range(copies):
         name = f"feeds/cook-{n}.ics"
@@ -290,14 +280,11 @@ def test_a_group_with_only_problems_is_replaced_when_it_changes(tmp_path: Path) 
     # Bug: an event read as a problem alone (no item) kept its old problem when it moved, next to the new one.
     text = (CALENDARS / "broken" / "bad_lines.ics").read_text()
     kept = Store(tmp_path / "kept.db")
-    keep(kept, read(text.encode(), "broken/bad_lines.ics"))
+    synced(kept, tmp_path, "bad_lines.ics", text.encode())
     february_31 = next(k for k, m in enumerate(_events(text)) if "UID:bl-2" in m.group(0))
     moved = move_to_end(text, february_31).encode()
-    known = known_from(kept)
-    keep(kept, read(moved, "broken/bad_lines.ics", known), known.index)
-    fresh = Store(tmp_path / "fresh.db")
-    keep(fresh, read(moved, "broken/bad_lines.ics"))
-    assert store_state(kept)[1] == store_state(fresh)[1]
+    synced(kept, tmp_path, "bad_lines.ics", moved)
+    assert store_state(kept)[1] == fresh_state(tmp_path, "bad_lines.ics", moved)[1]
     assert sum("20270231" in reason for _, reason in store_state(kept)[1]) == 2
 
 
@@ -331,3 +318,17 @@ def test_a_copy_of_the_store_file_alone_holds_the_last_sync(example_dir: Path) -
     db.close()
     assert len(sources) == 10 and all(n > 0 for n in sources.values())
     assert items == sources
+
+
+def test_fuzz_found_an_unreadable_dtstamp_is_still_reported_after_a_resync(tmp_path: Path) -> None:
+    # Bug (found by the fuzzer): a one-event group's tag left out its DTSTAMP, so an edit that made the DTSTAMP
+    # unreadable changed no tag, and the problem the careful reader reports for it never reached the store.
+    name = "fuzz_control_character_in_parameter.ics"
+    text = (CALENDARS / "broken" / name).read_text()
+    broken = re.sub(r"(UID:cc-2\r?\nDTSTAMP:)[^\r\n]*", r"\g<1>20261101T999999999999999Z", text).encode()
+    assert broken != text.encode()
+    kept = Store(tmp_path / "kept.db")
+    synced(kept, tmp_path, name, text.encode())
+    assert synced(kept, tmp_path, name, broken).reread == 1
+    assert store_state(kept) == fresh_state(tmp_path, name, broken)
+    assert any("DTSTAMP cannot be read" in reason for _, reason in store_state(kept)[1])

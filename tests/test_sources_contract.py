@@ -54,9 +54,8 @@ class MemoryBackend:
         self.made: MemorySource | None = None
 
     def publish(self, data: bytes) -> None:
-        snap = read_ics(data, source="court", name="memory", kind="court", window=WINDOW, case_pattern=None,
-                        known={})
-        self.items[:] = [i for g in snap.groups.values() for i in (g.items or [])]
+        reading = read_ics(data, source="court", name="memory", kind="court", window=WINDOW, case_pattern=None)
+        self.items[:] = [i for g in reading.groups.values() for i in g.items]
 
     def break_it(self) -> None:
         assert self.made is not None
@@ -188,3 +187,14 @@ class TestEwsSource(MailboxContract):
             mock.add_callback(responses.POST, "https://mail.agency.example/EWS/Exchange.asmx", callback=answer)
             yield backend
         CachingProtocol.clear_cache()
+
+
+def test_source_ids_print_and_parse_as_stored() -> None:
+    from courtsync.models import SourceId
+
+    cases = {"cook-cpd": SourceId.court_feed("cook-cpd"), "cook-cpd#2": SourceId.court_feed("cook-cpd", 2),
+             "calendar:w01": SourceId.calendar("w01"), "exchange": SourceId("exchange"), "graph": SourceId("graph")}
+    for text, sid in cases.items():
+        assert str(sid) == text and SourceId.parse(text) == sid
+    assert SourceId.parse("cook-cpd#3").court == "cook-cpd" and SourceId.parse("graph").mail_system
+    assert SourceId.parse("calendar:w01").court == ""   # not a court's feed

@@ -7,6 +7,7 @@ Real parts throughout: the `init` example, a real HTTP server on loopback, a rea
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -19,16 +20,17 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
-from courtsync.calendars.base import Group, Snapshot, Window, redact
+from courtsync.calendars.base import Window, read_whole, redact
 from courtsync.calendars.mailbox import Throttle
 from courtsync.core.explain import unread_text
 from courtsync.errors import CourtsyncError, DeadlineError, SourceError
-from courtsync.models import BusyItem, Roster
+from courtsync.models import Roster
 from courtsync.presenters.shapes import report_line
 from courtsync.store.sqlite import SourceHealth, SourceRow, Store
 from courtsync.sync.engine import SyncReport, source_info, sync_sources, window_for
 from courtsync.sync.policy import Limit, Policy
 from tests.conftest import Run
+from tests.cpu_sources import InProcessParse, Parse
 from tests.feed_server import FeedServer, Route, serve_feed
 from tests.test_faults import Runner, statuses
 from tests.test_sync_events import cfg, server
@@ -133,7 +135,7 @@ def given_up_in_time(source: Any, window: Window) -> None:
     started = time.monotonic()
     source.deadline = started + 1.0
     with pytest.raises(CourtsyncError):
-        source.read(window, {}, {})
+        read_whole(source, window)
     assert time.monotonic() - started < 3.0
 
 
@@ -183,45 +185,42 @@ def test_a_throttling_back_off_longer_than_the_time_left_is_not_slept() -> None:
     assert slept == [2.0]
 
 
-class Parse:
-    """A source whose read is CPU-bound for `seconds` (a parse that never looks at the deadline)."""
-
-    kind = "court"
-    owner = None
-
-    def __init__(self, id: str, seconds: float = 0.0) -> None:
-        self.id, self.label, self.seconds = id, f"test:{id}", seconds
-
-    def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
-        until = time.monotonic() + self.seconds
-        while time.monotonic() < until:
-            pass
-        start = datetime(2027, 1, 11, 9, tzinfo=TZ)
-        item = BusyItem(source=self.id, uid=f"{self.id}-1", instance="", start=start, end=start + timedelta(hours=1),
-                        all_day=False, status="confirmed", busy=True, summary="Hearing", location="")
-        return Snapshot(groups={item.uid: Group(hash="h", items=[item], problems=[])})
-
-
-def test_a_cpu_bound_parse_in_a_forked_reader_is_abandoned_at_the_deadline(tmp_path: Path) -> None:
+def test_a_cpu_bound_parse_in_a_reader_process_is_abandoned_at_the_deadline(tmp_path: Path) -> None:
     import courtsync.sync.readers as sync_mod
 
-    if not hasattr(__import__("os"), "fork"):
-        pytest.skip("no fork here")
     sources = [Parse("slow", 8.0)] + [Parse(f"quick{n}") for n in range(9)]
     store = Store(tmp_path / "store.db")
     window = window_for(date(2026, 11, 23), TZ)
-    policy = Policy(limit=Limit.command(timedelta(seconds=1)))
+    policy = Policy(limit=Limit.command(timedelta(seconds=3)))
     started = time.monotonic()
     old = sync_mod.os.cpu_count
-    sync_mod.os.cpu_count = lambda: 2   # type: ignore[assignment]   (forked readers even on one core)
+    sync_mod.os.cpu_count = lambda: 2   # type: ignore[assignment]   (reader processes even on one core)
     try:
         reports = sync_sources(store, sources, window, Roster(workers={}), "key", policy=policy)
     finally:
         sync_mod.os.cpu_count = old   # type: ignore[assignment]
-    assert time.monotonic() - started < 4.0
+    assert time.monotonic() - started < 6.0
     outcome = {r.source: r.outcome for r in reports}
     assert outcome["slow"] == "abandoned"
     assert sum(1 for o in outcome.values() if o == "read") >= 4, reports   # the other reader's sources were read
+
+
+def test_a_mail_system_source_does_not_make_the_other_reads_serial(tmp_path: Path) -> None:
+    # Bug: one source that must be read in the sync's own process (a mail system) sent every source there.
+    import courtsync.sync.readers as sync_mod
+
+    sources = [InProcessParse("mail")] + [Parse(f"feed{n}") for n in range(9)]
+    store = Store(tmp_path / "store.db")
+    old = sync_mod.os.cpu_count
+    sync_mod.os.cpu_count = lambda: 2   # type: ignore[assignment]
+    try:
+        reports = sync_sources(store, sources, window_for(date(2026, 11, 23), TZ), Roster(workers={}), "key")
+    finally:
+        sync_mod.os.cpu_count = old   # type: ignore[assignment]
+    assert all(r.outcome == "read" for r in reports), reports
+    readers = {i.source: i.summary for i in store.items(TZ, [s.id for s in sources])}
+    assert readers["mail"] == f"read by {os.getpid()}"
+    assert all(readers[f"feed{n}"] != f"read by {os.getpid()}" for n in range(9))   # read by reader processes
 
 
 # --- 3. small sources are held ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from courtsync.models import (
     PublishedEvent,
     Session,
     Worker,
+    court_feed_ids,
 )
 
 
@@ -74,7 +75,7 @@ def protected_dates(ctx: Context, *, worker_id: str | None = None, collaborative
 def _staff_before(ctx: Context, court: Court, first: date | None, last: date | None) -> list[Worker]:
     """Staff with a case before the court (caseload.csv) or an item on its feeds in the store (as last read)."""
     ids = {w.id for w in ctx.roster.workers_at_court(court.id)}
-    sources = [court.id if n == 1 else f"{court.id}#{n}" for n in range(1, len(court.feeds) + 1)]
+    sources = court_feed_ids(court.id, len(court.feeds))
     lo = datetime.combine(first, time(), tzinfo=ctx.config.tz) if first else None
     hi = datetime.combine(last + timedelta(days=1), time(), tzinfo=ctx.config.tz) if last else None
     try:

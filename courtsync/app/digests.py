@@ -15,7 +15,7 @@ from courtsync.context import Context
 from courtsync.core.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.core.explain import problems_text
 from courtsync.errors import UsageError
-from courtsync.models import Problem, Session, SourceInfo, Worker
+from courtsync.models import Problem, Session, SourceId, SourceInfo, Worker
 from courtsync.notices.outbox import RESEND_ANY, Outbox, Outgoing, message_id, new_message
 from courtsync.notices.outbox import Delivery as Delivery  # re-exported: the delivery report the commands print
 from courtsync.notices.render import for_agency, render, write_named
@@ -49,7 +49,7 @@ def parse_week(text: str | None, today: date) -> tuple[date, str]:
 def _entry(ctx: Context, f: checks.Found) -> Entry:
     c = f.conflict
     collab = ctx.collaboratives[c.collaborative_id]
-    court = ctx.courts[c.court_id].name if c.court_id else ("Outlook" if c.source in ("exchange", "graph")
+    court = ctx.courts[c.court_id].name if c.court_id else ("Outlook" if SourceId.parse(c.source).mail_system
                                                             else c.source)
     when = "all day" if c.all_day else (f"{c.event_start:%H:%M}-{c.event_end:%H:%M}" if c.event_end
                                         else f"{c.event_start:%H:%M}")

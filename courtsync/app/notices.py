@@ -18,6 +18,7 @@ from courtsync.context import Context
 from courtsync.core.cells import safe_cell
 from courtsync.core.letters import LetterDate, changes, dates_to_keep, lateness
 from courtsync.errors import ConfigError, Located, UsageError
+from courtsync.models import SourceId
 from courtsync.notices.letters import Letter, Letterhead, late_text, stated
 from courtsync.notices.outbox import RESEND_UNKNOWN, Delivery, Outbox, Outgoing, message_id, new_message
 from courtsync.notices.render import for_agency, letter_file_stem, render, write_named
@@ -39,7 +40,7 @@ def _staff(ctx: Context, court_id: str, first: date, last: date, view_ids: list[
     for row in ctx.roster.caseload:
         if row.court_id == court_id:
             staff.setdefault(row.worker_id, set()).add(row.case_number)
-    sources = [s for s in view_ids if s.split("#", 1)[0] == court_id]
+    sources = [s for s in view_ids if SourceId.parse(s).court == court_id]
     if sources:
         lo = datetime.combine(first, time(), tzinfo=ctx.config.tz)
         hi = datetime.combine(last + timedelta(days=1), time(), tzinfo=ctx.config.tz)

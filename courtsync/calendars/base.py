@@ -1,8 +1,7 @@
-"""The calendar-source interface, what a read returns, and the lazy registry of source types."""
+"""The calendar-source interface: a source fetches tagged groups and parses the changed ones it is handed."""
 
 from __future__ import annotations
 
-import importlib
 import re
 import threading
 import time
@@ -12,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from courtsync.errors import ConfigError, DeadlineError
+from courtsync.errors import DeadlineError
 from courtsync.models import BusyItem, Problem, SourceKind
 
 T = TypeVar("T")
@@ -31,49 +30,39 @@ class Window:
 
 
 @dataclass
-class Group:
-    """The items read from one UID (a master and its overrides), and the problems found in it.
+class RawGroup:
+    """One group of a source as fetched, not yet parsed: for iCalendar the VEVENTs sharing a UID, for a mail
+    system one mailbox. `tag` is a digest of what its reading depends on (never of DTSTAMP or of the line it
+    starts on), None when the source could not read this group this time (the stored copy stays);
+    `first_line` the line it starts on (0: no lines). `data` is the source's own, for its `parse`."""
 
-    `items is None` means: unchanged since the reading whose hash is `hash`; keep what is stored.
-    """
-
-    hash: str
-    items: list[BusyItem] | None = None
-    problems: list[Problem] | None = None
+    key: str
+    tag: str | None
+    first_line: int = 0
+    data: Any = None
 
 
 @dataclass
-class Snapshot:
-    """One successful read of a source.
+class Group:
+    """The items read from one group (a UID's master and overrides, a mailbox) and the problems found in it."""
 
-    Whole (`partial` False): `groups` holds every group, unchanged ones with `items` None; a stored
-    group not in it is gone. Partial: `groups` holds only what changed, `removed` what is gone,
-    `shifted` unchanged groups whose lines moved (by so many lines), `kept` how many groups are as
-    stored; nothing else is touched.
-    """
+    items: list[BusyItem]
+    problems: list[Problem] = field(default_factory=list)
 
-    groups: dict[str, Group]
-    problems: list[Problem] = field(default_factory=list)    # whole-file notes (encoding, ...)
-    validators: dict[str, str] = field(default_factory=dict)  # etag, last_modified
+
+@dataclass
+class Fetched:
+    """One successful fetch of a source: its groups unparsed, what is wrong with it as a whole, its validators
+    (HTTP ETag and Last-Modified, a file's size and time); `not_modified`: the source says nothing changed
+    since the fetch that left the validators given (no groups then). `context` is the source's own: what
+    its `parse` needs besides each group's data."""
+
+    groups: list[RawGroup] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    validators: dict[str, str] = field(default_factory=dict)
     not_modified: bool = False
     round_trips: int = 0
-    partial: bool = False
-    removed: list[str] = field(default_factory=list)
-    shifted: dict[str, int] = field(default_factory=dict)
-    kept: int = 0
-    index: bytes | None = None   # what the next read of this source starts from (ics_parts.PartIndex)
-
-
-class Known(dict[str, str]):
-    """What the last good read of a source left: group key -> stored hash, and `index`, the part
-    index of an iCalendar feed (ics_parts), so that a new read parses only what changed."""
-
-    def __init__(self, hashes: dict[str, str] | None = None, index: bytes | None = None) -> None:
-        super().__init__(hashes or {})
-        self.index = index
-
-    def __bool__(self) -> bool:
-        return len(self) > 0 or self.index is not None
+    context: Any = None
 
 
 class Source(Protocol):
@@ -84,34 +73,44 @@ class Source(Protocol):
     label: str          # safe to show and log: a path, or a URL without credentials or query
     owner: str | None   # the worker whose own calendar this is, if any
 
-    def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
-        """Read the source. `validators` came from the last good read (HTTP ETag and so on);
-        `known` maps group keys to the hashes already stored (a `Known`, or a plain dict), so
-        unchanged groups need no parsing.
-        Raises SourceError when the source cannot be read at all."""
+    def fetch(self, window: Window, validators: dict[str, str]) -> Fetched:
+        """Fetch the source and cut it into tagged groups. `validators` came from the last good fetch (empty:
+        fetch in full). Raises SourceError when the source cannot be read at all."""
+        ...
+
+    def parse(self, fetched: Fetched, groups: list[RawGroup]) -> dict[str, Group]:
+        """These groups of `fetched` read into items, by key (sync asks only for the groups whose tag changed)."""
         ...
 
 
-# type name -> "module:Class", imported on first use so that heavy libraries load only when needed.
-_REGISTRY = {
-    "file": "courtsync.calendars.files:FileSource",
-    "http": "courtsync.calendars.http:HttpSource",
-    "memory": "courtsync.calendars.memory:MemorySource",
-    "ews": "courtsync.calendars.ews:EwsSource",
-    "graph": "courtsync.calendars.graph:GraphSource",
-}
+@dataclass
+class Reading:
+    """A source fetched and every group it read parsed (what a first sync stores): for tests and tools."""
+
+    fetched: Fetched
+    groups: dict[str, Group]
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.fetched.problems
+
+    @property
+    def validators(self) -> dict[str, str]:
+        return self.fetched.validators
+
+    @property
+    def not_modified(self) -> bool:
+        return self.fetched.not_modified
+
+    @property
+    def round_trips(self) -> int:
+        return self.fetched.round_trips
 
 
-def source_class(type_name: str) -> Any:
-    if type_name not in _REGISTRY:
-        raise ConfigError(f"Unknown calendar source type {type_name!r}; known: {', '.join(sorted(_REGISTRY))}.")
-    module, _, name = _REGISTRY[type_name].partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def source_type(location: str) -> str:
-    """A feed string from the config: a URL is 'http', anything else a file."""
-    return "http" if re.match(r"^(https?|webcal)://", location.strip(), re.I) else "file"
+def read_whole(source: Source, window: Window, validators: dict[str, str] | None = None) -> Reading:
+    """Fetch a source and parse every group it read."""
+    fetched = source.fetch(window, validators or {})
+    return Reading(fetched, source.parse(fetched, [g for g in fetched.groups if g.tag is not None]))
 
 
 _SECRET_SEGMENT = re.compile(r"[A-Za-z0-9_-]{16,}|.*(?:private|@|%40).*", re.I)

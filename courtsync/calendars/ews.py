@@ -12,10 +12,10 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from courtsync.calendars.base import redact, within
-from courtsync.calendars.mailbox import MailboxItem, MailboxResult, MailboxSource, batches, windows
+from courtsync.calendars.mailbox import MailboxItem, MailboxResult, MailboxSource, MailSettings, batches, windows
 from courtsync.errors import ConfigError, SourceError
 
 FREE_BUSY_MAILBOXES = 100            # GetUserAvailability: mailboxes per request
@@ -28,8 +28,31 @@ VIEW_FIELDS = ("uid", "start", "end", "is_all_day", "legacy_free_busy_status", "
 logging.getLogger("exchangelib").setLevel(logging.WARNING)  # DEBUG would dump SOAP bodies with subjects
 
 
+class EwsSettings(MailSettings, Protocol):
+    """The [exchange] table (config.schema.ExchangeConfig)."""
+
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def password_env(self) -> str | None: ...
+    @property
+    def auth(self) -> Literal["ntlm", "basic", "oauth"]: ...
+    @property
+    def access(self) -> Literal["impersonation", "delegate"]: ...
+    @property
+    def version(self) -> Literal["Exchange2013", "Exchange2016", "Exchange2019"]: ...
+    @property
+    def tenant_id(self) -> str | None: ...
+    @property
+    def client_id(self) -> str | None: ...
+    @property
+    def client_secret_env(self) -> str | None: ...
+
+
 class EwsSource(MailboxSource):
-    def __init__(self, id: str, settings: Any, mailboxes: dict[str, str],
+    def __init__(self, id: str, settings: EwsSettings, mailboxes: dict[str, str],
                  sleep: Callable[[float], None] | None = None) -> None:
         kwargs = {"sleep": sleep} if sleep else {}
         # The endpoint may carry user:password or a key in its query: shown and stored only as its label.

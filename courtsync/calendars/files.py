@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from courtsync.calendars.base import Snapshot, Window
+from courtsync.calendars.base import Fetched, Group, RawGroup, Window
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
 
@@ -14,7 +14,7 @@ MAX_BYTES = 64 * 1024 * 1024
 class FileSource:
     """A local .ics file (a court's export, or a person's calendar)."""
 
-    local = True   # read before network sources: no server can keep it waiting (sync_readers.read_all)
+    local = True   # read before network sources: no server can keep it waiting (sync.readers)
 
     def __init__(self, id: str, kind: SourceKind, location: str, base_dir: Path, owner: str | None = None,
                  case_pattern: str | None = None) -> None:
@@ -33,24 +33,28 @@ class FileSource:
             return False
         return validators.get("file") == f"{stat.st_size}:{stat.st_mtime_ns}"
 
-    def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
+    def fetch(self, window: Window, validators: dict[str, str]) -> Fetched:
         try:
             stat = self.path.stat()
             if stat.st_size > MAX_BYTES:
                 raise SourceError(f"{self.path} is {stat.st_size // 1_000_000} MB, over the "
                                   f"{MAX_BYTES // 1_000_000} MB limit for a calendar file.")
             signature = f"{stat.st_size}:{stat.st_mtime_ns}"
-            if validators.get("file") == signature and known:
-                return Snapshot(groups={}, validators=validators, not_modified=True)
+            if validators.get("file") == signature:
+                return Fetched(validators=validators, not_modified=True)
             data = self.path.read_bytes()
         except FileNotFoundError:
             raise SourceError(f"{self.path} does not exist.", hint="Check the path in courtsync.toml (relative "
                                                                    "to the folder of courtsync.toml).") from None
         except OSError as exc:
             raise SourceError(f"Cannot read {self.path}: {exc.strerror}.") from None
-        from courtsync.calendars.ics import read_ics
+        from courtsync.calendars.ics import Settings, fetch_ics
 
-        snap = read_ics(data, source=self.id, name=str(self.path), kind=self.kind, window=window,
-                        case_pattern=self.case_pattern, known=known)
-        snap.validators = {"file": signature}
-        return snap
+        fetched = fetch_ics(data, Settings(self.id, str(self.path), self.kind, window, self.case_pattern))
+        fetched.validators = {"file": signature}
+        return fetched
+
+    def parse(self, fetched: Fetched, groups: list[RawGroup]) -> dict[str, Group]:
+        from courtsync.calendars.ics import parse_ics
+
+        return parse_ics(fetched, groups)

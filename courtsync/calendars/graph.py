@@ -11,13 +11,13 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
 
 from courtsync.calendars.base import within
-from courtsync.calendars.mailbox import MailboxItem, MailboxResult, MailboxSource, batches, windows
+from courtsync.calendars.mailbox import MailboxItem, MailboxResult, MailboxSource, MailSettings, batches, windows
 from courtsync.errors import ConfigError, SourceError
 
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -29,8 +29,19 @@ SIGN_IN_SECONDS = 60.0                # the longest a sign-in (msal's token requ
 SELECT = "id,iCalUId,subject,start,end,isAllDay,showAs,isCancelled,sensitivity,location,type,originalStart"
 
 
+class GraphSettings(MailSettings, Protocol):
+    """The [graph] table (config.schema.GraphConfig)."""
+
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def client_secret_env(self) -> str: ...
+
+
 class GraphSource(MailboxSource):
-    def __init__(self, id: str, settings: Any, mailboxes: dict[str, str],
+    def __init__(self, id: str, settings: GraphSettings, mailboxes: dict[str, str],
                  sleep: Callable[[float], None] | None = None, session: requests.Session | None = None) -> None:
         kwargs = {"sleep": sleep} if sleep else {}
         super().__init__(id, "graph", f"Microsoft Graph (tenant {settings.tenant_id})", mailboxes, settings.horizon,

@@ -12,7 +12,7 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from courtsync.calendars.base import Snapshot, Window, redact, time_left, within
+from courtsync.calendars.base import Fetched, Group, RawGroup, Window, redact, time_left, within
 from courtsync.calendars.files import MAX_BYTES
 from courtsync.errors import SourceError
 from courtsync.models import SourceKind
@@ -41,30 +41,33 @@ class HttpSource:
         # socket read, so a server trickling a byte every few seconds would otherwise never time out.
         self.deadline: float | None = None
 
-    def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
+    def fetch(self, window: Window, validators: dict[str, str]) -> Fetched:
         headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
-        if known:
-            if validators.get("etag"):
-                headers["If-None-Match"] = validators["etag"]
-            if validators.get("last_modified"):
-                headers["If-Modified-Since"] = validators["last_modified"]
+        if validators.get("etag"):
+            headers["If-None-Match"] = validators["etag"]
+        if validators.get("last_modified"):
+            headers["If-Modified-Since"] = validators["last_modified"]
         response, trips = self._headers_within_deadline(headers)
         with response, self._cut_off(response):
             if response.status_code == 304:
-                return Snapshot(groups={}, validators=validators, not_modified=True, round_trips=trips)
+                return Fetched(validators=validators, not_modified=True, round_trips=trips)
             if response.status_code != 200:
                 raise SourceError(f"{self.label} answered HTTP {response.status_code} {response.reason or ''}"
                                   .rstrip() + ".", hint=_status_hint(response.status_code))
             data = self._body(response)
             fresh = {k: v for k, v in (("etag", response.headers.get("ETag")),
                                        ("last_modified", response.headers.get("Last-Modified"))) if v}
-        from courtsync.calendars.ics import read_ics
+        from courtsync.calendars.ics import Settings, fetch_ics
 
-        snap = read_ics(data, source=self.id, name=self.label, kind=self.kind, window=window,
-                        case_pattern=self.case_pattern, known=known)
-        snap.validators = fresh
-        snap.round_trips = trips
-        return snap
+        fetched = fetch_ics(data, Settings(self.id, self.label, self.kind, window, self.case_pattern))
+        fetched.validators = fresh
+        fetched.round_trips = trips
+        return fetched
+
+    def parse(self, fetched: Fetched, groups: list[RawGroup]) -> dict[str, Group]:
+        from courtsync.calendars.ics import parse_ics
+
+        return parse_ics(fetched, groups)
 
     def _get(self, headers: dict[str, str]) -> tuple[requests.Response, int]:
         import requests

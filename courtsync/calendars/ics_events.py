@@ -211,8 +211,8 @@ def read_plain(block: Block, reader: Reader) -> tuple[list[BusyItem], list[Probl
     return read_plain_props(lines, block.number, reader)
 
 
-def read_plain_props(lines: list[tuple[str, str, str]], number: int,
-                     reader: Reader) -> tuple[list[BusyItem], list[Problem]] | None:
+def _plain_props(lines: list[tuple[str, str, str]]) -> tuple[dict[str, tuple[str, str]], list[str]] | None:
+    """The properties the fast path reads (each once) and the attendees; None when the event is not plain."""
     props: dict[str, tuple[str, str]] = {}
     attendees: list[str] = []
     for name, params, value in lines:
@@ -226,6 +226,16 @@ def read_plain_props(lines: list[tuple[str, str, str]], number: int,
             props[name] = (params, value)
     if "DTSTART" not in props or "UID" not in props or ("DTEND" in props and "DURATION" in props):
         return None
+    return props, attendees
+
+
+def read_plain_props(lines: list[tuple[str, str, str]], number: int,
+                     reader: Reader) -> tuple[list[BusyItem], list[Problem]] | None:
+    """A plain event's properties -> its one item; None: read it the careful way."""
+    plain = _plain_props(lines)
+    if plain is None:
+        return None
+    props, attendees = plain
     start_read = _value_time(*props["DTSTART"], reader)
     if start_read is None:
         return None

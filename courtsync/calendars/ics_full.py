@@ -19,16 +19,9 @@ from icalendar import Calendar
 
 from courtsync.calendars import ics_series
 from courtsync.calendars.ics_checks import DATE_PROPS, line_of, prevalidate
-from courtsync.calendars.ics_events import (
-    UTC,
-    Reader,
-    add_duration,
-    local_midnight,
-    mailto,
-    make_item,
-    resolve_tzid,
-)
-from courtsync.calendars.ics_text import Block, params_of, unescape
+from courtsync.calendars.ics_events import UTC, Reader, resolve_tzid
+from courtsync.calendars.ics_items import aware, exact_duration, exact_span, to_item
+from courtsync.calendars.ics_text import Block, Line, params_of
 from courtsync.models import BusyItem, Problem
 
 _CRITICAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RECURRENCE-ID", "RDATE", "EXDATE"}
@@ -205,43 +198,14 @@ def read_group(blocks: list[Block], reader: Reader) -> tuple[list[BusyItem], lis
 
 def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Problem],
                      shifted: bool) -> tuple[bool, list[str]]:
+    """One parsed VEVENT checked and mended before expansion: (keep it, its flags); each problem at its line."""
     flags: list[str] = []
-    bad = [(p, m) for p, m in comp.errors]
-    for prop, message in bad:
-        line = line_of(block, prop) if prop else block.number
-        if prop in _CRITICAL:
-            problems.append(reader.problem(line, f"{prop} cannot be read ({message}); event skipped"))
-        else:
-            problems.append(reader.problem(line, f"{prop or 'a line'} cannot be read ({message}); property ignored"))
-            if prop:
-                comp.pop(prop, None)
-    if any(p in _CRITICAL for p, _ in bad):
+    if not _values_read(block, comp, reader, problems):
         return False, flags
-    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):   # icalendar may keep a value it could not read as text
-        if (name == "DTSTART" or name in comp) and not isinstance(getattr(comp.get(name), "dt", None), date):
-            problems.append(reader.problem(line_of(block, name), f"{name} cannot be read; event skipped"))
-            return False, flags
-    for rule in _rules(comp):
-        note = ics_series.fix_interval(rule)
-        if note:
-            problems.append(reader.problem(line_of(block, "RRULE"), note))
-    unusable = next((r for r in map(ics_series.unusable, _rules(comp)) if r), None)
-    if unusable:
-        # The event is still there: read it once, at DTSTART, rather than lose it or guess a rule.
-        problems.append(reader.problem(line_of(block, "RRULE"), f"RRULE cannot be expanded ({unusable}); read "
-                                                                 "as one event at DTSTART"))
-        comp.pop("RRULE")
+    _mend_rules(block, comp, reader, problems)
     start = comp.get("DTSTART").dt
     start_line = next(line for line in block.lines if line.name == "DTSTART")
-    if isinstance(start, datetime) and start.tzinfo is None and "TZID" in params_of(start_line.params):
-        tzid = params_of(start_line.params)["TZID"]
-        unusable = ics_series.zone_unusable(reader.doc.timezones[tzid]) if tzid in reader.doc.timezones else None
-        if unusable:
-            problems.append(reader.problem(start_line.number, f"the VTIMEZONE of {tzid!r} cannot be used ({unusable});"
-                                                              " event skipped (courtsync never guesses a zone)"))
-            return False, flags
-        problems.append(reader.problem(start_line.number, f"unknown time zone {tzid!r} and no VTIMEZONE for it; "
-                                                          "event skipped (courtsync never guesses a zone)"))
+    if not _start_zone_known(start, start_line, reader, problems):
         return False, flags
     if "TZID" in params_of(start_line.params) and resolve_tzid(params_of(start_line.params)["TZID"])[1]:
         flags.append("tzid-guessed")
@@ -257,36 +221,86 @@ def _check_component(block: Block, comp: Any, reader: Reader, problems: list[Pro
         flags.append("until-adjusted")
     if ics_series.extra_dtstart(_rules(comp), comp, start):
         flags.append("extra-dtstart")
-    end_prop = comp.get("DTEND")
-    if end_prop is not None:
-        end = end_prop.dt
-        if isinstance(end, datetime) != isinstance(start, datetime):
-            # Read it rather than lose a possible conflict: the end becomes the same kind as the start.
-            if isinstance(start, datetime):
-                end = datetime.combine(end, time(), tzinfo=start.tzinfo or reader.tz)
-            else:
-                end = end.date() if end.time() == time() else end.date() + timedelta(days=1)
-            comp.pop("DTEND")
-            comp.add("DTEND", end)
-            problems.append(reader.problem(line_of(block, "DTEND"),
-                                           f"DTEND and DTSTART are of different kinds (date and date-time); read the "
-                                           f"end as {end.isoformat()}"))
-        if _aware(end, reader) < _aware(start, reader):
-            # Never dropped (it is still a hearing) and never an interval that ends before it starts.
-            problems.append(reader.problem(line_of(block, "DTEND"),
-                                           f"DTEND {end} is before DTSTART {start}; counted busy from the end to the "
-                                           "start"))
-            flags.append("end-before-start")
-            # recurring-ical-events anchors such a series at the earlier of the two: say so, so that the
-            # bounds on expanding it (ics_series) walk the rule from where the library will.
-            comp["DTSTART"], comp["DTEND"] = comp["DTEND"], comp["DTSTART"]
+    if comp.get("DTEND") is not None:
+        flags += _mend_end(block, comp, reader, problems, start)
     return True, flags
 
 
-def _aware(value: date | datetime, reader: Reader) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=reader.tz)
-    return local_midnight(value, reader.tz)
+def _values_read(block: Block, comp: Any, reader: Reader, problems: list[Problem]) -> bool:
+    """The values icalendar could not read: a property that places the event skips it (False), any other is
+    dropped and reported."""
+    bad = [(p, m) for p, m in comp.errors]
+    for prop, message in bad:
+        line = line_of(block, prop) if prop else block.number
+        if prop in _CRITICAL:
+            problems.append(reader.problem(line, f"{prop} cannot be read ({message}); event skipped"))
+        else:
+            problems.append(reader.problem(line, f"{prop or 'a line'} cannot be read ({message}); property ignored"))
+            if prop:
+                comp.pop(prop, None)
+    if any(p in _CRITICAL for p, _ in bad):
+        return False
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):   # icalendar may keep a value it could not read as text
+        if (name == "DTSTART" or name in comp) and not isinstance(getattr(comp.get(name), "dt", None), date):
+            problems.append(reader.problem(line_of(block, name), f"{name} cannot be read; event skipped"))
+            return False
+    return True
+
+
+def _mend_rules(block: Block, comp: Any, reader: Reader, problems: list[Problem]) -> None:
+    """INTERVAL=0 read as 1; a rule that can never be expanded dropped (the event read once, at DTSTART)."""
+    for rule in _rules(comp):
+        note = ics_series.fix_interval(rule)
+        if note:
+            problems.append(reader.problem(line_of(block, "RRULE"), note))
+    unusable = next((r for r in map(ics_series.unusable, _rules(comp)) if r), None)
+    if unusable:
+        # The event is still there: read it once, at DTSTART, rather than lose it or guess a rule.
+        problems.append(reader.problem(line_of(block, "RRULE"), f"RRULE cannot be expanded ({unusable}); read "
+                                                                 "as one event at DTSTART"))
+        comp.pop("RRULE")
+
+
+def _start_zone_known(start: date | datetime, start_line: Line, reader: Reader, problems: list[Problem]) -> bool:
+    """False (reported) when DTSTART names a zone courtsync cannot place: it never guesses one."""
+    if not (isinstance(start, datetime) and start.tzinfo is None and "TZID" in params_of(start_line.params)):
+        return True
+    tzid = params_of(start_line.params)["TZID"]
+    unusable = ics_series.zone_unusable(reader.doc.timezones[tzid]) if tzid in reader.doc.timezones else None
+    if unusable:
+        problems.append(reader.problem(start_line.number, f"the VTIMEZONE of {tzid!r} cannot be used ({unusable});"
+                                                          " event skipped (courtsync never guesses a zone)"))
+        return False
+    problems.append(reader.problem(start_line.number, f"unknown time zone {tzid!r} and no VTIMEZONE for it; "
+                                                      "event skipped (courtsync never guesses a zone)"))
+    return False
+
+
+def _mend_end(block: Block, comp: Any, reader: Reader, problems: list[Problem], start: date | datetime) -> list[str]:
+    """A DTEND of the other kind than DTSTART read as the same kind; one before DTSTART kept, and said so."""
+    flags: list[str] = []
+    end = comp.get("DTEND").dt
+    if isinstance(end, datetime) != isinstance(start, datetime):
+        # Read it rather than lose a possible conflict: the end becomes the same kind as the start.
+        if isinstance(start, datetime):
+            end = datetime.combine(end, time(), tzinfo=start.tzinfo or reader.tz)
+        else:
+            end = end.date() if end.time() == time() else end.date() + timedelta(days=1)
+        comp.pop("DTEND")
+        comp.add("DTEND", end)
+        problems.append(reader.problem(line_of(block, "DTEND"),
+                                       f"DTEND and DTSTART are of different kinds (date and date-time); read the "
+                                       f"end as {end.isoformat()}"))
+    if aware(end, reader) < aware(start, reader):
+        # Never dropped (it is still a hearing) and never an interval that ends before it starts.
+        problems.append(reader.problem(line_of(block, "DTEND"),
+                                       f"DTEND {end} is before DTSTART {start}; counted busy from the end to the "
+                                       "start"))
+        flags.append("end-before-start")
+        # recurring-ical-events anchors such a series at the earlier of the two: say so, so that the
+        # bounds on expanding it (ics_series) walk the rule from where the library will.
+        comp["DTSTART"], comp["DTEND"] = comp["DTEND"], comp["DTSTART"]
+    return flags
 
 
 def _expand(group: list[tuple[Block, Any]], reader: Reader, problems: list[Problem],
@@ -302,7 +316,7 @@ def _expand(group: list[tuple[Block, Any]], reader: Reader, problems: list[Probl
         cal.add_component(comp)
     base_block, base_comp = master or group[0]
     base_flags = flags_of.get(id(base_comp), [])
-    exact = _exact_duration(base_block) or _exact_span(base_comp, reader)
+    exact = exact_duration(base_block) or exact_span(base_comp, reader)
     first_start = base_comp.get("DTSTART").dt
     if not recurring:
         occurrences = [c for _, c in group]
@@ -342,109 +356,7 @@ def _expand(group: list[tuple[Block, Any]], reader: Reader, problems: list[Probl
             continue   # a generated local time the clock skips: ignored (RFC 5545 3.3.10; calendar-quirks.md)
         if "extra-dtstart" in flags and occ_start != first_start:
             flags = [f for f in flags if f != "extra-dtstart"]  # only the DTSTART occurrence is extra
-        item = _to_item(occ, block, reader, recurring, None if is_override else exact, flags)
+        item = to_item(occ, block, reader, recurring, None if is_override else exact, flags)
         if item is not None:
             items.append(item)
     return items
-
-
-def _exact_span(comp: Any, reader: Reader) -> timedelta | None:
-    """The exact length of an instance given by DTSTART and DTEND (RFC 5545 3.8.5.3: every instance
-    takes the exact duration of the first, also across a daylight-saving change)."""
-    start, end = comp.get("DTSTART"), comp.get("DTEND")
-    if end is None or not isinstance(start.dt, datetime) or not isinstance(end.dt, datetime):
-        return None
-    # abs(): recurring-ical-events already swaps the two of a series that ends before it starts.
-    return abs(_aware(end.dt, reader).astimezone(UTC) - _aware(start.dt, reader).astimezone(UTC))
-
-
-def _exact_duration(block: Block) -> str | None:
-    line = next((x for x in block.lines if x.name == "DURATION"), None)
-    if line is None:
-        return None
-    text = line.value.strip().upper()
-    return text if "T" in text else None
-
-
-def _to_item(occ: Any, block: Block, reader: Reader, recurring: bool, exact: str | timedelta | None,
-             flags: list[str]) -> BusyItem | None:
-    flags = list(flags)
-    start = occ.get("DTSTART").dt
-    has_end = "DTEND" in occ or "DURATION" in occ
-    all_day = not isinstance(start, datetime)
-    tz = reader.tz
-    e: datetime | None
-    if all_day:
-        first = start
-        last = occ.get("DTEND").dt if "DTEND" in occ else None
-        if last is None and "DURATION" in occ:
-            last = first + occ.get("DURATION").dt
-        if isinstance(last, datetime):
-            last = last.date()
-        if last is None:
-            last = first + timedelta(days=1)
-        if last == first:
-            last, flags = first + timedelta(days=1), [*flags, "all-day-zero-length"]
-        first, last = min(first, last), max(first, last)   # an end before the start: busy between them
-        s, e = local_midnight(first, tz), local_midnight(last, tz)
-    else:
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=_calendar_zone(reader))
-            flags.append("floating")
-        s = start
-        if isinstance(exact, timedelta):
-            e = (start.astimezone(UTC) + exact).astimezone(start.tzinfo) if recurring else occ.end
-            e = e if e.tzinfo is not None else e.replace(tzinfo=_calendar_zone(reader))
-        elif exact is not None:
-            e = add_duration(start, exact)
-        elif has_end:
-            end = occ.end
-            e = end.replace(tzinfo=_calendar_zone(reader)) if end.tzinfo is None else end
-        else:
-            e = None
-            flags.append("no-end")
-        if e is not None and "X-MICROSOFT-CDO-ALLDAYEVENT" in occ and str(occ["X-MICROSOFT-CDO-ALLDAYEVENT"]).upper() \
-                == "TRUE" and s.time() == time() and e.time() == time() and e > s:
-            s, e, all_day = local_midnight(s.date(), tz), local_midnight(e.date(), tz), True
-            flags.append("outlook-all-day")
-        if e is not None and e < s:
-            s, e = e, s   # an end before the start (reported): busy over the interval between them
-    rid = occ.get("RECURRENCE-ID")
-    instance = ""
-    if recurring and rid is not None:
-        rid_dt = rid.dt
-        instance = (rid_dt.astimezone(UTC).isoformat() if isinstance(rid_dt, datetime) and rid_dt.tzinfo
-                    else rid_dt.isoformat())
-    attendees = [mailto(str(a)) for a in _as_list(occ.get("ATTENDEE"))]
-    if occ.get("ORGANIZER") is not None:
-        attendees.append(mailto(str(occ.get("ORGANIZER"))))
-    return make_item(reader, uid=str(occ.get("UID", block.uid or "")).strip(), instance=instance, start=s, end=e,
-                     all_day=all_day, status=str(occ.get("STATUS", "")), transp=str(occ.get("TRANSP", "")),
-                     busystatus=str(occ.get("X-MICROSOFT-CDO-BUSYSTATUS", "")),
-                     summary=_text(occ.get("SUMMARY")), location=_text(occ.get("LOCATION")),
-                     description=_text(occ.get("DESCRIPTION")), attendees=attendees, line=block.number,
-                     flags=flags, private=str(occ.get("CLASS", "")).upper() in ("PRIVATE", "CONFIDENTIAL"))
-
-
-def _calendar_zone(reader: Reader) -> Any:
-    """Floating times: the calendar's X-WR-TIMEZONE when it names a known zone, else the agency's."""
-    if reader.doc.x_wr_timezone:
-        zone, _ = resolve_tzid(reader.doc.x_wr_timezone)
-        if zone is not None:
-            return zone
-    return reader.tz
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        value = value[0]
-    return unescape(str(value)) if "\\" in str(value) else str(value).strip()
-

@@ -70,7 +70,7 @@ _SAFE = r'[^";:,\x00-\x08\x0a-\x1f\x7f]'
 _QSAFE = r'"[^"\x00-\x08\x0a-\x1f\x7f]*+"'
 PARAMS = re.compile(rf'(?:;[A-Za-z0-9_-]++=(?:{_QSAFE}|{_SAFE}*+)(?:,(?:{_QSAFE}|{_SAFE}*+))*+)*+')
 
-def _split(raw: str) -> tuple[str, str, str] | None:
+def split_line(raw: str) -> tuple[str, str, str] | None:
     """'NAME;P=1;Q="a:b":value' -> (NAME, ';P=1;Q="a:b"', value); None if there is no colon."""
     m = _LINE.match(raw)
     if m is None:
@@ -136,7 +136,7 @@ def read_document(data: bytes, name: str, source: str) -> Document:
     block: Block | None = None
     tz_lines: list[str] | None = None
     for number, raw in lines:
-        parts = _split(raw)
+        parts = split_line(raw)
         if parts is None:
             if block is not None:
                 block.problems.append(Problem(source, f"{name}:{number}",
@@ -147,56 +147,14 @@ def read_document(data: bytes, name: str, source: str) -> Document:
         pname, params, value = parts
         line = Line(number, pname, params, value, raw)
         if pname == "BEGIN":
-            kind = value.strip().upper()
-            if kind in _TOP_LEVEL and len(stack) > 1:
-                # A VEVENT or VTIMEZONE lives only directly in the calendar: whatever is still open ended
-                # without its END line. Close it here, or every later event would vanish inside it.
-                block, tz_lines = _close_to_calendar(stack, block, tz_lines, number, kind, name, source, problems)
-            if not stack and kind != "VCALENDAR":
-                raise FeedError(f"{name}:{number}: BEGIN:{kind} outside any VCALENDAR")
-            if kind == "VCALENDAR":
-                if stack:
-                    raise FeedError(f"{name}:{number}: BEGIN:VCALENDAR inside another component "
-                                    f"(the {stack[-1][0]} opened on line {stack[-1][1]} never ended)")
-                doc.calendars += 1
-            stack.append((kind, number))
-            if kind == "VEVENT" and len(stack) == 2:
-                block = Block(number=number, lines=[])
-            elif kind == "VTIMEZONE" and len(stack) == 2:
-                tz_lines = []
+            block, tz_lines = _begin(doc, stack, block, tz_lines, line, source)
         elif pname == "END":
-            kind = value.strip().upper()
-            open_kinds = [k for k, _ in stack]
-            if kind not in open_kinds:
-                problems.append(Problem(source, f"{name}:{number}", f"END:{kind} closes nothing that is open; "
-                                                                    "line ignored"))
+            closed, block, tz_lines = _end(doc, stack, block, tz_lines, line, source)
+            if not closed:
                 continue
-            while stack[-1][0] != kind:
-                # A component left open inside another (END:VTOOD for END:VTODO, say): close it here. A
-                # VEVENT closed this way may be incomplete, so it is dropped rather than guessed at.
-                unclosed, opened_at = stack.pop()
-                problems.append(Problem(source, f"{name}:{opened_at}", f"{unclosed} opened here is never closed"
-                                        + ("; this event is skipped" if unclosed == "VEVENT" else "")))
-                if unclosed == "VEVENT" and len(stack) == 1:
-                    block = None
-                if unclosed == "VTIMEZONE" and len(stack) == 1:
-                    tz_lines = None
-            stack.pop()
         elif len(stack) == 1 and pname == "X-WR-TIMEZONE":
             doc.x_wr_timezone = value.strip()
-        if block is not None:
-            block.lines.append(line)
-            if pname == "UID" and len(stack) == 2 and block.uid is None:
-                block.uid = value.strip()
-            if pname == "END" and len(stack) == 1:
-                doc.events.append(block)
-                block = None
-        if tz_lines is not None:
-            tz_lines.append(raw)
-            if pname == "END" and len(stack) == 1:
-                tzid = next((t.split(":", 1)[1].strip() for t in tz_lines if t.upper().startswith("TZID")), "")
-                doc.timezones[tzid] = "\r\n".join(tz_lines)
-                tz_lines = None
+        block, tz_lines = _collect(doc, stack, block, tz_lines, line)
     if stack:
         kind, number = stack[-1]
         raise FeedError(f"{name}: truncated: the {kind} opened on line {number} never ends (no END:{kind}); "
@@ -205,6 +163,71 @@ def read_document(data: bytes, name: str, source: str) -> Document:
 
 
 _TOP_LEVEL = {"VEVENT", "VTIMEZONE", "VTODO", "VJOURNAL", "VFREEBUSY"}
+
+
+def _begin(doc: Document, stack: list[tuple[str, int]], block: Block | None, tz_lines: list[str] | None, line: Line,
+           source: str) -> tuple[Block | None, list[str] | None]:
+    """A BEGIN: line: the component opened (an event's block or a zone's lines begun at calendar level)."""
+    kind, number, name = line.value.strip().upper(), line.number, doc.name
+    if kind in _TOP_LEVEL and len(stack) > 1:
+        # A VEVENT or VTIMEZONE lives only directly in the calendar: whatever is still open ended
+        # without its END line. Close it here, or every later event would vanish inside it.
+        block, tz_lines = _close_to_calendar(stack, block, tz_lines, number, kind, name, source, doc.problems)
+    if not stack and kind != "VCALENDAR":
+        raise FeedError(f"{name}:{number}: BEGIN:{kind} outside any VCALENDAR")
+    if kind == "VCALENDAR":
+        if stack:
+            raise FeedError(f"{name}:{number}: BEGIN:VCALENDAR inside another component "
+                            f"(the {stack[-1][0]} opened on line {stack[-1][1]} never ended)")
+        doc.calendars += 1
+    stack.append((kind, number))
+    if kind == "VEVENT" and len(stack) == 2:
+        block = Block(number=number, lines=[])
+    elif kind == "VTIMEZONE" and len(stack) == 2:
+        tz_lines = []
+    return block, tz_lines
+
+
+def _end(doc: Document, stack: list[tuple[str, int]], block: Block | None, tz_lines: list[str] | None, line: Line,
+         source: str) -> tuple[bool, Block | None, list[str] | None]:
+    """An END: line: (whether it closed something, the block and zone lines still being read)."""
+    kind, name = line.value.strip().upper(), doc.name
+    if kind not in [k for k, _ in stack]:
+        doc.problems.append(Problem(source, f"{name}:{line.number}", f"END:{kind} closes nothing that is open; "
+                                                                     "line ignored"))
+        return False, block, tz_lines
+    while stack[-1][0] != kind:
+        # A component left open inside another (END:VTOOD for END:VTODO, say): close it here. A
+        # VEVENT closed this way may be incomplete, so it is dropped rather than guessed at.
+        unclosed, opened_at = stack.pop()
+        doc.problems.append(Problem(source, f"{name}:{opened_at}", f"{unclosed} opened here is never closed"
+                                    + ("; this event is skipped" if unclosed == "VEVENT" else "")))
+        if unclosed == "VEVENT" and len(stack) == 1:
+            block = None
+        if unclosed == "VTIMEZONE" and len(stack) == 1:
+            tz_lines = None
+    stack.pop()
+    return True, block, tz_lines
+
+
+def _collect(doc: Document, stack: list[tuple[str, int]], block: Block | None, tz_lines: list[str] | None,
+             line: Line) -> tuple[Block | None, list[str] | None]:
+    """The line added to the event or zone being read; one that ends it hands it to `doc`."""
+    ends = line.name == "END" and len(stack) == 1
+    if block is not None:
+        block.lines.append(line)
+        if line.name == "UID" and len(stack) == 2 and block.uid is None:
+            block.uid = line.value.strip()
+        if ends:
+            doc.events.append(block)
+            block = None
+    if tz_lines is not None:
+        tz_lines.append(line.raw)
+        if ends:
+            tzid = next((t.split(":", 1)[1].strip() for t in tz_lines if t.upper().startswith("TZID")), "")
+            doc.timezones[tzid] = "\r\n".join(tz_lines)
+            tz_lines = None
+    return block, tz_lines
 
 
 def _close_to_calendar(stack: list[tuple[str, int]], block: Block | None, tz_lines: list[str] | None, number: int,
@@ -251,138 +274,3 @@ def params_of(text: str) -> dict[str, str]:
     for part in re.findall(r';([^;=]+)=("[^"]*"|[^;]*)', text):
         out[part[0].strip().upper()] = part[1].strip().strip('"')
     return out
-
-
-# --- the quick scan: cut a well-formed UTF-8 file into raw VEVENT chunks without reading them --------
-
-_COMPONENT = re.compile(rb"^(BEGIN|END):([A-Z0-9-]+)\r?$", re.M)
-_ZONE = re.compile(rb"^BEGIN:VTIMEZONE[ \t]*\r?\n.*?^END:VTIMEZONE[ \t]*\r?$", re.M | re.S | re.I)
-_UID = re.compile(rb"^UID(?:;[^:\r\n]*)?:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.M | re.I)
-_NESTED = re.compile(rb"^BEGIN:(?!VEVENT)[A-Za-z0-9-]+.*?^END:[A-Za-z0-9-]+[ \t]*\r?$", re.M | re.S | re.I)
-_XWR = re.compile(rb"^X-WR-TIMEZONE[^:\r\n]*:([^\r\n]*)", re.M | re.I)
-_FOLD = re.compile(rb"\r?\n[ \t]")
-KNOWN_COMPONENTS = {b"VCALENDAR", b"VEVENT", b"VTIMEZONE", b"STANDARD", b"DAYLIGHT", b"VALARM", b"VTODO",
-                    b"VJOURNAL", b"VFREEBUSY", b"VAVAILABILITY", b"AVAILABLE", b"VLOCATION", b"VRESOURCE",
-                    b"PARTICIPANT"}
-
-
-@dataclass(slots=True)
-class Chunk:
-    """One VEVENT's raw bytes, its place in the file (part number, then line), and its UID."""
-
-    uid: str | None
-    offset: int
-    raw: bytes
-    line: int = 0
-
-
-def component_lines(text: bytes) -> list[tuple[bytes, bytes]] | None:
-    """Every BEGIN:/END: line of `text` as (verb, kind), in order; None when some such line is not in
-    the plain form (lower case, trailing blanks) or `BEGIN:` appears inside a value."""
-    found = _COMPONENT.findall(text)
-    begins = sum(1 for verb, _ in found if verb == b"BEGIN")
-    ends = text.count(b"\nEND:") + text.startswith(b"END:")
-    upper = text.upper()
-    if upper.count(b"\nBEGIN:") != text.count(b"\nBEGIN:") or upper.count(b"\nEND:") != text.count(b"\nEND:"):
-        return None
-    if text.count(b"BEGIN:") != begins or ends != len(found) - begins:
-        return None
-    return found
-
-
-def add_context(doc: Document, text: bytes) -> None:
-    """The calendar's X-WR-TIMEZONE (the first) and VTIMEZONEs found in `text`, onto `doc`."""
-    xwr = _XWR.search(text) if doc.x_wr_timezone is None and text.find(b"X-WR-TIMEZONE") != -1 else None
-    if xwr:
-        doc.x_wr_timezone = xwr.group(1).decode().strip()
-    for zone in (_ZONE.finditer(text) if text.find(b"BEGIN:VTIMEZONE") != -1 else ()):
-        lines = _FOLD.sub(b"", zone.group(0)).decode().splitlines()
-        tzid = next((t.split(":", 1)[1].strip() for t in lines if t.upper().startswith("TZID")), "")
-        doc.timezones[tzid] = "\r\n".join(t for t in lines if t.strip())
-
-
-EVENT_SEP = b"\nBEGIN:VEVENT"
-
-
-def cut(body: bytes) -> list[bytes]:
-    """The file cut at each `BEGIN:VEVENT` line: the header, then each event with what follows it (ics_parts)."""
-    return body.split(EVENT_SEP)
-
-
-def strip_bom(data: bytes) -> bytes:
-    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-
-
-def is_utf8(body: bytes) -> bool:
-    if body.isascii():
-        return True
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def scan(data: bytes, name: str, source: str) -> tuple[Document, list[bytes]] | None:
-    """A quick check of a regular file, cut into parts at each `BEGIN:VEVENT` line; None when anything
-    is unusual (the full reader then decides)."""
-    check_head(data, name)
-    body = strip_bom(data)
-    if not is_utf8(body):
-        return None
-    if body.count(b"\r") != body.count(b"\r\n"):
-        return None  # lone CR line ends: the full reader normalises them
-    found = component_lines(body)
-    if found is None:
-        return None  # lower-case component lines, or BEGIN: inside a text value: the full reader handles them
-    opened: dict[bytes, int] = {}
-    closed: dict[bytes, int] = {}
-    for verb, kind in found:
-        table = opened if verb == b"BEGIN" else closed
-        table[kind] = table.get(kind, 0) + 1
-    if opened != closed or not set(opened) <= KNOWN_COMPONENTS:
-        return None  # unbalanced or unknown
-    tail = body.rstrip().rsplit(b"\n", 1)[-1].strip().upper()
-    first = body.lstrip().split(b"\n", 1)[0].strip().upper()
-    if tail != b"END:VCALENDAR" or first != b"BEGIN:VCALENDAR":
-        return None
-    parts = cut(body)
-    if len(parts) - 1 != opened.get(b"VEVENT", 0):
-        return None  # indented component lines: the full reader handles them
-    doc = Document(name=name, calendars=opened.get(b"VCALENDAR", 0))
-    add_context(doc, body)
-    return doc, parts
-
-
-def uid_of(raw: bytes) -> str | None:
-    """The UID of one raw VEVENT (not of a VALARM inside it); folded values unfolded."""
-    if raw.find(b"BEGIN:", 6) != -1:
-        found = _UID.search(_NESTED.sub(b"", raw[1:]))
-        return _FOLD.sub(b"", found.group(1)).decode().strip() if found else None
-    at = raw.find(b"\nUID")
-    if at == -1 or raw[at + 4:at + 5] not in (b":", b";"):
-        found = _UID.search(raw)   # lower-case name, or a name starting with UID (UID-X): the slow way
-        return _FOLD.sub(b"", found.group(1)).decode().strip() if found else None
-    colon = raw.find(b":", at + 4)
-    end = raw.find(b"\n", at + 4)
-    while end != -1 and raw[end + 1:end + 2] in (b" ", b"\t"):
-        end = raw.find(b"\n", end + 1)
-    value = raw[colon + 1: end if end != -1 else len(raw)]
-    if b"\n" in value:
-        value = _FOLD.sub(b"", value)
-    return value.decode().strip() or None
-
-
-def chunk_block(chunk: Chunk, name: str, source: str) -> Block:
-    """Read one chunk's lines (numbered as in the whole file) into a Block."""
-    lines, _ = decode(chunk.raw, name, source)
-    block = Block(number=chunk.line, lines=[], uid=chunk.uid)
-    for number, raw in lines:
-        parts = _split(raw)
-        number += chunk.line - 1
-        if parts is None:
-            block.problems.append(Problem(source, f"{name}:{number}",
-                                          f"not a property line ({raw[:40]!r}); line ignored, the event kept"))
-            continue
-        block.lines.append(Line(number, parts[0], parts[1], parts[2], raw))
-    return block

@@ -8,13 +8,25 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal, Protocol
 
-from courtsync.calendars.base import Group, Snapshot, Window, deadline_passed, time_left
+from courtsync.calendars.base import Fetched, Group, RawGroup, Window, deadline_passed, time_left
 from courtsync.core.busy_rules import busy_rule
 from courtsync.errors import SourceError
 from courtsync.models import BusyItem, Problem, SourceKind
 
 AUTO_FREE_BUSY_FROM = 50   # mailboxes; fewer are read through calendar views
+
+
+class MailSettings(Protocol):
+    """What every mail-system source is configured with (config.schema's [exchange] and [graph] tables)."""
+
+    @property
+    def mode(self) -> Literal["auto", "free-busy", "calendar-view"]: ...
+    @property
+    def horizon(self) -> timedelta: ...
+    @property
+    def max_wait(self) -> timedelta: ...
 
 
 @dataclass(frozen=True)
@@ -95,9 +107,9 @@ class Throttle:
 class MailboxSource:
     """A mail system read for many mailboxes at once; one group of items per worker."""
 
-    parallel_safe = False   # holds sessions and tokens: read in the main process
-    owner = None
-    mode = "auto"
+    in_process = True   # holds sessions and tokens: read on a thread of the sync's process (sync.readers)
+    owner: str | None = None
+    mode: Literal["auto", "free-busy", "calendar-view"] = "auto"
     deadline: float | None = None   # time.monotonic() by which a command needs the read (set by the sync)
 
     def __init__(self, id: str, kind: SourceKind, label: str, mailboxes: dict[str, str], horizon: timedelta,
@@ -117,7 +129,7 @@ class MailboxSource:
         start = datetime.combine(date(index // 12, index % 12 + 1, 1), datetime.min.time(), tzinfo=window.tz)
         return start.astimezone(UTC), (start + self.horizon).astimezone(UTC)
 
-    def fetch(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
+    def fetch_mailboxes(self, emails: list[str], start: datetime, end: datetime) -> Iterator[MailboxResult]:
         """free/busy for many mailboxes at once, or each mailbox's calendar view; `auto`: free/busy from
         AUTO_FREE_BUSY_FROM mailboxes on."""
         mode = self.mode
@@ -135,12 +147,14 @@ class MailboxSource:
     def calendar_view(self, email: str, start: datetime, end: datetime) -> MailboxResult:
         raise NotImplementedError
 
-    def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
+    def fetch(self, window: Window, validators: dict[str, str]) -> Fetched:
+        """One group per mailbox read, tagged with a digest of what the server returned for it; a mailbox not
+        read is a problem that names it, and a group with no tag (its last good copy stays)."""
         self.round_trips = 0
         start, end = self.span(window)
-        groups: dict[str, Group] = {}
+        groups: list[RawGroup] = []
         problems: list[Problem] = []
-        for result in self.fetch(sorted(self.mailboxes), start, end):
+        for result in self.fetch_mailboxes(sorted(self.mailboxes), start, end):
             self.time_left()   # between mailboxes: past the deadline, the whole read is abandoned
             wid = self.mailboxes.get(result.email.lower())
             if wid is None:
@@ -148,14 +162,15 @@ class MailboxSource:
             if result.items is None:
                 problems.append(Problem(self.id, mailbox_location(result.email, wid),
                                         f"not read: {result.error}; this worker's Outlook items are not checked"))
-                if wid in known:
-                    groups[wid] = Group(hash=known[wid])   # keep the last good copy of this mailbox
+                groups.append(RawGroup(wid, None))   # keep the last good copy of this mailbox
                 continue
             items = self._items(wid, result.items, window)
             digest = hashlib.blake2b(repr(sorted(items)).encode(), digest_size=16).hexdigest()
-            groups[wid] = Group(hash=digest) if known.get(wid) == digest else Group(hash=digest, items=items,
-                                                                                     problems=[])
-        return Snapshot(groups=groups, problems=problems, round_trips=self.round_trips)
+            groups.append(RawGroup(wid, digest, 0, items))
+        return Fetched(groups=groups, problems=problems, round_trips=self.round_trips)
+
+    def parse(self, fetched: Fetched, groups: list[RawGroup]) -> dict[str, Group]:
+        return {g.key: Group(list(g.data)) for g in groups}
 
     def time_left(self) -> float | None:
         """Seconds left before the deadline (None: none); DeadlineError once it has passed. Checked before

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from courtsync.calendars.base import Group, Snapshot, Window
+from courtsync.calendars.base import Fetched, Group, RawGroup, Window
 from courtsync.errors import SourceError
 from courtsync.models import BusyItem, SourceKind
 
@@ -19,14 +19,14 @@ class MemorySource:
         self.items = items
         self.fail = fail
 
-    def read(self, window: Window, validators: dict[str, str], known: dict[str, str]) -> Snapshot:
+    def fetch(self, window: Window, validators: dict[str, str]) -> Fetched:
         if self.fail:
             raise SourceError(self.fail)
         groups: dict[str, list[BusyItem]] = {}
         for item in self.items:
             groups.setdefault(item.uid, []).append(item)
-        out = {}
-        for uid, items in groups.items():
-            h = hashlib.sha256(repr(items).encode()).hexdigest()
-            out[uid] = Group(hash=h) if known.get(uid) == h else Group(hash=h, items=items, problems=[])
-        return Snapshot(groups=out)
+        return Fetched(groups=[RawGroup(uid, hashlib.sha256(repr(items).encode()).hexdigest(), 0, items)
+                               for uid, items in groups.items()])
+
+    def parse(self, fetched: Fetched, groups: list[RawGroup]) -> dict[str, Group]:
+        return {g.key: Group(list(g.data)) for g in groups}

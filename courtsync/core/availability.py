@@ -19,6 +19,7 @@ from courtsync.models import (
     MakeUp,
     Reason,
     Session,
+    SourceId,
     SourceInfo,
     Worker,
 )
@@ -198,8 +199,8 @@ def _conflict(request: Request, s: Session, kind: ConflictKind, start: datetime,
 def _busy_reason(item: BusyItem) -> Reason:
     when = "all day" if item.all_day else (f"{item.start:%H:%M}–{item.end:%H:%M}" if item.end
                                            else f"{item.start:%H:%M} (no end published)")
-    what = f"case {item.case_numbers[0]}" if item.case_numbers else ("an Outlook item" if item.source in
-                                                                     ("exchange", "graph") else "an item")
+    what = f"case {item.case_numbers[0]}" if item.case_numbers else ("an Outlook item" if SourceId.parse(
+        item.source).mail_system else "an item")
     return Reason("busy", f"Already busy {when}: {what} on {item.source}"
                           + (f" ({', '.join(item.flags)})" if item.flags else "") + ".")
 

@@ -15,6 +15,7 @@ from courtsync.models import (
     ConflictKind,
     MakeUp,
     Session,
+    SourceId,
     Worker,
 )
 from courtsync.queries.calendar_view import CalendarView, calendar_view, local_range
@@ -49,7 +50,7 @@ class ScanResult:
 
 
 def _court_of(source: str, ctx: Context) -> str | None:
-    court = source.split("#", 1)[0]
+    court = SourceId.parse(source).court
     return court if court in ctx.courts else None
 
 

@@ -13,25 +13,24 @@ from zoneinfo import ZoneInfo
 
 from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, NoticeRecord, OutboxRow, Problem, PublishedEvent
+from courtsync.store.cache_groups import GroupTag, GroupWrite
 
 Owners = Callable[[BusyItem], tuple[str, ...]]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Change:
-    """How a partial read relates to what is stored (calendars.base.Snapshot has the same fields); `base`
-    is the part index the read started from."""
+    """One read of a source as the store takes it: every group it has (`present`: read anew, unchanged, or not
+    read this time), those read anew (`written`), and the unchanged ones that now start on another line
+    (`moved`, with their new first line). A stored group not present is gone."""
 
-    partial: bool = False
-    removed: list[str] = field(default_factory=list)
-    shifted: dict[str, int] = field(default_factory=dict)
-    index: bytes | None = None
-    base: bytes | None = None
+    present: set[str] = field(default_factory=set)
+    written: dict[str, GroupWrite] = field(default_factory=dict)
+    moved: dict[str, GroupTag] = field(default_factory=dict)
 
-
-class StaleRead(Exception):
-    """A partial read started from a part index that another sync has replaced meanwhile: applying its
-    relative changes (lines moved by n) again would be wrong, and the store already holds a newer read."""
+    def kept(self, key: str) -> bool:
+        """A stored group this read leaves as it is (perhaps renumbered)."""
+        return key in self.present and key not in self.written
 
 
 @dataclass(frozen=True)
@@ -84,9 +83,8 @@ class CalendarCache(Protocol):
     def cached(self, kind: str, key: str) -> bytes | None: ...
     def remember(self, kind: str, key: str, value: bytes) -> None: ...
     def sources(self) -> dict[str, SourceRow]: ...
-    def group_hashes(self, source: str) -> dict[str, str]: ...
+    def group_tags(self, source: str) -> dict[str, str]: ...
     def stored_groups(self, source: str, keys: Iterable[str]) -> set[str]: ...
-    def part_index(self, source: str) -> bytes | None: ...
     def record_failure(self, source: str, kind: str, label: str, error: str, now: float,
                        location: str | None = None) -> None: ...
     def forget(self, source: str) -> None: ...
@@ -96,9 +94,9 @@ class CalendarCache(Protocol):
     def clear_setbacks(self, source: str) -> None: ...
     def upcoming(self, source: str, start: float, end: float) -> dict[str, int]: ...
     def record_unchanged(self, source: str, now: float, round_trips: int, location: str | None = None) -> None: ...
-    def apply(self, source: str, kind: str, label: str, groups: dict[str, Any], file_problems: list[Problem],
+    def apply(self, source: str, kind: str, label: str, change: Change, file_problems: list[Problem],
               validators: dict[str, str], window: str, now: float, round_trips: int, owners: Owners,
-              owners_key: str, change: Change | None = None, location: str | None = None) -> tuple[int, int]: ...
+              owners_key: str, location: str | None = None) -> int: ...
     def reassign_owners(self, source: str, owners: Owners, owners_key: str, tz: ZoneInfo) -> None: ...
     def items(self, tz: ZoneInfo, sources: Iterable[str], start: datetime | None = None,
               end: datetime | None = None, worker: str | None = None,

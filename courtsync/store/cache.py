@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Problem
-from courtsync.store.base import Change, Owners, SourceHealth, SourceRow, StaleRead
-from courtsync.store.cache_groups import drop_groups, shift, write_groups
+from courtsync.store.base import Change, Owners, SourceHealth, SourceRow
+from courtsync.store.cache_groups import drop_groups, moved_groups, write_groups
 
 BATCH_SECONDS = 0.05       # how often a batch commits
 
@@ -99,7 +99,9 @@ class SqliteCache:
         return {r[0]: SourceRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10], r[11])
                 for r in rows}
 
-    def group_hashes(self, source: str) -> dict[str, str]:
+    def group_tags(self, source: str) -> dict[str, str]:
+        """Each stored group's tag and first line, encoded (cache_groups.GroupTag): what a new read is
+        compared with."""
         return dict(self.db.execute("SELECT key, hash FROM groups WHERE source = ?", (source,)).fetchall())
 
     def stored_groups(self, source: str, keys: Iterable[str]) -> set[str]:
@@ -111,10 +113,6 @@ class SqliteCache:
                 f"SELECT key FROM groups WHERE source = ? AND key IN ({','.join('?' * len(chunk))})",
                 (source, *chunk)))
         return out
-
-    def part_index(self, source: str) -> bytes | None:
-        row = self.db.execute("SELECT data FROM part_indexes WHERE source = ?", (source,)).fetchone()
-        return bytes(row[0]) if row else None
 
     def record_failure(self, source: str, kind: str, label: str, error: str, now: float,
                        location: str | None = None) -> None:
@@ -129,7 +127,7 @@ class SqliteCache:
         with self.transaction() as db:
             db.execute("DELETE FROM item_workers WHERE item IN (SELECT id FROM items WHERE source = ?)", (source,))
             for table, column in (("items", "source"), ("problems", "source"), ("groups", "source"),
-                                  ("source_health", "source"), ("part_indexes", "source"), ("sources", "id")):
+                                  ("source_health", "source"), ("sources", "id")):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (source,))
 
     def health(self) -> dict[str, SourceHealth]:
@@ -161,51 +159,32 @@ class SqliteCache:
             db.execute("UPDATE sources SET synced_at = ?, attempted_at = ?, error = NULL, round_trips = ?, "
                        "location = coalesce(?, location) WHERE id = ?", (now, now, round_trips, location, source))
 
-    def apply(self, source: str, kind: str, label: str, groups: dict[str, Any], file_problems: list[Problem],
+    def apply(self, source: str, kind: str, label: str, change: Change, file_problems: list[Problem],
               validators: dict[str, str], window: str, now: float, round_trips: int, owners: Owners,
-              owners_key: str, change: Change | None = None, location: str | None = None) -> tuple[int, int]:
-        """Store one read of a source, in one transaction. Returns (groups re-read, items now).
-
-        Without `change`, `groups` is every group (unchanged ones with items None) and any other stored
-        group is gone. With a partial `change`, `groups` is only what changed and `change` says what else did;
-        StaleRead if the part index it started from is no longer the stored one (nothing is written then).
-        """
-        change = change or Change()
+              owners_key: str, location: str | None = None) -> int:
+        """Store one read of a source, in one transaction: `change.written` replaces those groups, the others
+        present stay (renumbered when they moved), any other stored group is dropped. Returns the items now
+        stored."""
         with self.transaction() as db:
-            # A partial read first, as the write that takes the lock: only over the index it started from.
-            stale = change.partial and not db.execute("UPDATE part_indexes SET data = ? WHERE source = ? AND "
-                                                      "data = ?", (change.index, source, change.base)).rowcount
-            if not stale:
-                if change.partial:
-                    changed, gone = list(groups), change.removed
-                else:
-                    old = [r[0] for r in db.execute("SELECT key FROM groups WHERE source = ?", (source,))]
-                    changed = [k for k, g in groups.items() if g.items is not None]
-                    gone = [k for k in old if k not in groups]
-                drop_groups(db, source, gone)
-                shift(db, source, change.shifted)
-                db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
-                db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
-                               [(source, p.location, p.reason) for p in file_problems])
-                write_groups(db, source, {key: groups[key] for key in changed}, owners)
-                if change.index is None:
-                    db.execute("DELETE FROM part_indexes WHERE source = ?", (source,))
-                elif not change.partial:
-                    db.execute("INSERT OR REPLACE INTO part_indexes VALUES (?, ?)", (source, change.index))
-                count = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
-                db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, "
-                           "window, events, round_trips, owners_key, location) VALUES "
-                           "(?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) "
-                           "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
-                           "synced_at=excluded.synced_at, attempted_at=excluded.attempted_at, error=NULL, "
-                           "validators=excluded.validators, window=excluded.window, events=excluded.events, "
-                           "round_trips=excluded.round_trips, owners_key=excluded.owners_key, "
-                           "location=coalesce(excluded.location, location)",
-                           (source, kind, label, now, now, json.dumps(validators), window, count, round_trips,
-                            owners_key, location))
-        if stale:   # raised outside the transaction, so a batch keeps what other sources wrote
-            raise StaleRead(source)
-        return len(changed), count
+            old = [r[0] for r in db.execute("SELECT key FROM groups WHERE source = ?", (source,))]
+            drop_groups(db, source, [k for k in old if k not in change.present])
+            moved_groups(db, source, {k: t for k, t in change.moved.items() if k not in change.written})
+            db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
+            db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
+                           [(source, p.location, p.reason) for p in file_problems])
+            write_groups(db, source, change.written, owners)
+            count: int = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
+            db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, "
+                       "window, events, round_trips, owners_key, location) VALUES "
+                       "(?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) "
+                       "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
+                       "synced_at=excluded.synced_at, attempted_at=excluded.attempted_at, error=NULL, "
+                       "validators=excluded.validators, window=excluded.window, events=excluded.events, "
+                       "round_trips=excluded.round_trips, owners_key=excluded.owners_key, "
+                       "location=coalesce(excluded.location, location)",
+                       (source, kind, label, now, now, json.dumps(validators), window, count, round_trips,
+                        owners_key, location))
+        return count
 
     def reassign_owners(self, source: str, owners: Owners, owners_key: str, tz: ZoneInfo) -> None:
         """The roster changed: match this source's items to workers again, without re-reading it."""

@@ -1,15 +1,42 @@
-"""Writing a source's groups into the store: changed groups updated in place or replaced, moved ones
-renumbered, gone ones dropped. Every function runs inside the caller's transaction."""
+"""Writing a source's groups into the store: changed groups updated in place or replaced, unchanged ones
+that moved renumbered, gone ones dropped. Every function runs inside the caller's transaction."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from courtsync.models import BusyItem
+from courtsync.models import BusyItem, Problem
 
 Owners = Callable[[BusyItem], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class GroupTag:
+    """What the store keeps of a group besides its items: the tag of the read it came from and the line the
+    group started on then (items and problems carry absolute lines: a group that moved is renumbered)."""
+
+    tag: str
+    line: int = 0
+
+    def encode(self) -> str:
+        return f"{self.tag} {self.line}"
+
+    @classmethod
+    def decode(cls, text: str) -> GroupTag:
+        tag, _, line = text.rpartition(" ")
+        return cls(tag, int(line)) if tag and line.isdigit() else cls(text)   # a store from before lines were kept
+
+
+@dataclass(frozen=True)
+class GroupWrite:
+    """A group read anew: its tag and first line, its items and problems."""
+
+    tag: GroupTag
+    items: list[BusyItem]
+    problems: list[Problem]
 
 
 def drop_groups(db: sqlite3.Connection, source: str, keys: list[str]) -> None:
@@ -37,12 +64,29 @@ def shift(db: sqlite3.Connection, source: str, shifted: dict[str, int]) -> None:
     db.executemany("UPDATE problems SET location = ? WHERE rowid = ?", moved)
 
 
-def write_groups(db: sqlite3.Connection, source: str, groups: dict[str, Any], owners: Owners) -> None:
+def moved_groups(db: sqlite3.Connection, source: str, moved: dict[str, GroupTag]) -> None:
+    """Unchanged groups that now start on another line: their items and problems renumbered by as many lines
+    as the group moved (a group whose stored tag is no longer the one given, written by another sync
+    meanwhile, is left as that sync stored it)."""
+    if not moved:
+        return
+    deltas: dict[str, int] = {}
+    for key, h in db.execute("SELECT key, hash FROM groups WHERE source = ?", (source,)):
+        tag = moved.get(key)
+        now = GroupTag.decode(h) if tag is not None else None
+        if tag is not None and now is not None and now.tag == tag.tag and now.line != tag.line:
+            deltas[key] = tag.line - now.line
+    shift(db, source, deltas)
+    db.executemany("UPDATE groups SET hash = ? WHERE source = ? AND key = ?",
+                   [(moved[key].encode(), source, key) for key in deltas])
+
+
+def write_groups(db: sqlite3.Connection, source: str, groups: dict[str, GroupWrite], owners: Owners) -> None:
     """Changed groups. One with as many items as stored (the usual edit: a new room, a new time) is
     updated row by row, so the indexes and worker links it did not change are not written; any
     other is replaced."""
     stored: dict[str, list[tuple[int, float, str]]] = {}
-    existing: dict[str, str] = {}   # group key -> stored hash
+    existing: dict[str, str] = {}   # group key -> stored tag (encoded)
     keys = list(groups)
     for i in range(0, len(keys), 500):
         chunk = keys[i:i + 500]
@@ -77,21 +121,21 @@ def write_groups(db: sqlite3.Connection, source: str, groups: dict[str, Any], ow
     db.executemany("DELETE FROM item_workers WHERE item = ?", unlink)
     db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
     db.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?, ?)",
-                   [(source, key, groups[key].hash) for key in keys
-                    if key not in in_place or existing.get(key) != groups[key].hash])
+                   [(source, key, groups[key].tag.encode()) for key in keys
+                    if key not in in_place or existing.get(key) != groups[key].tag.encode()])
     _insert_items(db, source, [(key, groups[key].items) for key in fresh], owners)
     db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?)",
-                   [(source, key, p.location, p.reason) for key in keys for p in groups[key].problems or ()])
+                   [(source, key, p.location, p.reason) for key in keys for p in groups[key].problems])
 
 
 def _insert_items(db: sqlite3.Connection, source: str,
-                  groups: Iterable[tuple[str, Iterable[BusyItem] | None]], owners: Owners) -> None:
+                  groups: Iterable[tuple[str, Iterable[BusyItem]]], owners: Owners) -> None:
     """Items with ids given here, so rows and their worker links go in as two bulk inserts."""
     next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]
     rows: list[tuple[Any, ...]] = []
     links: list[tuple[str, float, int]] = []
     for key, items in groups:
-        for item in items or ():
+        for item in items:
             workers = owners(item)
             start = item.start.timestamp()
             rows.append((next_id, source, key, start, *_values(item, workers)))

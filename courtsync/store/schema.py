@@ -93,12 +93,11 @@ CREATE TABLE IF NOT EXISTS source_health (   -- per source: setbacks since its l
     held TEXT,                              -- why the last read was held (a sudden drop); NULL: not held
     held_at REAL
 );
-CREATE TABLE IF NOT EXISTS part_indexes (   -- per iCalendar source: where its last read cut it (ics_parts)
-    source TEXT PRIMARY KEY, data BLOB NOT NULL
-);
 """
 # The cache's tables, as a store of the previous release held them beside the records.
-CACHE_TABLES = ("derived", "sources", "groups", "items", "item_workers", "problems", "source_health", "part_indexes")
+CACHE_TABLES = ("derived", "sources", "groups", "items", "item_workers", "problems", "source_health")
+# What the previous release kept beside them and this one reads without (a feed's part index): dropped.
+RETIRED_TABLES = ("part_indexes",)
 # Columns an outbox written by a release before leases lacks (the table above has them).
 LEASE_COLUMNS = (("claimed_by", "TEXT"), ("lease_until", "REAL"))
 
@@ -133,6 +132,8 @@ def _to_v1(db: sqlite3.Connection) -> None:
         db.execute(f"DELETE FROM cache.{table}")   # a migration that died half way left some: copied again
         db.execute(f"INSERT INTO cache.{table} ({columns}) SELECT {columns} FROM main.{table}")
         db.execute(f"DROP TABLE main.{table}")
+    for table in RETIRED_TABLES:
+        db.execute(f"DROP TABLE IF EXISTS main.{table}")
 
 
 # (version reached, step from the one before): applied in order, in one transaction, from the store's version.

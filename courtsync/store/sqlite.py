@@ -15,14 +15,13 @@ from courtsync.store.base import (  # re-exported: the row types once lived here
     Ledger,
     SourceHealth,
     SourceRow,
-    StaleRead,
     Upgrade,
 )
 from courtsync.store.cache import SqliteCache
 from courtsync.store.records import SqliteRecords
 from courtsync.store.schema import RECORDS_VERSION
 
-__all__ = ["Change", "SourceHealth", "SourceRow", "StaleRead", "Store"]
+__all__ = ["Change", "SourceHealth", "SourceRow", "Store"]
 
 
 class Store(SqliteCache):

@@ -10,16 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from courtsync.calendars.base import Known, Snapshot, Source, Window, source_class, source_type
+from courtsync.calendars.base import Fetched, Source, Window
 from courtsync.calendars.mailbox import mailbox_location
+from courtsync.calendars.registry import source_class, source_type
 from courtsync.config.schema import Config
 from courtsync.core.ownership import Matcher
 from courtsync.errors import EXIT_OK, EXIT_SOURCE, CourtsyncError, SourceError
-from courtsync.models import BusyItem, Problem, Roster, SourceInfo, SourceState
+from courtsync.models import BusyItem, Problem, Roster, SourceId, SourceInfo, SourceKind, SourceState
 from courtsync.store.base import CalendarCache as Store  # the cache half of the store
-from courtsync.store.base import Change, SourceHealth, SourceRow, StaleRead
+from courtsync.store.base import Change, SourceHealth, SourceRow
+from courtsync.store.cache_groups import GroupWrite
 from courtsync.sync.policy import Policy, held_groups, sudden_drop
-from courtsync.sync.readers import ReadResult, Task, read_all
+from courtsync.sync.readers import ReadResult, SourceRead, Task, read_all
 
 WINDOW_MONTHS_BACK = 3
 WINDOW_MONTHS_AHEAD = 24
@@ -64,30 +66,26 @@ def configured_sources(config: Config, roster: Roster) -> list[Source]:
     out: list[Source] = []
     for court in config.court:
         for n, feed in enumerate(court.feeds, 1):
-            sid = court.id if n == 1 else f"{court.id}#{n}"
-            out.append(_make(source_type(feed), sid, "court", feed, config, None, court.case_pattern))
+            out.append(_feed(SourceId.court_feed(court.id, n), feed, config, None, court.case_pattern))
     for worker in roster.with_calendar():
         assert worker.calendar
-        out.append(_make(source_type(worker.calendar), f"calendar:{worker.id}", "personal", worker.calendar,
-                         config, worker.id, None))
+        out.append(_feed(SourceId.calendar(worker.id), worker.calendar, config, worker.id, None))
     if config.exchange is not None or config.graph is not None:
         # Everyone whose calendar is not a file or URL of their own is read from the mail system.
         mailboxes = {w.email: w.id for w in roster.workers.values() if not w.calendar}
         if config.exchange is not None:
-            out.append(source_class("ews")("exchange", config.exchange, mailboxes))
-        else:
-            out.append(source_class("graph")("graph", config.graph, mailboxes))
+            out.append(source_class("ews")(str(SourceId("exchange")), config.exchange, mailboxes))
+        elif config.graph is not None:
+            out.append(source_class("graph")(str(SourceId("graph")), config.graph, mailboxes))
     return out
 
 
-def _make(type_name: str, sid: str, kind: str, location: str, config: Config, owner: str | None,
-          case_pattern: str | None) -> Source:
-    cls = source_class(type_name)
-    if type_name == "file":
-        source: Source = cls(sid, kind, location, config.base_dir, owner=owner, case_pattern=case_pattern)
-    else:
-        source = cls(sid, kind, location, owner=owner, case_pattern=case_pattern)
-    return source
+def _feed(sid: SourceId, location: str, config: Config, owner: str | None, case_pattern: str | None) -> Source:
+    """A court feed or personal calendar: a file, or a URL."""
+    kind: SourceKind = sid.kind
+    if source_type(location) == "file":
+        return source_class("file")(str(sid), kind, location, config.base_dir, owner=owner, case_pattern=case_pattern)
+    return source_class("http")(str(sid), kind, location, owner=owner, case_pattern=case_pattern)
 
 
 PLAIN = Policy()    # no time limit, no backoff, nothing held: what a sync does unless told more
@@ -97,12 +95,13 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
                  progress: Callable[[SyncReport], None] | None = None, policy: Policy = PLAIN) -> list[SyncReport]:
     """Read each source and store what changed. Never raises for a source that cannot be read.
 
-    Sources that can tell cheaply that nothing changed (a file's stat) are answered without reading;
-    the rest are read, on every core when there are many, and stored as their reads come back. A read that
-    loses more than `policy.max_drop` of the source's upcoming items is held (not stored), unless accepted."""
+    Sources that can tell cheaply that nothing changed (a file's stat) are answered without reading; the rest
+    are read (sync.readers: side by side when there are many), each group's tag compared with the stored one
+    and only the changed groups parsed, and stored as their reads come back. A read that loses more than
+    `policy.max_drop` of the source's upcoming items is held (not stored), unless accepted."""
     rows = store.sources()
     tasks: list[Task] = []
-    plan: list[tuple[Source, Known | None]] = []   # (source, what its read starts from; None: not read)
+    plan: list[tuple[Source, dict[str, str] | None]] = []   # (source, its stored groups; None: not read)
     for source in sources:
         row = rows.get(source.id)
         if moved(source, row):   # the copy is of another file or URL: this source was never read
@@ -115,11 +114,9 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
         if has_reading and cheap is not None and cheap(validators):
             plan.append((source, None))
             continue
-        known = Known(index=store.part_index(source.id)) if has_reading else Known()
-        if has_reading and known.index is None:
-            known.update(store.group_hashes(source.id))
-        tasks.append((source, window, validators, known, policy.limit))
-        plan.append((source, known))
+        stored = store.group_tags(source.id) if has_reading else {}
+        tasks.append(Task(source, window, validators, stored, policy.limit))
+        plan.append((source, stored))
     matcher: list[Matcher] = []   # built on first need: most re-syncs touch no items
 
     def owners(source: Source) -> Callable[[BusyItem], tuple[str, ...]]:
@@ -130,74 +127,81 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
     reports = []
     with read_all(tasks) as results, store.batch():
         if tasks:
-            owners(tasks[0][0])   # load the matcher while the first reads run
+            owners(tasks[0].source)   # load the matcher while the first reads run
         for source, start in plan:
-            row = rows.get(source.id)
-            result = next(results) if start is not None else ReadResult(Snapshot(groups={}, not_modified=True),
-                                                                        None, 0.0)
-            report = _store_one(store, source, row, result, window, owners, owners_key, now, policy,
-                                start.index if start is not None else None)
+            result = next(results) if start is not None else \
+                ReadResult(SourceRead(Fetched(not_modified=True)), None, 0.0)
+            report = _store_one(store, source, rows.get(source.id), result, window, owners,
+                                owners_key, now, policy)
             reports.append(report)
             if progress is not None:
                 progress(report)
     return reports
 
 
-def _store_one(store: Store, source: Source, row: SourceRow | None, result: ReadResult, window: Window,
+def change_of(read: SourceRead) -> Change:
+    """What a read changes in the store (sync.readers compared its groups' tags with the stored ones)."""
+    return Change(set(read.keys), {key: GroupWrite(tag, group.items, group.problems)
+                                   for key, (tag, group) in read.parsed.items()}, read.moved)
+
+
+def _store_one(store: Store, source: Source, row: SourceRow | None, result: ReadResult,
+               window: Window,
                owners: Callable[[Source], Callable[[BusyItem], tuple[str, ...]]], owners_key: str,
-               now: Callable[[], float], policy: Policy, base: bytes | None = None) -> SyncReport:
+               now: Callable[[], float], policy: Policy) -> SyncReport:
     started = clock.perf_counter()
-    snap, error, seconds = result.snap, result.error, result.seconds
-    if snap is None:
-        outcome = "failed"
-        if result.abandoned == "skipped":   # never started: nothing to record
-            outcome = "skipped"
-        elif result.abandoned == "deadline":   # the last good copy answers (stale); no error recorded
-            outcome = "abandoned"
-            store.record_setback(source.id, now(), policy.backoff, timed_out=True)
-        else:
-            store.record_failure(source.id, source.kind, source.label, error.message if error else "unreadable",
-                                 now(), location_key(source))
-            store.record_setback(source.id, now(), policy.backoff)
-        return SyncReport(source.id, source.label, outcome, row.events if row else 0, 0, 0, 0, seconds, 0, error)
+    read, seconds = result.read, result.seconds
+    if read is None:
+        return _failed(store, source, row, result, now, policy)
+    fetched = read.fetched
+    change = change_of(read)
     held, held_mailboxes = None, dict[str, str]()
-    if not snap.not_modified and source.id not in policy.accept:
+    if not fetched.not_modified and source.id not in policy.accept:
         if source.kind in MAILBOX_KINDS:   # counted per mailbox: the others' mailboxes are still taken
-            held_mailboxes = held_groups(store, source, snap, window, policy)
-            _hold_mailboxes(source, snap, held_mailboxes)
+            held_mailboxes = held_groups(store, source, change, window, policy)
+            _hold_mailboxes(source, fetched, held_mailboxes)
         else:
-            held = sudden_drop(store, source, snap, window, policy)
+            held = sudden_drop(store, source, change, window, policy)
     if held is not None:   # keep the last good copy: nothing of this read is stored (not even its validators)
         store.record_setback(source.id, now(), policy.backoff, held=held)
         return SyncReport(source.id, source.label, "held", row.events if row else 0, 0, 0, 0, seconds,
-                          snap.round_trips, SourceError(held))
+                          fetched.round_trips, SourceError(held))
     if row is not None and row.owners_key != owners_key and row.synced_at is not None \
             and row.window == window.key():
         store.reassign_owners(source.id, owners(source), owners_key, window.tz)
     store.clear_setbacks(source.id)
-    if snap.not_modified:
-        store.record_unchanged(source.id, now(), snap.round_trips, location_key(source))
+    if fetched.not_modified:
+        store.record_unchanged(source.id, now(), fetched.round_trips, location_key(source))
+        return SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, 0, 0,
+                          seconds + clock.perf_counter() - started, fetched.round_trips)
+    count = store.apply(source.id, source.kind, source.label, change, fetched.problems, fetched.validators,
+                        window.key(), now(), fetched.round_trips, owners(source), owners_key, location_key(source))
+    problems = len(fetched.problems) + sum(len(g.problems) for g in change.written.values())
+    return SyncReport(source.id, source.label, "read", count, len(change.written), len(change.present), problems,
+                      seconds + clock.perf_counter() - started, fetched.round_trips,
+                      held=tuple(sorted(held_mailboxes)))
+
+
+def _failed(store: Store, source: Source, row: SourceRow | None, result: ReadResult, now: Callable[[], float],
+            policy: Policy) -> SyncReport:
+    outcome = "failed"
+    if result.abandoned == "skipped":   # never started: nothing to record
+        outcome = "skipped"
+    elif result.abandoned == "deadline":   # the last good copy answers (stale); no error recorded
+        outcome = "abandoned"
+        store.record_setback(source.id, now(), policy.backoff, timed_out=True)
     else:
-        change = Change(snap.partial, snap.removed, snap.shifted, snap.index, base)
-        try:
-            reread, count = store.apply(source.id, source.kind, source.label, snap.groups, snap.problems,
-                                        snap.validators, window.key(), now(), snap.round_trips, owners(source),
-                                        owners_key, change, location_key(source))
-        except StaleRead:   # another sync stored a newer read of this source while this one read it
-            pass
-        else:
-            problems = len(snap.problems) + sum(len(g.problems or ()) for g in snap.groups.values())
-            return SyncReport(source.id, source.label, "read", count, reread, len(snap.groups) + snap.kept,
-                              problems, seconds + clock.perf_counter() - started, snap.round_trips,
-                              held=tuple(sorted(held_mailboxes)))
-    return SyncReport(source.id, source.label, "unchanged", row.events if row else 0, 0, 0, 0,
-                      seconds + clock.perf_counter() - started, snap.round_trips)
+        store.record_failure(source.id, source.kind, source.label,
+                             result.error.message if result.error else "unreadable", now(), location_key(source))
+        store.record_setback(source.id, now(), policy.backoff)
+    return SyncReport(source.id, source.label, outcome, row.events if row else 0, 0, 0, 0, result.seconds, 0,
+                      result.error)
 
 
-def _hold_mailboxes(source: Source, snap: Snapshot, held: dict[str, str]) -> None:
+def _hold_mailboxes(source: Source, fetched: Fetched, held: dict[str, str]) -> None:
     """Each held mailbox becomes a problem that names it, so only that worker's answers are in doubt."""
     emails = {wid: email for email, wid in getattr(source, "mailboxes", {}).items()}
-    snap.problems.extend(Problem(source.id, mailbox_location(emails[wid], wid), why) for wid, why in held.items())
+    fetched.problems.extend(Problem(source.id, mailbox_location(emails[wid], wid), why) for wid, why in held.items())
 
 
 def matcher_for(store: Store, roster: Roster, roster_key: str) -> Matcher:

@@ -7,8 +7,10 @@ import time as clock
 from dataclasses import dataclass
 from datetime import timedelta
 
-from courtsync.calendars.base import Group, Snapshot, Source, Window
+from courtsync.calendars.base import Source, Window
+from courtsync.models import BusyItem
 from courtsync.store.base import CalendarCache as Store  # the cache half of the store
+from courtsync.store.base import Change
 
 SYNC_READ_SECONDS = 60.0   # an explicit `sync`: each read may take max(deadline, this), never forever
 BACKOFF_FIRST = 60.0       # seconds a command leaves a source alone after its first failed attempt; doubling
@@ -60,7 +62,7 @@ class Policy:
         return float(min(BACKOFF_FIRST * 2 ** min(failures - 1, 30), max(self.max_age.total_seconds(), BACKOFF_FIRST)))
 
 
-def sudden_drop(store: Store, source: Source, snap: Snapshot, window: Window, policy: Policy) -> str | None:
+def sudden_drop(store: Store, source: Source, change: Change, window: Window, policy: Policy) -> str | None:
     """Why this read must be held, or None: it loses more than max_drop of the busy items the stored copy has
     from today to the end of the window (a feed served empty, or with 3 of its 600 hearings), or all of them
     however few (a small court's feed with 4 hearings served empty)."""
@@ -68,31 +70,32 @@ def sudden_drop(store: Store, source: Source, snap: Snapshot, window: Window, po
         return None
     stored = store.upcoming(source.id, policy.upcoming_from, window.end.timestamp())
     before = sum(stored.values())
-    after = sum(n for key, n in stored.items() if _kept(snap, key)) + \
-        sum(_counted(g, policy, window) for g in snap.groups.values())
+    after = sum(n for key, n in stored.items() if change.kept(key)) + \
+        sum(_counted(g.items, policy, window) for g in change.written.values())
     if not _dropped(before, after, policy):
         return None
     return (f"served {after} of {before} upcoming items; held the last good copy; run "
             f"`courtsync sync --accept {source.id}` to take it")
 
 
-def held_groups(store: Store, source: Source, snap: Snapshot, window: Window, policy: Policy) -> dict[str, str]:
+def held_groups(store: Store, source: Source, change: Change, window: Window, policy: Policy) -> dict[str, str]:
     """A mail source's groups (one per mailbox) that this read empties or mostly empties, each with why: the
     drop is counted per mailbox, so one worker's mailbox served empty among hundreds is held for that worker.
-    Each held group is set back in `snap` to its stored copy (kept as it is); the others are taken."""
+    Each held group is set back in `change` to its stored copy (kept as it is); the others are taken."""
     if policy.upcoming_from is None:
         return {}
     stored = store.upcoming(source.id, policy.upcoming_from, window.end.timestamp())
-    hashes = store.group_hashes(source.id) if stored else {}
+    tags = store.group_tags(source.id) if stored else {}
     mailboxes = set(getattr(source, "mailboxes", {}).values())   # a worker no longer read is dropped, not held
     held: dict[str, str] = {}
     for key, before in stored.items():
-        group = snap.groups.get(key)
-        if key not in hashes or key not in mailboxes or _kept(snap, key) or (group is not None and group.items is None):
+        if key not in tags or key not in mailboxes or change.kept(key):
             continue
-        after = _counted(group, policy, window) if group is not None else 0
+        group = change.written.get(key)
+        after = _counted(group.items, policy, window) if group is not None else 0
         if _dropped(before, after, policy):
-            snap.groups[key] = Group(hash=hashes[key])   # items None: the stored copy stays
+            change.written.pop(key, None)   # the stored copy stays
+            change.present.add(key)
             held[key] = (f"held: served {after} of {before} upcoming items; the last good copy of this mailbox "
                          f"is kept; run `courtsync sync --accept {source.id}` to take it")
     return held
@@ -106,14 +109,6 @@ def _dropped(before: int, after: int, policy: Policy) -> bool:
     return before >= HOLD_FROM and before - after > policy.max_drop * before
 
 
-def _kept(snap: Snapshot, key: str) -> bool:
-    """A stored group this read leaves as it is."""
-    if snap.partial:
-        return key not in snap.groups and key not in snap.removed
-    group = snap.groups.get(key)
-    return group is not None and group.items is None
-
-
-def _counted(group: Group, policy: Policy, window: Window) -> int:
+def _counted(items: list[BusyItem], policy: Policy, window: Window) -> int:
     lo, hi = policy.upcoming_from or 0.0, window.end.timestamp()
-    return sum(1 for i in group.items or () if i.busy and lo <= i.start.timestamp() < hi)
+    return sum(1 for i in items if i.busy and lo <= i.start.timestamp() < hi)

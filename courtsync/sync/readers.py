@@ -1,42 +1,96 @@
-"""Reading sources for a sync: here, or in forked readers when there are many, within the command's limit."""
+"""Reading sources for a sync, side by side, within the command's limit: the one place reads run in parallel.
+
+Each read is fetch -> compare each group's tag with the stored one -> parse the groups whose tag changed.
+Many court feeds and calendars are read by a pool of spawned reader processes (never a fork of the sync
+itself: safe where threads run, and on macOS); mail systems, which hold sessions
+and tokens, and the rest are read on threads of this process at the same time. Whoever waits for a result
+waits no longer than the command's limit: a read still running then is abandoned (its process ended, its
+thread left to stop at its own next step).
+"""
 
 from __future__ import annotations
 
-import gc
+import multiprocessing
 import os
-import select
-import signal
+import threading
 import time as clock
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from typing import NoReturn
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import TYPE_CHECKING
 
-from courtsync.calendars.base import Snapshot, Source, Window, deadline_passed
+from courtsync.calendars.base import Fetched, Group, RawGroup, Source, Window, deadline_passed
 from courtsync.errors import CourtsyncError, DeadlineError, SourceError
-from courtsync.sync.policy import Limit
+from courtsync.store.cache_groups import GroupTag
+
+if TYPE_CHECKING:   # (reader processes import this module: only what a read needs)
+    from courtsync.sync.policy import Limit
+
+
+@dataclass(frozen=True)
+class Task:
+    """One source to read: with the validators and the group tags of its stored read (empty: read it all)."""
+
+    source: Source
+    window: Window
+    validators: dict[str, str]
+    stored: dict[str, str]   # group key -> stored tag and first line (store.cache_groups.GroupTag, encoded)
+    limit: Limit | None
+
+
+@dataclass
+class SourceRead:
+    """A read as sync takes it: the fetch without its groups, the keys of all its groups, those parsed anew
+    (with their tag and first line), and the unchanged ones that now start on another line."""
+
+    fetched: Fetched
+    keys: list[str] = field(default_factory=list)
+    parsed: dict[str, tuple[GroupTag, Group]] = field(default_factory=dict)
+    moved: dict[str, GroupTag] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ReadResult:
-    """One source's read as it comes back (from this process or a forked reader)."""
+    """One source's read as it comes back (from this process or a reader process)."""
 
-    snap: Snapshot | None
+    read: SourceRead | None
     error: CourtsyncError | None   # why it was not read: its message, hint and exit code (2: configuration)
     seconds: float
     abandoned: str | None = None   # "deadline": cut off at a command's deadline; "skipped": not started
 
 
-PARALLEL_FROM = 8   # sources; below this a process pool costs more than it saves
+PARALLEL_FROM = 8   # sources a process pool may read; below this starting the pool costs more than it saves
+THREADS = 16        # reads at once on threads of this process
 
 
-Task = tuple[Source, Window, dict[str, str], dict[str, str], Limit | None]
+def compare(fetched: Fetched, stored: dict[str, str]) -> tuple[list[RawGroup], dict[str, GroupTag]]:
+    """The groups to parse (read this time, and not stored with this tag), and the unchanged groups that now
+    start on another line than the stored copy's."""
+    changed: list[RawGroup] = []
+    moved: dict[str, GroupTag] = {}
+    for group in fetched.groups:
+        if group.tag is None:   # not read this time: the stored copy stays as it is
+            continue
+        now = GroupTag(group.tag, group.first_line)
+        held = stored.get(group.key)
+        if held is None or held == now.encode():   # (most groups are as stored: one string compared)
+            if held is None:
+                changed.append(group)
+        elif GroupTag.decode(held).tag != group.tag:
+            changed.append(group)
+        else:
+            moved[group.key] = now
+    return changed, moved
 
 
-def _read_one(task: Task) -> ReadResult:
-    source, window, validators, known, limit = task
+def read_one(task: Task) -> ReadResult:
+    """Fetch, compare, parse what changed. Never raises for a source that cannot be read."""
     started = clock.perf_counter()
+    source, limit = task.source, task.limit
     if limit is not None:
         until = limit.until()
         if until - clock.monotonic() < 0.05:   # a command's deadline passed before this read could start
@@ -44,7 +98,9 @@ def _read_one(task: Task) -> ReadResult:
         if hasattr(source, "deadline"):
             setattr(source, "deadline", until)   # noqa: B010 (not every source type has one)
     try:
-        return ReadResult(source.read(window, validators, known), None, clock.perf_counter() - started)
+        fetched = source.fetch(task.window, task.validators)
+        changed, moved = compare(fetched, task.stored)
+        parsed = source.parse(fetched, changed) if changed else {}
     except DeadlineError as exc:
         seconds = clock.perf_counter() - started
         if limit is not None and limit.shared:
@@ -53,16 +109,44 @@ def _read_one(task: Task) -> ReadResult:
                                               f"{limit.seconds if limit else seconds:.0f} s; abandoned."), seconds)
     except CourtsyncError as exc:
         return ReadResult(None, exc.with_traceback(None), clock.perf_counter() - started)
+    # What goes back: no raw bytes, no reader (a result from a reader process is pickled).
+    tags = {g.key: GroupTag(g.tag, g.first_line) for g in changed if g.tag is not None}
+    read = SourceRead(replace(fetched, groups=[], context=None), [g.key for g in fetched.groups],
+                      {key: (tags[key], group) for key, group in parsed.items() if key in tags}, moved)
+    return ReadResult(read, None, clock.perf_counter() - started)
+
+
+def _read_guarded(task: Task) -> ReadResult:
+    try:
+        return read_one(task)
+    except Exception as exc:   # a defect of ours: this source fails, the others are still read
+        return ReadResult(None, SourceError(f"internal error reading this source ({type(exc).__name__}); "
+                                            "please report it"), 0.0)
 
 
 @contextmanager
 def read_all(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
-    """The tasks' results in order: read here, or by forked readers when there are many (forked on entry,
-    before anything else starts a thread). Local files are read before any network source, so a server that
-    hangs until the command's deadline never leaves a file (read in milliseconds) unread."""
-    order = sorted(range(len(tasks)), key=lambda i: not getattr(tasks[i][0], "local", False))
-    with _read_in_order([tasks[i] for i in order]) as results:
-        yield _in_task_order(order, results)
+    """The tasks' results in task order, each as it is asked for. Local files are read before any network
+    source, so a server that hangs until the command's deadline never leaves a file unread."""
+    order = sorted(range(len(tasks)), key=lambda i: not getattr(tasks[i].source, "local", False))
+    ordered = [tasks[i] for i in order]
+    cores = min(os.cpu_count() or 1, 4)
+    pooled = [t for t in ordered if not getattr(t.source, "in_process", False)]
+    if len(pooled) < PARALLEL_FROM or cores < 2:
+        pooled = []
+    rest = [t for t in ordered if all(t is not p for p in pooled)]
+    network = [t for t in rest if not getattr(t.source, "local", False)]
+    shared = any(t.limit is not None and t.limit.shared for t in tasks)
+    threaded = len(rest) > 1 and (bool(pooled) or (len(network) > 1 and shared))
+    with _pool(pooled, cores) as waits:
+        if threaded:
+            waits.update(_threads(rest))
+        else:   # one at a time, on this thread, each when its result is asked for
+            waits.update({id(t): partial(_read_guarded, t) for t in rest})
+        yield _in_task_order(order, (waits[id(t)]() for t in ordered))
+
+
+Wait = Callable[[], ReadResult]
 
 
 def _in_task_order(order: list[int], results: Iterator[ReadResult]) -> Iterator[ReadResult]:
@@ -75,143 +159,101 @@ def _in_task_order(order: list[int], results: Iterator[ReadResult]) -> Iterator[
         yield got.pop(i)
 
 
-@contextmanager
-def _read_in_order(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
-    cores = min(os.cpu_count() or 1, 4)
-    if len(tasks) < PARALLEL_FROM or cores < 2 or not hasattr(os, "fork") or \
-            not all(getattr(t[0], "parallel_safe", True) for t in tasks):
-        network = [t for t in tasks if not getattr(t[0], "local", False)]
-        if len(network) > 1 and any(t[4] is not None and t[4].shared for t in network):
-            with _threaded(tasks) as results:
-                yield results
-            return
-        yield map(_read_one, tasks)
-        return
-    with _forked_readers(tasks, cores) as results:
-        yield results
-
-
-@contextmanager
-def _threaded(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
-    """Few sources, several over the network, under one command's deadline: read them side by side, so a
-    server that hangs until the deadline never leaves another feed unread (each read stops itself there)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="courtsync-read") as pool:
-        futures = [pool.submit(_read_one, t) for t in tasks]
-        yield (f.result() for f in futures)
-
-
-class _Late(Exception):
-    """A reader's next result did not come by the deadline."""
-
-
-def _receive(fd: int, until: float | None) -> ReadResult:
-    """One framed result from a reader's pipe (8-byte length, then the pickle), waited for until `until`
-    (time.monotonic(); None: as long as it takes). Once a result has begun it is read to its end (the reader
-    is writing it), so a deadline never splits one."""
-    import pickle
-
-    def exactly(n: int, until: float | None) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            wait = None if until is None else max(0.0, until - clock.monotonic())
-            if not select.select([fd], [], [], wait)[0]:
-                raise _Late
-            chunk = os.read(fd, n - len(out))
-            if not chunk:
-                raise EOFError
-            out += chunk
-        return bytes(out)
-
-    size = int.from_bytes(exactly(8, until), "big")
-    result: ReadResult = pickle.loads(exactly(size, None if until is None else
-                                              max(until, clock.monotonic() + RESULT_GRACE)))
-    return result
-
-
-RESULT_GRACE = 2.0   # seconds a result that has begun to arrive may take to finish (it is being written)
-
-
-@contextmanager
-def _forked_readers(tasks: list[Task], workers: int) -> Iterator[Iterator[ReadResult]]:
-    """Reader k reads tasks k, k + workers, ... (it inherits them; nothing is sent) and writes each result
-    into its own pipe, so results come back in task order as they are ready. A CPU-bound parse does not look
-    at the deadline: the parent waits on the pipes only until it, then kills that reader and reports its
-    sources not read in time."""
-    import pickle
-
-    children: list[tuple[int, int]] = []   # (pid, read end of its pipe)
-    late: set[int] = set()   # readers killed at the deadline
-
-    def results() -> Iterator[ReadResult]:
-        started = clock.monotonic()
-        limit = tasks[0][4] if tasks else None
-        for i in range(len(tasks)):
-            k = i % workers
-            pid, fd = children[k]
-            if k in late:
-                yield _cut_off(tasks[i], started)
-                continue
-            # a command's shared deadline; an explicit sync's per-read limit, from when this result is awaited
-            until = None if limit is None else (limit.until() if limit.shared else clock.monotonic() + limit.seconds)
-            try:
-                yield _receive(fd, until)
-            except _Late:
-                with suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-                late.add(k)
-                yield _cut_off(tasks[i], started)
-            except (EOFError, pickle.UnpicklingError, OSError, ValueError):   # the reader died (killed, out of memory)
-                yield ReadResult(None, SourceError("the process reading this source stopped; run `courtsync sync` "
-                                                   "again"), 0.0)
-
-    try:
-        # Keep the readers' collector off what they inherit, so they share those pages instead of copying
-        # them (gc.freeze before fork, as the gc documentation advises).
-        gc.freeze()
-        try:
-            for k in range(workers):
-                read_end, write_end = os.pipe()
-                with warnings.catch_warnings():
-                    # Python 3.12+ warns about fork in a process with threads (a progress bar's); the
-                    # readers only parse bytes and write to their pipe, touching no lock of those threads.
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    pid = os.fork()
-                if pid == 0:   # the reader: never returns
-                    os.close(read_end)
-                    _reader_process(tasks[k::workers], write_end)
-                os.close(write_end)
-                children.append((pid, read_end))
-        finally:
-            gc.unfreeze()
-        yield results()
-    finally:
-        for pid, fd in children:
-            os.close(fd)   # a reader still writing gets EPIPE and ends
-            os.waitpid(pid, 0)
+def _until(task: Task) -> float | None:
+    """When a result is given up on: a command's shared deadline, or an explicit sync's per-read limit
+    counted from when the result is awaited."""
+    limit = task.limit
+    return None if limit is None else (limit.until() if limit.shared else clock.monotonic() + limit.seconds)
 
 
 def _cut_off(task: Task, started: float) -> ReadResult:
-    return ReadResult(None, deadline_passed(task[0].label), clock.monotonic() - started, "deadline")
+    return ReadResult(None, deadline_passed(task.source.label), clock.monotonic() - started, "deadline")
 
 
-def _reader_process(tasks: list[Task], fd: int) -> NoReturn:
-    import pickle
+def _threads(tasks: list[Task]) -> dict[int, Wait]:
+    """Each task on a daemon thread of its own (THREADS at once): a read still running at the limit is left to
+    it (it stops at its own next step) and never keeps the command from ending."""
+    gate = threading.Semaphore(THREADS)
+    waits: dict[int, Wait] = {}
+    for task in tasks:
+        done = threading.Event()
+        slot: list[ReadResult] = []
 
-    code = 0
+        def run(task: Task = task, slot: list[ReadResult] = slot, done: threading.Event = done) -> None:
+            with gate:
+                slot.append(_read_guarded(task))
+            done.set()
+
+        threading.Thread(target=run, daemon=True, name=f"courtsync-read-{task.source.id}").start()
+
+        def wait(task: Task = task, slot: list[ReadResult] = slot, done: threading.Event = done) -> ReadResult:
+            started, until = clock.monotonic(), _until(task)
+            if not done.wait(None if until is None else max(0.0, until - clock.monotonic()) + RESULT_GRACE):
+                return _cut_off(task, started)
+            return slot[0]
+
+        waits[id(task)] = wait
+    return waits
+
+
+RESULT_GRACE = 0.2   # seconds past the limit a read that stops itself there is given to say so
+
+
+@contextmanager
+def _pool(tasks: list[Task], workers: int) -> Iterator[dict[int, Wait]]:
+    """The tasks read by `workers` reader processes, in order, a few ahead of the one waited for (so that reads
+    done but not yet stored do not pile up in memory). A result not back by the limit (a CPU-bound parse does
+    not look at the deadline) is reported not read in time, and the pool's processes are ended then."""
+    if not tasks:
+        yield {}
+        return
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_context())
+    late: list[bool] = []
+    futures: dict[int, Future[ReadResult]] = {}   # submitted, not yet handed on (a result is let go once it is)
+    submitted: list[int] = [0]
+    ahead = 4 * workers
+
+    def submit(upto: int) -> None:
+        for task in tasks[submitted[0]:min(upto, len(tasks))]:
+            futures[id(task)] = pool.submit(_read_guarded, task)
+            submitted[0] += 1
+
+    def waiter(k: int, task: Task) -> Wait:
+        def wait() -> ReadResult:
+            submit(k + 1 + ahead)
+            started, until = clock.monotonic(), _until(task)
+            future = futures.pop(id(task))
+            try:
+                return future.result(None if until is None else max(0.0, until - clock.monotonic()))
+            except FutureTimeout:
+                late.append(True)
+                return _cut_off(task, started)
+            except BrokenProcessPool:   # a reader process died (killed, out of memory)
+                return ReadResult(None, SourceError("the process reading this source stopped; run `courtsync sync` "
+                                                "again"), 0.0)
+        return wait
+
+    submit(ahead)
     try:
-        with os.fdopen(fd, "wb") as out:
-            for task in tasks:
-                try:
-                    result = _read_one(task)
-                except Exception as exc:   # a defect of ours: this source fails, the others are still read
-                    result = ReadResult(None, SourceError(f"internal error reading this source "
-                                                          f"({type(exc).__name__}); please report it"), 0.0)
-                data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-                out.write(len(data).to_bytes(8, "big") + data)
-                out.flush()
-    except BaseException:   # interrupted, or the parent went away
-        code = 1
+        yield {id(t): waiter(k, t) for k, t in enumerate(tasks)}
     finally:
-        os._exit(code)
+        if late or submitted[0] < len(tasks) or any(not f.done() for f in futures.values()):
+            _end(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _end(pool: ProcessPoolExecutor) -> None:
+    """End a pool's processes now (a read abandoned at the deadline, or the sync interrupted)."""
+    stop = getattr(pool, "kill_workers", None)   # Python 3.14+
+    if stop is not None:
+        stop()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with suppress(OSError, AttributeError):
+            process.kill()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Reader processes are spawned: started afresh, never a fork of this process (whose threads may hold
+    locks; macOS refuses), and never from a fork server a forked copy of this process would share."""
+    return multiprocessing.get_context("spawn")
