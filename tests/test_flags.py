@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from courtsync.calendars.base import read_whole
 from courtsync.calendars.mailbox import MailboxItem, MailboxResult, MailboxSource
 from courtsync.core.busy_rules import FLAG_TEXT, Flag, busy_rule
 from courtsync.errors import SourceError
@@ -90,7 +91,7 @@ def test_every_flag_a_mailbox_reading_gives_is_explained() -> None:
 
     source = _Mailboxes("exchange", "exchange", "Exchange", {"ana@agency.example": "w1"}, timedelta(days=60),
                         timedelta(seconds=1))
-    items = [i for g in source.read(WINDOW, {}, {}).groups.values() for i in (g.items or [])]
+    items = [i for g in read_whole(source, WINDOW).groups.values() for i in (g.items or [])]
     seen = _flags(items)
     assert {"cancelled", "free", "tentative", "out-of-office", "working-elsewhere", "status-unknown", "all-day",
             "private"} <= seen, seen
