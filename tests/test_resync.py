@@ -217,7 +217,7 @@ def test_a_cut_off_download_after_a_good_one_is_still_an_error(tmp_path: Path) -
     synced(store, tmp_path, "recurrence.ics", data)
     before = store_state(store)
     report = synced(store, tmp_path, "recurrence.ics", data[:len(data) * 2 // 3])
-    assert report.outcome == "failed" and "truncated" in (report.error or "")
+    assert report.outcome == "failed" and report.error is not None and "truncated" in report.error.message
     assert store_state(store) == before   # the last good copy stays
 
 
