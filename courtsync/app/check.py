@@ -9,7 +9,8 @@ from courtsync.context import Context
 from courtsync.core import availability, suggest
 from courtsync.core.explain import withheld
 from courtsync.models import BusyItem, CheckResult, Conflict, MakeUp, Session, Worker
-from courtsync.queries.calendar_view import CalendarView, calendar_view, local_range
+from courtsync.queries.calendar_view import CalendarView as CalendarView  # re-exported: the view an answer is from
+from courtsync.queries.calendar_view import calendar_view, local_range
 from courtsync.queries.findings import (
     Found,
     Now,

@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 
 from courtsync.app import check as check_case
-from courtsync.app import dates as dates_case
-from courtsync.app import events as events_case
 from courtsync.app import scan as scan_case
 from courtsync.app import sync as sync_case
+from courtsync.app.check import CalendarView
 from courtsync.app.sync import SyncReport
 from courtsync.cli.base import (
     DATE,
@@ -56,6 +55,8 @@ def dates(config_path: Path | None, worker_id: str | None, collaborative_id: str
           court_id: str | None, first: date | None, last: date | None, show_all: bool, fmt: str,
           as_of: date | None) -> None:
     """Protected sessions; --format ics writes a calendar to import or subscribe to."""
+    from courtsync.app import dates as dates_case
+
     ctx = open_context(config_path, as_of)
     if first is None and not show_all:
         first = today(as_of)
@@ -152,7 +153,7 @@ def _print_scan(result: scan_case.ScanResult, fmt: str, title: str) -> None:
     click.get_current_context().exit(code)
 
 
-def _print_sources(view: events_case.CalendarView, exit_note: bool = True) -> None:
+def _print_sources(view: CalendarView, exit_note: bool = True) -> None:
     bad = view.unread
     if not view.sources:
         click.echo("note: no calendar sources " + ("hold these items" if view.configured else "configured")
@@ -231,6 +232,8 @@ def sync_command(config_path: Path | None, source_id: str | None, accept_id: str
 def events_command(config_path: Path | None, source_id: str | None, worker_id: str | None, first: date | None,
                    last: date | None, show_all: bool, offline: bool, fmt: str, as_of: date | None) -> None:
     """The calendar items exactly as courtsync understood them, and what it could not read."""
+    from courtsync.app import events as events_case
+
     ctx = open_context(config_path, as_of)
     if first is None and not show_all:
         first = today(as_of)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from courtsync.app.dates import DatedSession, DatesResult
-from courtsync.app.events import EventsResult
 from courtsync.core.busy_rules import FLAG_TEXT
 from courtsync.core.explain import problems_text
 from courtsync.models import BusyItem, CheckResult, Conflict, MakeUp, Problem, SourceInfo
 from courtsync.queries.calendar_view import CalendarView
 from courtsync.queries.findings import Found, ScanResult
 from courtsync.sync.engine import SyncReport, joined
+
+if TYPE_CHECKING:   # result types only: a command loads the use cases it runs, not every one
+    from courtsync.app.dates import DatedSession, DatesResult
+    from courtsync.app.events import EventsResult
 
 DATES_COLUMNS = ("date", "day", "start", "end", "collaborative_id", "collaborative_name", "kind", "status",
                  "note", "location", "uid", "worker_ids")

@@ -10,14 +10,10 @@ thread left to stop at its own next step).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 import time as clock
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -28,6 +24,9 @@ from courtsync.errors import CourtsyncError, DeadlineError, SourceError
 from courtsync.store.cache_groups import GroupTag
 
 if TYPE_CHECKING:   # (reader processes import this module: only what a read needs)
+    import multiprocessing.context
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from courtsync.sync.policy import Limit
 
 
@@ -207,6 +206,11 @@ def _pool(tasks: list[Task], workers: int) -> Iterator[dict[int, Wait]]:
     if not tasks:
         yield {}
         return
+    # Loaded only when a pool is used: a command that reads a few sources (or none) does not pay for them.
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_context())
     late: list[bool] = []
     futures: dict[int, Future[ReadResult]] = {}   # submitted, not yet handed on (a result is let go once it is)
@@ -256,4 +260,6 @@ def _end(pool: ProcessPoolExecutor) -> None:
 def _context() -> multiprocessing.context.BaseContext:
     """Reader processes are spawned: started afresh, never a fork of this process (whose threads may hold
     locks; macOS refuses), and never from a fork server a forked copy of this process would share."""
+    import multiprocessing
+
     return multiprocessing.get_context("spawn")
