@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Problem
 from courtsync.store.base import Change, Owners, SourceHealth, SourceRow
 from courtsync.store.cache_groups import drop_groups, moved_groups, write_groups
+from courtsync.store.files import connection
 
 BATCH_SECONDS = 0.05       # how often a batch commits
 
@@ -32,12 +32,7 @@ class SqliteCache:
 
     @property
     def db(self) -> sqlite3.Connection:
-        try:
-            return self._connect()
-        except sqlite3.Error as exc:
-            raise ConfigError(f"Cannot open the store {self.path}: {exc}.",
-                              hint="Check `store` in courtsync.toml and that its folder exists and is writable.") \
-                from None
+        return connection(self.path, self._connect)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -4,10 +4,12 @@ lock) and the calendar cache beside them (rebuilt empty when missing, unreadable
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
 from courtsync import __version__
+from courtsync.errors import ConfigError
 from courtsync.private_files import tighten, touch
 from courtsync.store.base import NewerStoreError
 from courtsync.store.schema import CACHE_LAYOUT, CACHE_TABLES, MIGRATIONS, RECORDS_VERSION, create_cache
@@ -146,3 +148,12 @@ def close(db: sqlite3.Connection) -> None:
     with suppress(sqlite3.Error):
         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
     db.close()
+
+
+def connection(path: Path, connect: Callable[[], sqlite3.Connection]) -> sqlite3.Connection:
+    """connect(), or a ConfigError naming the store `path` as configured when SQLite cannot open it."""
+    try:
+        return connect()
+    except sqlite3.Error as exc:
+        raise ConfigError(f"Cannot open the store {path}: {exc}.",
+                          hint="Check `store` in courtsync.toml and that its folder exists and is writable.") from None

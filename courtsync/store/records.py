@@ -11,6 +11,7 @@ from typing import Any
 from courtsync.errors import ConfigError
 from courtsync.models import PublishedEvent
 from courtsync.store.base import NewerStoreError
+from courtsync.store.files import connection
 from courtsync.store.ledger import Ledger
 from courtsync.store.published import published_event, published_row, read_only
 
@@ -25,12 +26,7 @@ class SqliteRecords:
 
     @property
     def db(self) -> sqlite3.Connection:
-        try:
-            return self._connect()
-        except sqlite3.Error as exc:
-            raise ConfigError(f"Cannot open the store {self.path}: {exc}.",
-                              hint="Check `store` in courtsync.toml and that its folder exists and is writable.") \
-                from None
+        return connection(self.path, self._connect)
 
     @property
     def ledger(self) -> Ledger:
