@@ -215,12 +215,6 @@ def _context(config: Config, store: Storage, today: date) -> Context:
                    holidays=holidays, sessions=sessions, store=store, roster_key=roster_key)
 
 
-# --- dates --------------------------------------------------------------------------------------
-
-
-# --- init ---------------------------------------------------------------------------------------
-
-
 # What a person sees while a command waits for sources (set by the command line when stderr is a terminal):
 # called with the sources about to be re-read, it returns a context that shows the wait while it lasts.
 WaitDisplay = Callable[[list[Source]], AbstractContextManager[object]]

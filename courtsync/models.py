@@ -200,6 +200,7 @@ class CheckResult:
 
 
 SourceKind = Literal["court", "personal", "exchange", "graph"]
+MAIL_SYSTEMS: tuple[SourceKind, ...] = ("exchange", "graph")   # the sources that read everyone's mailboxes
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +224,9 @@ class SourceId:
     @classmethod
     def parse(cls, text: str) -> SourceId:
         """A stored or typed id back to its parts (anything not a calendar or mail system is a court feed)."""
-        if text in ("exchange", "graph"):
-            return cls("exchange" if text == "exchange" else "graph")
+        for system in MAIL_SYSTEMS:
+            if text == system:
+                return cls(system)
         if text.startswith("calendar:"):
             return cls.calendar(text[len("calendar:"):])
         court, _, number = text.partition("#")
@@ -233,7 +235,7 @@ class SourceId:
     @property
     def mail_system(self) -> bool:
         """Exchange or Microsoft Graph: the mailboxes of everyone without a calendar of their own."""
-        return self.kind in ("exchange", "graph")
+        return self.kind in MAIL_SYSTEMS
 
     def __str__(self) -> str:
         if self.kind == "court":
@@ -246,6 +248,8 @@ class SourceId:
 def court_feed_ids(court: str, feeds: int) -> list[str]:
     """The source ids of a court's `feeds` feeds, as shown and stored."""
     return [str(SourceId.court_feed(court, n)) for n in range(1, feeds + 1)]
+
+
 SourceState = Literal["ok", "stale", "suspect", "error"]
 
 

@@ -8,10 +8,9 @@ from datetime import date
 
 from courtsync.context import Context
 from courtsync.errors import UsageError
-from courtsync.models import BusyItem
+from courtsync.models import MAIL_SYSTEMS, BusyItem
 from courtsync.queries.calendar_view import CalendarView, calendar_view, local_range, select_sources
 from courtsync.sync import engine as sync_mod
-from courtsync.sync.engine import MAILBOX_KINDS
 
 __all__ = ["CalendarView", "EventsResult", "events"]
 
@@ -40,6 +39,6 @@ def events(ctx: Context, today: date, now: Callable[[], float], offline: bool, s
     matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
     sources = {s.id: s for s in select_sources(ctx, source_id)}
     # The same meeting can sit in two mailboxes under one UID: reasons go item by item.
-    reasons = [dict(matcher.reasons(i, sources[i.source].owner, sources[i.source].kind in MAILBOX_KINDS))
+    reasons = [dict(matcher.reasons(i, sources[i.source].owner, sources[i.source].kind in MAIL_SYSTEMS))
                if i.worker_ids and i.source in sources else {} for i in items]
     return EventsResult(first=first, last=last, view=view, items=items, reasons=reasons)

@@ -13,10 +13,10 @@ from courtsync.calendars.base import Source, Window
 from courtsync.calendars.mailbox import mailbox_worker
 from courtsync.context import Context, command_began, wait_display
 from courtsync.errors import UsageError
-from courtsync.models import Problem, SourceInfo, Worker
+from courtsync.models import MAIL_SYSTEMS, Problem, SourceInfo, Worker
 from courtsync.store.base import CalendarCache
 from courtsync.sync import engine as sync_mod
-from courtsync.sync.engine import MAILBOX_KINDS, owners_for
+from courtsync.sync.engine import owners_for
 from courtsync.sync.policy import Limit, Policy
 
 
@@ -69,7 +69,7 @@ class CalendarView:
     def without_own_calendar(self, workers: Sequence[Worker]) -> list[Worker]:
         """Those of these workers that no source here holds a calendar of their own for (cheap for 10,000)."""
         owners = {s.owner for s in self.configured.values() if s.kind == "personal"}
-        mail = [getattr(s, "mailboxes", {}) for s in self.configured.values() if s.kind in MAILBOX_KINDS]
+        mail = [getattr(s, "mailboxes", {}) for s in self.configured.values() if s.kind in MAIL_SYSTEMS]
         return [w for w in workers if w.id not in owners and not any(w.email.lower() in m for m in mail)]
 
     def for_workers(self, workers: Sequence[Worker], store: CalendarCache) -> CalendarView:
@@ -88,7 +88,7 @@ class CalendarView:
             source = by_id.get(info.id)
             if source is None or source.kind == "court":
                 infos.append(info)
-            elif source.kind in MAILBOX_KINDS:
+            elif source.kind in MAIL_SYSTEMS:
                 mailboxes = getattr(source, "mailboxes", {})
                 theirs = {m for w in workers if (m := mailboxes.get(w.email.lower())) is not None}
                 if theirs:
@@ -110,7 +110,7 @@ class CalendarView:
             source = self.configured.get(p.source)
             if source is None or source.kind == "court":
                 return True
-            if source.kind in MAILBOX_KINDS:
+            if source.kind in MAIL_SYSTEMS:
                 worker = mailbox_worker(p.location)
                 return worker in ids if worker is not None else holds_items_of(source, workers)
             return source.owner in ids
@@ -163,7 +163,7 @@ def holds_items_of(source: Source, workers: Sequence[Worker] | None) -> bool:
     calendar only its owner's, a mail source only its mailboxes'."""
     if workers is None or source.kind == "court":
         return True
-    if source.kind in MAILBOX_KINDS:
+    if source.kind in MAIL_SYSTEMS:
         mailboxes = getattr(source, "mailboxes", {})
         return any(w.email.lower() in mailboxes for w in workers)
     return source.owner is None or source.owner in {w.id for w in workers}

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from courtsync.context import Context
 from courtsync.core import conflicts as rules
 from courtsync.models import (
+    MAIL_SYSTEMS,
     BusyItem,
     Conflict,
     ConflictKind,
@@ -19,7 +20,7 @@ from courtsync.models import (
     Worker,
 )
 from courtsync.queries.calendar_view import CalendarView, calendar_view, local_range
-from courtsync.sync.engine import MAILBOX_KINDS, matcher_for
+from courtsync.sync.engine import matcher_for
 
 SCAN_DAYS = 183          # the default scan and "upcoming" range: six months from today
 Now = Callable[[], float]
@@ -133,7 +134,7 @@ def scan_conflicts(ctx: Context, today: date, now: Now, offline: bool, first: da
         item = items[item_id]
         assert matcher is not None
         why = matcher.reasons(item, worker.id if kinds.get(item.source) == "personal" else None,
-                              kinds.get(item.source) in MAILBOX_KINDS).get(worker.id, "")
+                              kinds.get(item.source) in MAIL_SYSTEMS).get(worker.id, "")
         found.append(Found(_conflict(ctx, worker, session, item, kind), item.flags, why, place=item.location))
     found.sort(key=lambda f: (f.conflict.session_start.timestamp(), f.conflict.worker_id,
                               f.conflict.event_start.timestamp()))

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from typing import TypeVar
 
 from courtsync import __version__
 from courtsync.errors import ConfigError
@@ -16,6 +17,7 @@ from courtsync.store.schema import CACHE_LAYOUT, CACHE_TABLES, MIGRATIONS, RECOR
 
 BUSY_SECONDS = 30   # how long a command waits for another one's write before it gives up
 SIDES = ("-wal", "-shm", "-journal")
+T = TypeVar("T")
 
 
 def cache_path(store: Path) -> Path:
@@ -150,10 +152,10 @@ def close(db: sqlite3.Connection) -> None:
     db.close()
 
 
-def connection(path: Path, connect: Callable[[], sqlite3.Connection]) -> sqlite3.Connection:
-    """connect(), or a ConfigError naming the store `path` as configured when SQLite cannot open it."""
+def connection(path: Path, open_: Callable[[], T]) -> T:
+    """open_(), or a ConfigError naming the store `path` as configured when SQLite cannot open or read it."""
     try:
-        return connect()
+        return open_()
     except sqlite3.Error as exc:
         raise ConfigError(f"Cannot open the store {path}: {exc}.",
                           hint="Check `store` in courtsync.toml and that its folder exists and is writable.") from None

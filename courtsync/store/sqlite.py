@@ -7,7 +7,6 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from courtsync.errors import ConfigError
 from courtsync.models import PublishedEvent
 from courtsync.store import files
 from courtsync.store.base import (  # re-exported: the row types once lived here
@@ -65,16 +64,10 @@ class Store(SqliteCache):
     # --- lifetime -------------------------------------------------------------------------------
 
     def upgrade(self) -> Upgrade:
-        """Create or migrate the records and make the cache ready (`courtsync db upgrade`)."""
-        try:
-            before = files.stored_version(self.path)
-            files.refuse_newer(self.path, before or 0)
-            self._open_records()
-            self._open_cache()
-        except sqlite3.Error as exc:
-            raise ConfigError(f"Cannot open the store {self.path}: {exc}.",
-                              hint="Check `store` in courtsync.toml and that its folder exists and is writable.") \
-                from None
+        """Create or migrate the records and make the cache ready (`courtsync db upgrade`). A store of a newer
+        release is refused when the records are opened (NewerStoreError), before anything is written."""
+        before = files.connection(self.path, lambda: files.stored_version(self.path))
+        files.connection(self.path, self._open_cache)   # the records first (created or migrated), then the cache
         return Upgrade(store=str(self.path), cache=str(self.cache_path), before=before, after=RECORDS_VERSION)
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from courtsync.calendars.registry import source_class, source_type
 from courtsync.config.schema import Config
 from courtsync.core.ownership import Matcher
 from courtsync.errors import EXIT_OK, EXIT_SOURCE, CourtsyncError, SourceError
-from courtsync.models import BusyItem, Problem, Roster, SourceId, SourceInfo, SourceKind, SourceState
+from courtsync.models import MAIL_SYSTEMS, BusyItem, Problem, Roster, SourceId, SourceInfo, SourceKind, SourceState
 from courtsync.store.base import CalendarCache as Store  # the cache half of the store
 from courtsync.store.base import Change, SourceHealth, SourceRow
 from courtsync.store.cache_groups import GroupWrite
@@ -25,6 +25,8 @@ from courtsync.sync.readers import ReadResult, SourceRead, Task, read_all
 
 WINDOW_MONTHS_BACK = 3
 WINDOW_MONTHS_AHEAD = 24
+
+
 @dataclass(frozen=True)
 class SyncReport:
     """What one source's sync did, for the line `courtsync sync` prints."""
@@ -89,6 +91,7 @@ def _feed(sid: SourceId, location: str, config: Config, owner: str | None, case_
 
 
 PLAIN = Policy()    # no time limit, no backoff, nothing held: what a sync does unless told more
+
 
 def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster: Roster, owners_key: str,
                  now: Callable[[], float] = clock.time,
@@ -157,7 +160,7 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
     change = change_of(read)
     held, held_mailboxes = None, dict[str, str]()
     if not fetched.not_modified and source.id not in policy.accept:
-        if source.kind in MAILBOX_KINDS:   # counted per mailbox: the others' mailboxes are still taken
+        if source.kind in MAIL_SYSTEMS:   # counted per mailbox: the others' mailboxes are still taken
             held_mailboxes = held_groups(store, source, change, window, policy)
             _hold_mailboxes(source, fetched, held_mailboxes)
         else:
@@ -218,11 +221,8 @@ def matcher_for(store: Store, roster: Roster, roster_key: str) -> Matcher:
     return matcher
 
 
-MAILBOX_KINDS = ("exchange", "graph")
-
-
 def owners_for(matcher: Matcher, source: Source) -> Callable[[BusyItem], tuple[str, ...]]:
-    owner, mailbox = source.owner, source.kind in MAILBOX_KINDS
+    owner, mailbox = source.owner, source.kind in MAIL_SYSTEMS
     return lambda item: matcher.owners(item, owner, mailbox)
 
 
