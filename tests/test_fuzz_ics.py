@@ -127,3 +127,52 @@ def test_fuzz_found_two_dense_rules_in_one_event_are_capped_together() -> None:
         items, problems = read_fixture("../fuzz_found/fuzz_two_dense_rules.ics")
     assert "td-2" in by_uid(items) and 0 < len(by_uid(items)["td-1"]) <= 2 * 2 * 822
     assert [(p.location, "series capped" in p.reason) for p in problems] == [("fuzz_two_dense_rules.ics:8", True)]
+
+
+def _event(lines: bytes) -> bytes:
+    return (b"BEGIN:VEVENT\r\n" + lines + b"DTSTART:20261201T100000Z\r\nDTEND:20261201T110000Z\r\n"
+            b"DTSTAMP:20261101T000000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\n")
+
+
+def _calendar(*events: bytes, head: bytes = b"") -> bytes:
+    return b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + head + b"".join(events) + b"END:VCALENDAR\r\n"
+
+
+UID_CASES = {   # what the search of the whole file must not take for a plain `UID:value` line of its own part
+    "folded": _calendar(_event(b"UID:abc\r\n def\r\n"), _event(b"UID:b\r\n")),
+    "parameters": _calendar(_event(b"UID;X-A=1:abc\r\n"), _event(b"UID:b\r\n")),
+    "lower case": _calendar(_event(b"uid:abc\r\n"), _event(b"UID:b\r\n")),
+    "a name starting with UID": _calendar(_event(b"UID-X:q\r\nUID:abc\r\n"), _event(b"UID:b\r\n")),
+    "an alarm with a UID": _calendar(_event(b"UID:abc\r\nBEGIN:VALARM\r\nUID:alarm\r\nACTION:DISPLAY\r\n"
+                                            b"TRIGGER:-PT5M\r\nEND:VALARM\r\n"), _event(b"UID:b\r\n")),
+    "an alarm's UID first": _calendar(_event(b"BEGIN:VALARM\r\nUID:alarm\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\n"
+                                             b"END:VALARM\r\nUID:abc\r\n"), _event(b"UID:b\r\n")),
+    "a UID with parameters, then a plain one": _calendar(_event(b"UID;X-A=1:a\r\nUID:b\r\n"), _event(b"UID:c\r\n")),
+    "two UIDs in one, none in another": _calendar(_event(b"UID:a\r\nUID:z\r\n"), _event(b"")),
+    "blank UIDs": _calendar(_event(b"UID:   \r\n"), _event(b"UID:\r\n"), _event(b"UID:c\r\n")),
+    "a calendar UID (RFC 7986)": _calendar(_event(b"UID:a\r\n"), _event(b"UID:b\r\n"), head=b"UID:the-calendar\r\n"),
+    "LF line ends": _calendar(_event(b"UID:a\r\n"), _event(b"UID:b\r\n")).replace(b"\r\n", b"\n"),
+    "blanks and UTF-8": _calendar(_event(" UID: é-ü \r\n".strip().encode() + b"\r\n"), _event(b"UID: b \r\n")),
+}
+
+
+def test_uids_found_with_one_search_are_those_of_each_part() -> None:
+    # The quick reader finds every event's UID with one search of the file when all parts are plain (a re-read
+    # of a 600-event feed spends its time there otherwise); it must agree with reading each part on its own.
+    from courtsync.calendars.ics_scan import cut, uid_of, uids_of
+
+    cases = dict(UID_CASES)
+    for path in sorted(ics_mutator.CALENDARS.rglob("*.ics")):
+        cases[path.name] = path.read_bytes()
+    for k, case in enumerate(ics_mutator.cases(300, SEED + 2)):
+        cases[f"{case.label()} #{k}"] = case.data
+    checked = 0
+    for name, data in cases.items():
+        parts = cut(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+        try:
+            expected = [uid_of(part) for part in parts[1:]]
+        except UnicodeDecodeError:   # not UTF-8: the quick scan never cuts such a file
+            continue
+        assert uids_of(parts[1:], b"\nBEGIN:VEVENT".join(parts), len(parts[0])) == expected, name
+        checked += 1
+    assert checked > 300

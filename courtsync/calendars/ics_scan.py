@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 from operator import itemgetter
 
 from courtsync.calendars.ics_text import Block, Document, Line, check_head, decode, split_line
@@ -136,6 +137,23 @@ def uid_of(raw: bytes) -> str | None:
     if b"\n" in value:
         value = _FOLD.sub(b"", value)
     return value.decode().strip() or None
+
+
+_UID_PLAIN = re.compile(rb"\nUID:([^\n]*)")
+_UID_FOLDED = re.compile(rb"\nUID:[^\n]*\n[ \t]")
+
+
+def uids_of(events: list[bytes], body: bytes, start: int) -> list[str | None]:
+    """uid_of of each event part (`events`: the parts of `body` after its header, which ends at `start`), found
+    with one search of the body when every part is plain: no component inside it, one line that starts with UID,
+    in the form `UID:value`, not folded. Otherwise part by part."""
+    # (no BEGIN: but the cuts' own; each part has a UID line and there are as many as parts: one each)
+    if (body.count(b"BEGIN:", start) == len(events) and body.count(b"\nUID", start) == len(events)
+            and -1 not in map(bytes.find, events, repeat(b"\nUID")) and _UID_FOLDED.search(body, start) is None):
+        values = _UID_PLAIN.findall(body, start)
+        if len(values) == len(events):
+            return [value.decode().strip() or None for value in values]
+    return [uid_of(part) for part in events]
 
 
 def chunk_block(chunk: Chunk, name: str, source: str) -> Block:
