@@ -16,7 +16,7 @@ from courtsync.calendars.base import Fetched, Reading, Window
 from courtsync.calendars.files import FileSource
 from courtsync.calendars.ics import read_ics
 from courtsync.models import BusyItem, Problem, Roster, SourceKind
-from courtsync.store.cache_groups import GroupTag
+from courtsync.store.base import GroupTag
 from courtsync.store.sqlite import Store
 from courtsync.sync.engine import SyncReport, sync_sources, window_for
 

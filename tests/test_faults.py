@@ -6,6 +6,7 @@ Real parts throughout: the `init` example, a real HTTP server on loopback (tests
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import time
@@ -212,6 +213,17 @@ def test_a_feed_losing_a_few_items_is_read_as_usual(example_dir: Path, run: Runn
     feed.write_text(text[:start] + text[end:])   # one hearing cancelled by removal
     result = run("sync", *cfg(example_dir))
     assert result.exit_code == 0 and "HELD" not in result.stdout
+
+
+def test_a_feed_whose_hearings_are_all_cancelled_in_place_is_held(example_dir: Path, run: Runner) -> None:
+    # The same events (same UIDs, so every group is read anew) all marked cancelled: the stored copy's upcoming
+    # items are counted for the groups the read replaces as well as for those it drops.
+    assert run("sync", *cfg(example_dir)).exit_code == 0
+    feed = example_dir / "feeds" / "cook-cpd.ics"
+    text = feed.read_text()
+    feed.write_text(re.sub(r"\r?\nSTATUS:[^\r\n]*", "", text).replace("END:VEVENT", "STATUS:CANCELLED\r\nEND:VEVENT"))
+    result = run("sync", *cfg(example_dir))
+    assert result.exit_code == 3 and "served 0 of 18 upcoming items" in result.stdout, result.stdout
 
 
 def test_max_drop_one_never_holds(example_dir: Path, run: Runner) -> None:

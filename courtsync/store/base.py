@@ -13,9 +13,39 @@ from zoneinfo import ZoneInfo
 
 from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, NoticeRecord, OutboxRow, Problem, PublishedEvent
-from courtsync.store.cache_groups import GroupTag, GroupWrite
 
 Owners = Callable[[BusyItem], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class GroupTag:
+    """What the store keeps of a group besides its items: the tag of the read it came from and the line the
+    group started on then (items and problems carry absolute lines: a group that moved is renumbered)."""
+
+    tag: str
+    line: int = 0
+
+    def encode(self) -> str:
+        return self.text(self.tag, self.line)
+
+    @staticmethod
+    def text(tag: str, line: int) -> str:
+        """The encoded form of a tag and line (what the store keeps), without making a GroupTag."""
+        return f"{tag} {line}"
+
+    @classmethod
+    def decode(cls, text: str) -> GroupTag:
+        tag, _, line = text.rpartition(" ")
+        return cls(tag, int(line)) if tag and line.isdigit() else cls(text)   # a store from before lines were kept
+
+
+@dataclass(frozen=True)
+class GroupWrite:
+    """A group read anew: its tag and first line, its items and problems."""
+
+    tag: GroupTag
+    items: list[BusyItem]
+    problems: list[Problem]
 
 
 @dataclass
@@ -92,7 +122,9 @@ class CalendarCache(Protocol):
     def record_setback(self, source: str, now: float, delay: Callable[[int], float], timed_out: bool = False,
                        held: str | None = None) -> None: ...
     def clear_setbacks(self, source: str) -> None: ...
-    def upcoming(self, source: str, start: float, end: float) -> dict[str, int]: ...
+    def upcoming(self, source: str, start: float, end: float,
+                 groups: Collection[str] | None = None) -> dict[str, int]: ...
+    def upcoming_count(self, source: str, start: float, end: float) -> int: ...
     def record_unchanged(self, source: str, now: float, round_trips: int, location: str | None = None) -> None: ...
     def apply(self, source: str, kind: str, label: str, change: Change, file_problems: list[Problem],
               validators: dict[str, str], window: str, now: float, round_trips: int, owners: Owners,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -144,10 +144,21 @@ class SqliteCache:
         with self.transaction() as db:
             db.execute("DELETE FROM source_health WHERE source = ?", (source,))
 
-    def upcoming(self, source: str, start: float, end: float) -> dict[str, int]:
-        """Busy items of each stored group of this source that start in [start, end)."""
-        return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND busy = 1 AND start >= ? "
-                                    "AND start < ? GROUP BY grp", (source, start, end)).fetchall())
+    def upcoming(self, source: str, start: float, end: float,
+                 groups: Collection[str] | None = None) -> dict[str, int]:
+        """Busy items of each stored group of this source (of `groups` only, if given) that start in [start, end)."""
+        if groups is None:
+            return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND busy = 1 AND start >= ? "
+                                        "AND start < ? GROUP BY grp", (source, start, end)).fetchall())
+        return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND grp IN (SELECT value FROM "
+                                    "json_each(?)) AND busy = 1 AND start >= ? AND start < ? GROUP BY grp",
+                                    (source, json.dumps(sorted(groups)), start, end)).fetchall())
+
+    def upcoming_count(self, source: str, start: float, end: float) -> int:
+        """Busy items of this source that start in [start, end)."""
+        found: int = self.db.execute("SELECT count(*) FROM items WHERE source = ? AND busy = 1 AND start >= ? "
+                                     "AND start < ?", (source, start, end)).fetchone()[0]
+        return found
 
     def record_unchanged(self, source: str, now: float, round_trips: int, location: str | None = None) -> None:
         with self.transaction() as db:
@@ -161,8 +172,8 @@ class SqliteCache:
         present stay (renumbered when they moved), any other stored group is dropped. Returns the items now
         stored."""
         with self.transaction() as db:
-            old = [r[0] for r in db.execute("SELECT key FROM groups WHERE source = ?", (source,))]
-            drop_groups(db, source, [k for k in old if k not in change.present])
+            old = {key for key, in db.execute("SELECT key FROM groups WHERE source = ?", (source,))}
+            drop_groups(db, source, sorted(old - change.present))
             moved_groups(db, source, {k: t for k, t in change.moved.items() if k not in change.written})
             db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
             db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",

@@ -4,39 +4,11 @@ that moved renumbered, gone ones dropped. Every function runs inside the caller'
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
-from courtsync.models import BusyItem, Problem
-
-Owners = Callable[[BusyItem], tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class GroupTag:
-    """What the store keeps of a group besides its items: the tag of the read it came from and the line the
-    group started on then (items and problems carry absolute lines: a group that moved is renumbered)."""
-
-    tag: str
-    line: int = 0
-
-    def encode(self) -> str:
-        return f"{self.tag} {self.line}"
-
-    @classmethod
-    def decode(cls, text: str) -> GroupTag:
-        tag, _, line = text.rpartition(" ")
-        return cls(tag, int(line)) if tag and line.isdigit() else cls(text)   # a store from before lines were kept
-
-
-@dataclass(frozen=True)
-class GroupWrite:
-    """A group read anew: its tag and first line, its items and problems."""
-
-    tag: GroupTag
-    items: list[BusyItem]
-    problems: list[Problem]
+from courtsync.models import BusyItem
+from courtsync.store.base import GroupTag, GroupWrite, Owners
 
 
 def drop_groups(db: sqlite3.Connection, source: str, keys: list[str]) -> None:
