@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from courtsync.calendars.base import Fetched, Group, RawGroup, Source, Window, deadline_passed
 from courtsync.errors import CourtsyncError, DeadlineError, SourceError
-from courtsync.store.cache_groups import GroupTag
+from courtsync.store.base import GroupTag
 
 if TYPE_CHECKING:   # (reader processes import this module: only what a read needs)
     import multiprocessing.context
@@ -71,18 +71,19 @@ def compare(fetched: Fetched, stored: dict[str, str]) -> tuple[list[RawGroup], d
     start on another line than the stored copy's."""
     changed: list[RawGroup] = []
     moved: dict[str, GroupTag] = {}
+    text = GroupTag.text
     for group in fetched.groups:
-        if group.tag is None:   # not read this time: the stored copy stays as it is
+        tag = group.tag
+        if tag is None:   # not read this time: the stored copy stays as it is
             continue
-        now = GroupTag(group.tag, group.first_line)
         held = stored.get(group.key)
-        if held is None or held == now.encode():   # (most groups are as stored: one string compared)
-            if held is None:
-                changed.append(group)
-        elif GroupTag.decode(held).tag != group.tag:
+        if held is None:
             changed.append(group)
-        else:
-            moved[group.key] = now
+        elif held != text(tag, group.first_line):   # (most groups are as stored: one string compared)
+            if GroupTag.decode(held).tag != tag:
+                changed.append(group)
+            else:
+                moved[group.key] = GroupTag(tag, group.first_line)
     return changed, moved
 
 
@@ -137,7 +138,9 @@ def read_all(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
     network = [t for t in rest if not getattr(t.source, "local", False)]
     shared = any(t.limit is not None and t.limit.shared for t in tasks)
     threaded = len(rest) > 1 and (bool(pooled) or (len(network) > 1 and shared))
-    with _pool(pooled, cores) as waits:
+    # Without a shared deadline this process reads files too while it waits: then one reader process fewer.
+    here = not shared and any(getattr(t.source, "local", False) for t in pooled)
+    with _pool(pooled, cores - 1 if here else cores, read_here=here) as waits:
         if threaded:
             waits.update(_threads(rest))
         else:   # one at a time, on this thread, each when its result is asked for
@@ -199,51 +202,86 @@ RESULT_GRACE = 0.2   # seconds past the limit a read that stops itself there is 
 
 
 @contextmanager
-def _pool(tasks: list[Task], workers: int) -> Iterator[dict[int, Wait]]:
+def _pool(tasks: list[Task], workers: int, read_here: bool = False) -> Iterator[dict[int, Wait]]:
     """The tasks read by `workers` reader processes, in order, a few ahead of the one waited for (so that reads
     done but not yet stored do not pile up in memory). A result not back by the limit (a CPU-bound parse does
-    not look at the deadline) is reported not read in time, and the pool's processes are ended then."""
+    not look at the deadline) is reported not read in time, and the pool's processes are ended then.
+
+    `read_here`: while the result waited for is not back (a reader process takes a fifth of a second to
+    start), this process reads the next local files itself. Never under a command's shared deadline: only a
+    reader process can be stopped at it (a file read here runs to its end, as with fewer than PARALLEL_FROM
+    sources)."""
     if not tasks:
         yield {}
         return
     # Loaded only when a pool is used: a command that reads a few sources (or none) does not pay for them.
     from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures import TimeoutError as FutureTimeout
-    from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_context())
-    late: list[bool] = []
-    futures: dict[int, Future[ReadResult]] = {}   # submitted, not yet handed on (a result is let go once it is)
-    submitted: list[int] = [0]
-    ahead = 4 * workers
-
-    def submit(upto: int) -> None:
-        for task in tasks[submitted[0]:min(upto, len(tasks))]:
-            futures[id(task)] = pool.submit(_read_guarded, task)
-            submitted[0] += 1
-
-    def waiter(k: int, task: Task) -> Wait:
-        def wait() -> ReadResult:
-            submit(k + 1 + ahead)
-            started, until = clock.monotonic(), _until(task)
-            future = futures.pop(id(task))
-            try:
-                return future.result(None if until is None else max(0.0, until - clock.monotonic()))
-            except FutureTimeout:
-                late.append(True)
-                return _cut_off(task, started)
-            except BrokenProcessPool:   # a reader process died (killed, out of memory)
-                return ReadResult(None, SourceError("the process reading this source stopped; run `courtsync sync` "
-                                                "again"), 0.0)
-        return wait
-
-    submit(ahead)
+    reads = _Reads(pool, tasks, 4 * workers, read_here)
+    reads.top_up()
     try:
-        yield {id(t): waiter(k, t) for k, t in enumerate(tasks)}
+        yield {id(t): partial(reads.wait, t) for t in tasks}
     finally:
-        if late or submitted[0] < len(tasks) or any(not f.done() for f in futures.values()):
+        if reads.late or reads.next < len(tasks) or any(not f.done() for f in reads.futures.values()):
             _end(pool)
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Reads:
+    """The pool's reads in task order: those given to the reader processes (at most `ahead` not yet taken back)
+    and those this process read itself meanwhile."""
+
+    def __init__(self, pool: ProcessPoolExecutor, tasks: list[Task], ahead: int, read_here: bool) -> None:
+        self.pool, self.tasks, self.ahead, self.read_here = pool, tasks, ahead, read_here
+        self.futures: dict[int, Future[ReadResult]] = {}   # given to the pool, not yet taken back
+        self.here: dict[int, ReadResult] = {}               # read by this process, not yet taken back
+        self.held = 0      # groups parsed in `here` (what they hold in memory)
+        self.next = 0      # the first task neither given to the pool nor read here
+        self.late = False
+
+    def top_up(self) -> None:
+        while len(self.futures) < self.ahead and self.next < len(self.tasks):
+            task = self.tasks[self.next]
+            self.next += 1
+            self.futures[id(task)] = self.pool.submit(_read_guarded, task)
+
+    def read_one_here(self) -> bool:
+        """Read the next task in this process, if it is a local file and what waits here is not already much."""
+        if not self.read_here or self.next >= len(self.tasks) or self.held > HELD_AT_MOST:
+            return False
+        task = self.tasks[self.next]
+        if not getattr(task.source, "local", False):
+            return False
+        self.next += 1
+        result = self.here[id(task)] = _read_guarded(task)
+        self.held += len(result.read.parsed) if result.read else 0
+        return True
+
+    def wait(self, task: Task) -> ReadResult:
+        from concurrent.futures import TimeoutError as FutureTimeout
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.top_up()
+        if id(task) in self.here:
+            result = self.here.pop(id(task))
+            self.held -= len(result.read.parsed) if result.read else 0
+            return result
+        future = self.futures.pop(id(task))
+        while not future.done() and self.read_one_here():
+            pass
+        started, until = clock.monotonic(), _until(task)
+        try:
+            return future.result(None if until is None else max(0.0, until - clock.monotonic()))
+        except FutureTimeout:
+            self.late = True
+            return _cut_off(task, started)
+        except BrokenProcessPool:   # a reader process died (killed, out of memory)
+            return ReadResult(None, SourceError("the process reading this source stopped; run `courtsync sync` "
+                                                "again"), 0.0)
+
+
+HELD_AT_MOST = 5000   # groups read here that may wait for their turn (about what the pool's lookahead holds)
 
 
 def _end(pool: ProcessPoolExecutor) -> None:
