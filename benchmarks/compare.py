@@ -4,9 +4,11 @@
 
 "old" is REV (default: the merge-base of HEAD with main), checked out once as a git worktree in
 benchmarks/.old-<commit> (gitignored; reused by later runs; `git worktree remove benchmarks/.old-<commit>`
-drops it). "new" is this checkout, uncommitted changes included. Both run as `python -m courtsync` with this
-same interpreter and PYTHONPATH set to their own root, so no second environment is needed; the script shows
-which courtsync each side imports and stops if it is not its own. Bytecode is compiled first, and is on.
+drops it). "new" is this checkout, uncommitted changes included. Both run as the `courtsync` script pip
+installs (a copy in benchmarks/data: what a person runs; `python -m courtsync` starts reader processes
+differently), with this same interpreter and PYTHONPATH set to their own root, so no second environment is
+needed; the script shows which courtsync each side imports and stops if it is not its own. Bytecode is
+compiled first, and is on.
 
 Both sides work on copies of the same generated data set (benchmarks/generate.py, state scale unless
 --scale). Each round, on fresh copies and with old and new taking turns at every step (the side that goes
@@ -57,7 +59,12 @@ class Side:
     checks: list[float] = field(default_factory=list)
 
     def courtsync(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "courtsync", *args]
+        return [sys.executable, str(SCRIPT), *args]
+
+
+# The console script pip writes for `courtsync = "courtsync.cli:main"`, run with this interpreter.
+SCRIPT = HERE / "data" / "courtsync-script"
+SCRIPT_TEXT = "import sys\nfrom courtsync.cli import main\nif __name__ == '__main__':\n    sys.exit(main())\n"
 
 
 def git(*args: str) -> str:
@@ -92,6 +99,8 @@ def prepared(name: str, root: Path, cwd: Path) -> Side:
     """A side whose children import the courtsync under ROOT (checked), with its bytecode compiled."""
     env = {**ENV, "PYTHONPATH": str(root)}
     side = Side(name, root, env)
+    SCRIPT.parent.mkdir(parents=True, exist_ok=True)
+    SCRIPT.write_text(SCRIPT_TEXT)
     shown = run([sys.executable, "-c", "import courtsync; print(courtsync.__file__)"], cwd, env)
     imported = Path(shown.stdout.strip()).resolve()
     if not imported.is_relative_to((root / "courtsync").resolve()):

@@ -320,6 +320,27 @@ def test_a_copy_of_the_store_file_alone_holds_the_last_sync(example_dir: Path) -
     assert items == sources
 
 
+def test_reader_processes_of_the_courtsync_script_do_not_import_the_command_line(example_dir: Path,
+                                                                                tmp_path: Path) -> None:
+    # Bug: run as the `courtsync` script (what pip installs), each spawned reader process first ran the script
+    # again, importing the whole command line (config models, click) before reading anything: a third of a
+    # second of CPU per reader, on every sync of many sources. `python -m courtsync` did not show it.
+    _many_feeds(example_dir, 9)
+    script = tmp_path / "courtsync"   # the console script pip writes for `courtsync = "courtsync.cli:main"`
+    script.write_text("import sys\nfrom courtsync.cli import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURTSYNC_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPROFILEIMPORTTIME"] = "1"   # every process, readers too, lists what it imports on stderr
+    done = subprocess.run([sys.executable, str(script), "sync", *_cfg(example_dir)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time")]
+    if imported.count("courtsync.sync.readers") < 2:
+        pytest.skip("no reader processes here (one core): nothing to see")
+    assert imported.count("courtsync.cli") == 1   # the command's own process only
+    assert imported.count("pydantic") == 1
+
+
 def test_fuzz_found_an_unreadable_dtstamp_is_still_reported_after_a_resync(tmp_path: Path) -> None:
     # Bug (found by the fuzzer): a one-event group's tag left out its DTSTAMP, so an edit that made the DTSTAMP
     # unreadable changed no tag, and the problem the careful reader reports for it never reached the store.
