@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -171,6 +172,7 @@ def check_holiday_code(code: str) -> None:
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT"}
 
 
+@lru_cache(maxsize=256)   # a state's courts often share one pattern: each distinct one is walked once
 def pattern_risk(pattern: str) -> str | None:
     """Why a case_pattern could backtrack catastrophically (a variable repeat inside a repeat, as in '(a+)+'
     or '(\\d+-?)*'), or None. Walks the parse tree Python compiles the pattern from."""
