@@ -140,6 +140,7 @@ def _calendar(*events: bytes, head: bytes = b"") -> bytes:
 
 UID_CASES = {   # what the search of the whole file must not take for a plain `UID:value` line of its own part
     "folded": _calendar(_event(b"UID:abc\r\n def\r\n"), _event(b"UID:b\r\n")),
+    "folded with a tab, in the second event": _calendar(_event(b"UID:a\r\n"), _event(b"UID:b\r\n\tc\r\n")),
     "parameters": _calendar(_event(b"UID;X-A=1:abc\r\n"), _event(b"UID:b\r\n")),
     "lower case": _calendar(_event(b"uid:abc\r\n"), _event(b"UID:b\r\n")),
     "a name starting with UID": _calendar(_event(b"UID-X:q\r\nUID:abc\r\n"), _event(b"UID:b\r\n")),

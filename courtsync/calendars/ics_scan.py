@@ -139,17 +139,17 @@ def uid_of(raw: bytes) -> str | None:
     return value.decode().strip() or None
 
 
-_UID_PLAIN = re.compile(rb"\nUID:([^\n]*)")
-_UID_FOLDED = re.compile(rb"\nUID:[^\n]*\n[ \t]")
+_UID_PLAIN = re.compile(rb"\nUID:([^\n]*)(?=\n[^ \t])")   # a UID line not folded onto the next one
 
 
 def uids_of(events: list[bytes], body: bytes, start: int) -> list[str | None]:
     """uid_of of each event part (`events`: the parts of `body` after its header, which ends at `start`), found
     with one search of the body when every part is plain: no component inside it, one line that starts with UID,
     in the form `UID:value`, not folded. Otherwise part by part."""
-    # (no BEGIN: but the cuts' own; each part has a UID line and there are as many as parts: one each)
+    # (no BEGIN: but the cuts' own; each part has a UID line and there are as many as parts: one each; each
+    # of those in the form `UID:value` and not folded, or the search finds fewer)
     if (body.count(b"BEGIN:", start) == len(events) and body.count(b"\nUID", start) == len(events)
-            and -1 not in map(bytes.find, events, repeat(b"\nUID")) and _UID_FOLDED.search(body, start) is None):
+            and -1 not in map(bytes.find, events, repeat(b"\nUID"))):
         values = _UID_PLAIN.findall(body, start)
         if len(values) == len(events):
             return [value.decode().strip() or None for value in values]
