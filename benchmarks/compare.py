@@ -63,7 +63,7 @@ class Side:
 
 
 # The console script pip writes for `courtsync = "courtsync.cli:main"`, run with this interpreter.
-SCRIPT = HERE / "data" / "courtsync-script"
+SCRIPT = HERE / "data" / "bin" / "courtsync"
 SCRIPT_TEXT = "import sys\nfrom courtsync.cli import main\nif __name__ == '__main__':\n    sys.exit(main())\n"
 
 

@@ -41,3 +41,17 @@ class InProcessParse(Parse):
     """Like a mail system's source: read on a thread of the sync's own process."""
 
     in_process = True
+
+
+class Dies(Parse):
+    """A source whose reading ends the process that reads it (as the kernel's out-of-memory killer would); in the
+    sync's own process it reads as Parse does."""
+
+    def __init__(self, id: str, parent: int) -> None:
+        super().__init__(id)
+        self.parent = parent
+
+    def parse(self, fetched: Fetched, groups: list[RawGroup]) -> dict[str, Group]:
+        if os.getpid() != self.parent:
+            os._exit(9)
+        return super().parse(fetched, groups)

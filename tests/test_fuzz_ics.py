@@ -177,3 +177,36 @@ def test_uids_found_with_one_search_are_those_of_each_part() -> None:
         assert uids_of(parts[1:], b"\nBEGIN:VEVENT".join(parts), len(parts[0])) == expected, name
         checked += 1
     assert checked > 300
+
+
+def test_the_component_lines_counted_from_header_and_trailer_are_those_of_the_whole_file() -> None:
+    # The quick scan searches only a file's header and what follows its last event when every event is plain
+    # (cut-line counts tell); whenever it takes that way it must find what a search of the whole file finds.
+    from collections import Counter
+
+    from courtsync.calendars.ics_scan import component_lines, cut, plain_components
+
+    cases = dict(UID_CASES)
+    cases.update({
+        "a lower-case alarm": _calendar(_event(b"UID:a\r\nbegin:valarm\r\nend:valarm\r\n"), _event(b"UID:b\r\n")),
+        "BEGIN: in a value": _calendar(_event(b"UID:a\r\nDESCRIPTION:see BEGIN:VEVENT\r\n"), _event(b"UID:b\r\n")),
+        "an END: line with blanks": _calendar(_event(b"UID:a\r\n").replace(b"END:VEVENT", b"END:VEVENT "),
+                                              _event(b"UID:b\r\n")),
+        "a zone after the events": _calendar(_event(b"UID:a\r\n")).replace(
+            b"END:VCALENDAR", b"BEGIN:VTIMEZONE\r\nTZID:X\r\nEND:VTIMEZONE\r\nEND:VCALENDAR"),
+        "a to-do between events": _calendar(_event(b"UID:a\r\n"), b"BEGIN:VTODO\r\nUID:t\r\nEND:VTODO\r\n",
+                                           _event(b"UID:b\r\n")),
+        "an event never ended": _calendar(_event(b"UID:a\r\n").replace(b"END:VEVENT\r\n", b""), _event(b"UID:b\r\n")),
+    })
+    for path in sorted(ics_mutator.CALENDARS.rglob("*.ics")):
+        cases[path.name] = path.read_bytes()
+    for k, case in enumerate(ics_mutator.cases(300, SEED + 3)):
+        cases[f"{case.label()} #{k}"] = case.data
+    taken = 0
+    for name, data in cases.items():
+        counted = plain_components(data, cut(data))
+        if counted is not None:
+            found = component_lines(data)
+            assert found is not None and counted == Counter(found), name
+            taken += 1
+    assert taken > 100   # most files are plain

@@ -30,7 +30,7 @@ from courtsync.store.sqlite import SourceHealth, SourceRow, Store
 from courtsync.sync.engine import SyncReport, source_info, sync_sources, window_for
 from courtsync.sync.policy import Limit, Policy
 from tests.conftest import Run
-from tests.cpu_sources import InProcessParse, Parse
+from tests.cpu_sources import Dies, InProcessParse, Parse
 from tests.feed_server import FeedServer, Route, serve_feed
 from tests.test_faults import Runner, statuses
 from tests.test_sync_events import cfg, server
@@ -203,6 +203,26 @@ def test_a_cpu_bound_parse_in_a_reader_process_is_abandoned_at_the_deadline(tmp_
     outcome = {r.source: r.outcome for r in reports}
     assert outcome["slow"] == "abandoned"
     assert sum(1 for o in outcome.values() if o == "read") >= 4, reports   # the other reader's sources were read
+
+
+def test_a_reader_process_that_dies_fails_its_sources_and_the_sync_goes_on(tmp_path: Path) -> None:
+    # Bug (found by review): when a reader process died, the next source handed to the broken pool raised out
+    # of the sync, and no source after it was reported or stored.
+    import courtsync.sync.readers as sync_mod
+
+    sources = [Dies("dies", os.getpid())] + [Parse(f"feed{n}") for n in range(14)]
+    store = Store(tmp_path / "store.db")
+    old = sync_mod.os.cpu_count
+    sync_mod.os.cpu_count = lambda: 2   # type: ignore[assignment]
+    try:
+        reports = sync_sources(store, sources, window_for(date(2026, 11, 23), TZ), Roster(workers={}), "key")
+    finally:
+        sync_mod.os.cpu_count = old   # type: ignore[assignment]
+    assert [r.source for r in reports] == [s.id for s in sources]
+    outcome = {r.source: r.outcome for r in reports}
+    assert outcome["dies"] == "failed"
+    assert all(o in ("read", "failed") for o in outcome.values())
+    assert all(r.error is not None and "stopped" in r.error.message for r in reports if r.outcome == "failed")
 
 
 def test_a_mail_system_source_does_not_make_the_other_reads_serial(tmp_path: Path) -> None:

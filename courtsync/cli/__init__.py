@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import sys
 import time as time_module
+from pathlib import Path
 
 from courtsync import context
 from courtsync.cli import calendar_commands, db_commands, mail_commands
@@ -35,9 +36,11 @@ def main() -> None:
 def _started_as_package() -> None:
     """Run as the `courtsync` script, this process is marked as started by `python -m courtsync`: a process it
     spawns (a reader of the sync's pool) then starts clean, where it would otherwise run the script again first,
-    and with it import the whole command line (a third of a second for each reader)."""
+    and with it import the whole command line (a third of a second for each reader). Only courtsync's own
+    script: another program that calls main() keeps its __main__ as it is."""
     script = sys.modules.get("__main__")
-    if script is not None and getattr(script, "__spec__", None) is None and hasattr(script, "__file__"):
+    name = Path(getattr(script, "__file__", None) or "").name
+    if script is not None and getattr(script, "__spec__", None) is None and name.startswith("courtsync"):
         from importlib.util import find_spec
 
         script.__spec__ = find_spec("courtsync.__main__")

@@ -155,7 +155,12 @@ class SqliteCache:
                                         "AND start < ? GROUP BY grp", (source, start, end)).fetchall())
         return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND grp IN (SELECT value FROM "
                                     "json_each(?)) AND busy = 1 AND start >= ? AND start < ? GROUP BY grp",
-                                    (source, json.dumps(sorted(groups)), start, end)).fetchall())
+                                    (source, json.dumps(sorted(groups), ensure_ascii=False), start, end)).fetchall())
+
+    def group_keys(self, source: str) -> set[str]:
+        """The keys of this source's stored groups (as one JSON text SQLite builds: half the time of the rows)."""
+        return set(json.loads(self.db.execute("SELECT json_group_array(key) FROM groups WHERE source = ?",
+                                              (source,)).fetchone()[0]))
 
     def upcoming_count(self, source: str, start: float, end: float) -> int:
         """Busy items of this source that start in [start, end)."""
@@ -175,9 +180,7 @@ class SqliteCache:
         present stay (renumbered when they moved), any other stored group is dropped. Returns the items now
         stored."""
         with self.transaction() as db:
-            old = set(json.loads(db.execute("SELECT json_group_array(key) FROM groups WHERE source = ?",
-                                            (source,)).fetchone()[0]))
-            drop_groups(db, source, sorted(old - change.present))
+            drop_groups(db, source, sorted(self.group_keys(source) - change.present))
             moved_groups(db, source, {k: t for k, t in change.moved.items() if k not in change.written})
             db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
             db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",

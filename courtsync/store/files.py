@@ -118,6 +118,7 @@ def _open_cache(path: Path) -> sqlite3.Connection:
     db = _connect(path)
     try:
         _wal(db)   # (a file that is not a database fails here)
+        _needs_json(db)
         if _version(db) != CACHE_LAYOUT:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -131,6 +132,17 @@ def _open_cache(path: Path) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _needs_json(db: sqlite3.Connection) -> None:
+    """The cache hands sets of keys to and from SQLite as JSON: its JSON functions (built in since SQLite 3.38,
+    in most builds long before) must be there."""
+    try:
+        db.execute("SELECT json_valid('[]')")
+    except sqlite3.OperationalError:
+        raise ConfigError(f"The SQLite library Python uses here ({sqlite3.sqlite_version}) has no JSON functions, "
+                          "which courtsync's store needs.",
+                          hint="Use a Python built with SQLite 3.38 or later (or with the JSON1 extension).") from None
 
 
 def stored_version(path: Path) -> int | None:

@@ -130,11 +130,11 @@ def sync_sources(store: Store, sources: Iterable[Source], window: Window, roster
     with read_all(tasks) as results, store.batch():
         if tasks:
             owners(tasks[0].source)   # load the matcher while the first reads run
-        for source, held in plan:
-            result = next(results) if held is not None else \
+        for source, compared in plan:
+            result = next(results) if compared is not None else \
                 ReadResult(SourceRead(Fetched(not_modified=True)), None, 0.0)
             report = _store_one(store, source, rows.get(source.id), result, window, owners,
-                                owners_key, now, policy, held or None)
+                                owners_key, now, policy)
             reports.append(report)
             if progress is not None:
                 progress(report)
@@ -150,7 +150,7 @@ def change_of(read: SourceRead) -> Change:
 def _store_one(store: Store, source: Source, row: SourceRow | None, result: ReadResult,
                window: Window,
                owners: Callable[[Source], Callable[[BusyItem], tuple[str, ...]]], owners_key: str,
-               now: Callable[[], float], policy: Policy, stored: dict[str, str] | None) -> SyncReport:
+               now: Callable[[], float], policy: Policy) -> SyncReport:
     started = clock.perf_counter()
     read, seconds = result.read, result.seconds
     if read is None:
@@ -163,7 +163,7 @@ def _store_one(store: Store, source: Source, row: SourceRow | None, result: Read
             held_mailboxes = held_groups(store, source, change, window, policy)
             _hold_mailboxes(source, fetched, held_mailboxes)
         else:
-            held = sudden_drop(store, source, change, window, policy, stored)
+            held = sudden_drop(store, source, change, window, policy)
     if held is not None:   # keep the last good copy: nothing of this read is stored (not even its validators)
         store.record_setback(source.id, now(), policy.backoff, held=held)
         return SyncReport(source.id, source.label, "held", row.events if row else 0, 0, 0, 0, seconds,

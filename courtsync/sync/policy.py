@@ -4,7 +4,6 @@ source alone, and which reads are held because they suddenly lost most of a sour
 from __future__ import annotations
 
 import time as clock
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -63,23 +62,18 @@ class Policy:
         return float(min(BACKOFF_FIRST * 2 ** min(failures - 1, 30), max(self.max_age.total_seconds(), BACKOFF_FIRST)))
 
 
-def sudden_drop(store: Store, source: Source, change: Change, window: Window, policy: Policy,
-                stored: Collection[str] | None = None) -> str | None:
+def sudden_drop(store: Store, source: Source, change: Change, window: Window, policy: Policy) -> str | None:
     """Why this read must be held, or None: it loses more than max_drop of the busy items the stored copy has
     from today to the end of the window (a feed served empty, or with 3 of its 600 hearings), or all of them
-    however few (a small court's feed with 4 hearings served empty). `stored`: the keys of the stored groups
-    the read was compared with, if it was: then only the groups it drops or replaces are counted."""
+    however few (a small court's feed with 4 hearings served empty). Only the stored groups the read drops or
+    replaces are counted, those stored now (another sync may have stored this source since this read began)."""
     if policy.upcoming_from is None:
         return None
     start, end = policy.upcoming_from, window.end.timestamp()
     before = store.upcoming_count(source.id, start, end)
     if before == 0:
         return None
-    if stored is None:
-        counts = store.upcoming(source.id, start, end)
-        lost = {key: n for key, n in counts.items() if not change.kept(key)}
-    else:
-        lost = store.upcoming(source.id, start, end, (set(stored) - change.present) | change.written.keys())
+    lost = store.upcoming(source.id, start, end, (store.group_keys(source.id) - change.present) | change.written.keys())
     after = before - sum(lost.values()) + sum(_counted(g.items, policy, window) for g in change.written.values())
     if not _dropped(before, after, policy):
         return None

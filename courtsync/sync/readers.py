@@ -138,9 +138,10 @@ def read_all(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
     network = [t for t in rest if not getattr(t.source, "local", False)]
     shared = any(t.limit is not None and t.limit.shared for t in tasks)
     threaded = len(rest) > 1 and (bool(pooled) or (len(network) > 1 and shared))
-    # Without a shared deadline this process reads files too while it waits: then one reader process fewer.
+    # Without a shared deadline this process reads files too while it waits: then one reader process fewer, but
+    # never fewer than two (one read that hangs must not hold up every read queued behind it).
     here = not shared and any(getattr(t.source, "local", False) for t in pooled)
-    with _pool(pooled, cores - 1 if here else cores, read_here=here) as waits:
+    with _pool(pooled, max(2, cores - 1) if here else cores, read_here=here) as waits:
         if threaded:
             waits.update(_threads(rest))
         else:   # one at a time, on this thread, each when its result is asked for
@@ -236,15 +237,22 @@ class _Reads:
         self.pool, self.tasks, self.ahead, self.read_here = pool, tasks, ahead, read_here
         self.futures: dict[int, Future[ReadResult]] = {}   # given to the pool, not yet taken back
         self.here: dict[int, ReadResult] = {}               # read by this process, not yet taken back
-        self.held = 0      # groups parsed in `here` (what they hold in memory)
+        self.held = 0      # what the reads in `here` hold: a share for each, and their groups parsed
         self.next = 0      # the first task neither given to the pool nor read here
         self.late = False
+        self.broken = False   # a reader process died: the pool takes no more
 
     def top_up(self) -> None:
-        while len(self.futures) < self.ahead and self.next < len(self.tasks):
+        from concurrent.futures.process import BrokenProcessPool
+
+        while not self.broken and len(self.futures) < self.ahead and self.next < len(self.tasks):
             task = self.tasks[self.next]
+            try:
+                self.futures[id(task)] = self.pool.submit(_read_guarded, task)
+            except BrokenProcessPool:
+                self.broken = True
+                return
             self.next += 1
-            self.futures[id(task)] = self.pool.submit(_read_guarded, task)
 
     def read_one_here(self) -> bool:
         """Read the next task in this process, if it is a local file and what waits here is not already much."""
@@ -255,7 +263,7 @@ class _Reads:
             return False
         self.next += 1
         result = self.here[id(task)] = _read_guarded(task)
-        self.held += len(result.read.parsed) if result.read else 0
+        self.held += _weight(result)
         return True
 
     def wait(self, task: Task) -> ReadResult:
@@ -263,25 +271,37 @@ class _Reads:
         from concurrent.futures.process import BrokenProcessPool
 
         self.top_up()
+        # The pool broke before it took this one (the next task): read here if it may be, else given up.
+        if id(task) not in self.here and id(task) not in self.futures and not self.read_one_here():
+            self.next += 1
+            return ReadResult(None, SourceError(STOPPED), 0.0)
         if id(task) in self.here:
             result = self.here.pop(id(task))
-            self.held -= len(result.read.parsed) if result.read else 0
+            self.held -= _weight(result)
             return result
-        future = self.futures.pop(id(task))
+        future = self.futures[id(task)]
+        started, until = clock.monotonic(), _until(task)   # (the limit counts from now, reads here included)
         while not future.done() and self.read_one_here():
             pass
-        started, until = clock.monotonic(), _until(task)
         try:
             return future.result(None if until is None else max(0.0, until - clock.monotonic()))
         except FutureTimeout:
             self.late = True
             return _cut_off(task, started)
         except BrokenProcessPool:   # a reader process died (killed, out of memory)
-            return ReadResult(None, SourceError("the process reading this source stopped; run `courtsync sync` "
-                                                "again"), 0.0)
+            return ReadResult(None, SourceError(STOPPED), 0.0)
+        finally:   # (taken back only now: a pool left with a read running is ended, not waited for)
+            self.futures.pop(id(task), None)
 
 
-HELD_AT_MOST = 5000   # groups read here that may wait for their turn (about what the pool's lookahead holds)
+HELD_AT_MOST = 5000   # what reads done here may hold while they wait for their turn (see _weight)
+STOPPED = "the process reading this source stopped; run `courtsync sync` again"
+
+
+def _weight(result: ReadResult) -> int:
+    """What a read waiting for its turn holds, counted in parsed groups: those it parsed, and 100 for the rest
+    (its list of keys, its problems), so that many reads that parsed nothing cannot pile up either."""
+    return 100 + (len(result.read.parsed) if result.read else 0)
 
 
 def _end(pool: ProcessPoolExecutor) -> None:
