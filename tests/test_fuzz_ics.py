@@ -157,16 +157,22 @@ UID_CASES = {   # what the search of the whole file must not take for a plain `U
 }
 
 
+def _with_fixtures_and_mutations(cases: dict[str, bytes], seed: int) -> dict[str, bytes]:
+    """The cases, every fixture calendar and 300 seeded mutations of them."""
+    out = dict(cases)
+    for path in sorted(ics_mutator.CALENDARS.rglob("*.ics")):
+        out[path.name] = path.read_bytes()
+    for k, case in enumerate(ics_mutator.cases(300, seed)):
+        out[f"{case.label()} #{k}"] = case.data
+    return out
+
+
 def test_uids_found_with_one_search_are_those_of_each_part() -> None:
     # The quick reader finds every event's UID with one search of the file when all parts are plain (a re-read
     # of a 600-event feed spends its time there otherwise); it must agree with reading each part on its own.
     from courtsync.calendars.ics_scan import cut, uid_of, uids_of
 
-    cases = dict(UID_CASES)
-    for path in sorted(ics_mutator.CALENDARS.rglob("*.ics")):
-        cases[path.name] = path.read_bytes()
-    for k, case in enumerate(ics_mutator.cases(300, SEED + 2)):
-        cases[f"{case.label()} #{k}"] = case.data
+    cases = _with_fixtures_and_mutations(UID_CASES, SEED + 2)
     checked = 0
     for name, data in cases.items():
         parts = cut(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
@@ -198,10 +204,7 @@ def test_the_component_lines_counted_from_header_and_trailer_are_those_of_the_wh
                                            _event(b"UID:b\r\n")),
         "an event never ended": _calendar(_event(b"UID:a\r\n").replace(b"END:VEVENT\r\n", b""), _event(b"UID:b\r\n")),
     })
-    for path in sorted(ics_mutator.CALENDARS.rglob("*.ics")):
-        cases[path.name] = path.read_bytes()
-    for k, case in enumerate(ics_mutator.cases(300, SEED + 3)):
-        cases[f"{case.label()} #{k}"] = case.data
+    cases = _with_fixtures_and_mutations(cases, SEED + 3)
     taken = 0
     for name, data in cases.items():
         counted = plain_components(data, cut(data))

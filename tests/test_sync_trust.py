@@ -185,39 +185,33 @@ def test_a_throttling_back_off_longer_than_the_time_left_is_not_slept() -> None:
     assert slept == [2.0]
 
 
-def test_a_cpu_bound_parse_in_a_reader_process_is_abandoned_at_the_deadline(tmp_path: Path) -> None:
-    import courtsync.sync.readers as sync_mod
+@pytest.fixture
+def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reader processes even on a one-core machine."""
+    import courtsync.sync.readers as readers
 
+    monkeypatch.setattr(readers.os, "cpu_count", lambda: 2)
+
+
+def test_a_cpu_bound_parse_in_a_reader_process_is_abandoned_at_the_deadline(tmp_path: Path, two_cores: None) -> None:
     sources = [Parse("slow", 8.0)] + [Parse(f"quick{n}") for n in range(9)]
     store = Store(tmp_path / "store.db")
     window = window_for(date(2026, 11, 23), TZ)
     policy = Policy(limit=Limit.command(timedelta(seconds=3)))
     started = time.monotonic()
-    old = sync_mod.os.cpu_count
-    sync_mod.os.cpu_count = lambda: 2   # type: ignore[assignment]   (reader processes even on one core)
-    try:
-        reports = sync_sources(store, sources, window, Roster(workers={}), "key", policy=policy)
-    finally:
-        sync_mod.os.cpu_count = old   # type: ignore[assignment]
+    reports = sync_sources(store, sources, window, Roster(workers={}), "key", policy=policy)
     assert time.monotonic() - started < 6.0
     outcome = {r.source: r.outcome for r in reports}
     assert outcome["slow"] == "abandoned"
     assert sum(1 for o in outcome.values() if o == "read") >= 4, reports   # the other reader's sources were read
 
 
-def test_a_reader_process_that_dies_fails_its_sources_and_the_sync_goes_on(tmp_path: Path) -> None:
+def test_a_reader_process_that_dies_fails_its_sources_and_the_sync_goes_on(tmp_path: Path, two_cores: None) -> None:
     # Bug (found by review): when a reader process died, the next source handed to the broken pool raised out
     # of the sync, and no source after it was reported or stored.
-    import courtsync.sync.readers as sync_mod
-
     sources = [Dies("dies", os.getpid())] + [Parse(f"feed{n}") for n in range(14)]
     store = Store(tmp_path / "store.db")
-    old = sync_mod.os.cpu_count
-    sync_mod.os.cpu_count = lambda: 2   # type: ignore[assignment]
-    try:
-        reports = sync_sources(store, sources, window_for(date(2026, 11, 23), TZ), Roster(workers={}), "key")
-    finally:
-        sync_mod.os.cpu_count = old   # type: ignore[assignment]
+    reports = sync_sources(store, sources, window_for(date(2026, 11, 23), TZ), Roster(workers={}), "key")
     assert [r.source for r in reports] == [s.id for s in sources]
     outcome = {r.source: r.outcome for r in reports}
     assert outcome["dies"] == "failed"
@@ -225,18 +219,11 @@ def test_a_reader_process_that_dies_fails_its_sources_and_the_sync_goes_on(tmp_p
     assert all(r.error is not None and "stopped" in r.error.message for r in reports if r.outcome == "failed")
 
 
-def test_a_mail_system_source_does_not_make_the_other_reads_serial(tmp_path: Path) -> None:
+def test_a_mail_system_source_does_not_make_the_other_reads_serial(tmp_path: Path, two_cores: None) -> None:
     # Bug: one source that must be read in the sync's own process (a mail system) sent every source there.
-    import courtsync.sync.readers as sync_mod
-
     sources = [InProcessParse("mail")] + [Parse(f"feed{n}") for n in range(9)]
     store = Store(tmp_path / "store.db")
-    old = sync_mod.os.cpu_count
-    sync_mod.os.cpu_count = lambda: 2   # type: ignore[assignment]
-    try:
-        reports = sync_sources(store, sources, window_for(date(2026, 11, 23), TZ), Roster(workers={}), "key")
-    finally:
-        sync_mod.os.cpu_count = old   # type: ignore[assignment]
+    reports = sync_sources(store, sources, window_for(date(2026, 11, 23), TZ), Roster(workers={}), "key")
     assert all(r.outcome == "read" for r in reports), reports
     readers = {i.source: i.summary for i in store.items(TZ, [s.id for s in sources])}
     assert readers["mail"] == f"read by {os.getpid()}"
