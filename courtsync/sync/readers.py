@@ -294,7 +294,7 @@ class _Reads:
             self.futures.pop(id(task), None)
 
 
-HELD_AT_MOST = 5000   # what reads done here may hold while they wait for their turn (see _weight)
+HELD_AT_MOST = 2000   # what reads done here may hold while they wait for their turn (see _weight)
 STOPPED = "the process reading this source stopped; run `courtsync sync` again"
 
 
