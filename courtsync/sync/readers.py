@@ -255,11 +255,12 @@ class _Reads:
             self.next += 1
 
     def read_one_here(self) -> bool:
-        """Read the next task in this process, if it is a local file and what waits here is not already much."""
+        """Read the next task in this process, if it is the re-read of a local file (a first read is long and
+        takes the most memory: it stays with the reader processes) and what waits here is not already much."""
         if not self.read_here or self.next >= len(self.tasks) or self.held > HELD_AT_MOST:
             return False
         task = self.tasks[self.next]
-        if not getattr(task.source, "local", False):
+        if not getattr(task.source, "local", False) or not task.stored:
             return False
         self.next += 1
         result = self.here[id(task)] = _read_guarded(task)
