@@ -150,7 +150,7 @@ class SqliteCache:
     def upcoming(self, source: str, start: float, end: float,
                  groups: Collection[str] | None = None) -> dict[str, int]:
         """Busy items of each stored group of this source (of `groups` only, if given) that start in [start, end)."""
-        if groups is None:
+        if groups is None:   # (two statements: with `groups` SQLite looks each one up in the (source, grp) index)
             return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND busy = 1 AND start >= ? "
                                         "AND start < ? GROUP BY grp", (source, start, end)).fetchall())
         return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND grp IN (SELECT value FROM "

@@ -140,7 +140,7 @@ def read_all(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
     threaded = len(rest) > 1 and (bool(pooled) or (len(network) > 1 and shared))
     # Without a shared deadline this process reads files too while it waits: then one reader process fewer, but
     # never fewer than two (one read that hangs must not hold up every read queued behind it).
-    here = not shared and any(getattr(t.source, "local", False) for t in pooled)
+    here = not shared and any(map(_readable_here, pooled))
     with _pool(pooled, max(2, cores - 1) if here else cores, read_here=here) as waits:
         if threaded:
             waits.update(_threads(rest))
@@ -255,12 +255,12 @@ class _Reads:
             self.next += 1
 
     def read_one_here(self) -> bool:
-        """Read the next task in this process, if it is the re-read of a local file (a first read is long and
-        takes the most memory: it stays with the reader processes) and what waits here is not already much."""
+        """Read the next task in this process, if it may be (_readable_here) and what waits here is not already
+        much."""
         if not self.read_here or self.next >= len(self.tasks) or self.held > HELD_AT_MOST:
             return False
         task = self.tasks[self.next]
-        if not getattr(task.source, "local", False) or not task.stored:
+        if not _readable_here(task):
             return False
         self.next += 1
         result = self.here[id(task)] = _read_guarded(task)
@@ -297,6 +297,12 @@ class _Reads:
 
 HELD_AT_MOST = 2000   # what reads done here may hold while they wait for their turn (see _weight)
 STOPPED = "the process reading this source stopped; run `courtsync sync` again"
+
+
+def _readable_here(task: Task) -> bool:
+    """A task the sync's own process may take while it waits: the re-read of a local file (a first read is long
+    and takes the most memory: it stays with the reader processes)."""
+    return bool(getattr(task.source, "local", False) and task.stored)
 
 
 def _weight(result: ReadResult) -> int:
