@@ -85,7 +85,7 @@ def test_a_hung_or_trickling_feed_keeps_check_waiting_no_longer_than_the_deadlin
 
 def test_a_hung_feed_read_beside_many_others_keeps_check_no_longer_than_the_deadline(
         http_example: Path, run: Runner, server: FeedServer) -> None:
-    toml = http_example / "courtsync.toml"   # cook-cpd eight times over: from 8 sources on, forked readers read
+    toml = http_example / "courtsync.toml"   # cook-cpd eight times over: from 8 sources on, reader processes read
     toml.write_text(toml.read_text().replace('feeds = ["feeds/cook-cpd.ics"]',
                                              "feeds = [" + ", ".join(['"feeds/cook-cpd.ics"'] * 8) + "]"))
     assert run("sync", *cfg(http_example)).exit_code == 0

@@ -82,11 +82,11 @@ def test_a_configuration_error_beside_an_unread_source_exits_2(
     assert sync(run, example_dir, "--source", "will-juv").exit_code == 3
 
 
-def test_a_hint_comes_back_from_the_forked_readers(example_dir: Path, run: Runner, server: FeedServer) -> None:
+def test_a_hint_comes_back_from_the_reader_processes(example_dir: Path, run: Runner, server: FeedServer) -> None:
     serve_feed(example_dir, server, Route(status=404, body=b"gone"))
     toml = example_dir / "courtsync.toml"
     names = []
-    for n in range(9):   # enough sources that sync reads them in forked readers
+    for n in range(9):   # enough sources that sync reads them in reader processes
         shutil.copy(example_dir / "feeds" / "cook-cpd.ics", example_dir / "feeds" / f"cook-{n}.ics")
         names.append(f'"feeds/cook-{n}.ics"')
     toml.write_text(toml.read_text().replace('feeds = ["feeds/cook-cpd.ics"]', f"feeds = [{', '.join(names)}]"))

@@ -23,7 +23,7 @@ from tests.test_sync_events import cfg
 Runner = Callable[..., Run]
 SEED = 20261123
 KILLS = 20
-FEEDS = 9          # from 8 sources on, sync reads in forked readers: those are killed with it
+FEEDS = 9          # from 8 sources on, sync reads in reader processes: those are killed with it
 EVENTS = 80        # per feed
 
 
@@ -79,7 +79,7 @@ def drop_store(d: Path) -> None:
 
 
 def sync_process(d: Path) -> int:
-    """`courtsync sync` in a child process of its own group (it and its forked readers die together). Forked
+    """`courtsync sync` in a child process of its own group (it and its reader processes die together). Forked
     from this one rather than started afresh, so that the kills land in the sync, not in Python's start-up."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)   # fork with threads: the child only runs the CLI
@@ -130,7 +130,7 @@ def test_a_sync_killed_at_random_moments_leaves_a_store_that_opens_and_converges
         pid = sync_process(example_dir)
         time.sleep(rng.uniform(0.0, 0.8 * min(took)))
         with contextlib.suppress(ProcessLookupError):   # (it may have just set up its group, or ended)
-            os.killpg(pid, signal.SIGKILL)   # the sync and its forked readers, at once
+            os.killpg(pid, signal.SIGKILL)   # the sync and its reader processes, at once
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         ended.append(wait(pid))

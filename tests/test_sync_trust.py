@@ -1,7 +1,7 @@
 """Sync and trust under faults, found in review: a month rolling over, waits past the deadline, small feeds served
 empty, private calendar URLs in messages, and how unread sources are worded.
 
-Real parts throughout: the `init` example, a real HTTP server on loopback, a real store, real forked readers.
+Real parts throughout: the `init` example, a real HTTP server on loopback, a real store, real reader processes.
 """
 
 from __future__ import annotations

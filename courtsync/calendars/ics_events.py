@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from courtsync.calendars.ics_scan import FOLD
 from courtsync.calendars.ics_text import PARAMS, Block, Document, params_of, unescape
 from courtsync.core.busy_rules import busy_rule
 from courtsync.models import BusyItem, Problem, SourceKind
@@ -185,13 +186,12 @@ def _params(text: str) -> dict[str, str]:
 
 # Possessive, ';' outside the inner class: linear on a line of many ';' and no ':' (ics_text._LINE).
 _PROPERTY = re.compile(r'^([A-Za-z0-9-]+)((?:;(?:[^";:\r\n]|"[^"]*")*+)*+):([^\r\n]*)', re.M)
-_FOLDED = re.compile(rb"\r?\n[ \t]")
 
 
 def read_plain_chunk(raw: bytes, number: int, reader: Reader) -> tuple[list[BusyItem], list[Problem]] | None:
     """The fast path straight from a chunk's bytes (UTF-8 checked by the scan); None: read it the slow way."""
     if b"\n " in raw or b"\n\t" in raw:
-        raw = _FOLDED.sub(b"", raw)
+        raw = FOLD.sub(b"", raw)
     text = raw.decode("utf-8")
     props = _PROPERTY.findall(text)
     if len(props) != text.count("\n") + 1 - text.count("\n\n") or text.upper().count("BEGIN:") != 1:

@@ -19,7 +19,7 @@ _ZONE = re.compile(rb"^BEGIN:VTIMEZONE[ \t]*\r?\n.*?^END:VTIMEZONE[ \t]*\r?$", r
 _UID = re.compile(rb"^UID(?:;[^:\r\n]*)?:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.M | re.I)
 _NESTED = re.compile(rb"^BEGIN:(?!VEVENT)[A-Za-z0-9-]+.*?^END:[A-Za-z0-9-]+[ \t]*\r?$", re.M | re.S | re.I)
 _XWR = re.compile(rb"^X-WR-TIMEZONE[^:\r\n]*:([^\r\n]*)", re.M | re.I)
-_FOLD = re.compile(rb"\r?\n[ \t]")
+FOLD = re.compile(rb"\r?\n[ \t]")
 KNOWN_COMPONENTS = {b"VCALENDAR", b"VEVENT", b"VTIMEZONE", b"STANDARD", b"DAYLIGHT", b"VALARM", b"VTODO",
                     b"VJOURNAL", b"VFREEBUSY", b"VAVAILABILITY", b"AVAILABLE", b"VLOCATION", b"VRESOURCE",
                     b"PARTICIPANT"}
@@ -55,7 +55,7 @@ def add_context(doc: Document, text: bytes) -> None:
     if xwr:
         doc.x_wr_timezone = xwr.group(1).decode().strip()
     for zone in (_ZONE.finditer(text) if text.find(b"BEGIN:VTIMEZONE") != -1 else ()):
-        lines = _FOLD.sub(b"", zone.group(0)).decode().splitlines()
+        lines = FOLD.sub(b"", zone.group(0)).decode().splitlines()
         tzid = next((t.split(":", 1)[1].strip() for t in lines if t.upper().startswith("TZID")), "")
         doc.timezones[tzid] = "\r\n".join(t for t in lines if t.strip())
 
@@ -157,18 +157,18 @@ def uid_of(raw: bytes) -> str | None:
     """The UID of one raw VEVENT (not of a VALARM inside it); folded values unfolded."""
     if raw.find(b"BEGIN:", 6) != -1:
         found = _UID.search(_NESTED.sub(b"", raw[1:]))
-        return _FOLD.sub(b"", found.group(1)).decode().strip() if found else None
+        return FOLD.sub(b"", found.group(1)).decode().strip() if found else None
     at = raw.find(b"\nUID")
     if at == -1 or raw[at + 4:at + 5] not in (b":", b";"):
         found = _UID.search(raw)   # lower-case name, or a name starting with UID (UID-X): the slow way
-        return _FOLD.sub(b"", found.group(1)).decode().strip() if found else None
+        return FOLD.sub(b"", found.group(1)).decode().strip() if found else None
     colon = raw.find(b":", at + 4)
     end = raw.find(b"\n", at + 4)
     while end != -1 and raw[end + 1:end + 2] in (b" ", b"\t"):
         end = raw.find(b"\n", end + 1)
     value = raw[colon + 1: end if end != -1 else len(raw)]
     if b"\n" in value:
-        value = _FOLD.sub(b"", value)
+        value = FOLD.sub(b"", value)
     return value.decode().strip() or None
 
 

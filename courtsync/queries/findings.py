@@ -62,12 +62,6 @@ def buffer_rule(ctx: Context) -> Callable[[BusyItem], timedelta]:
     return buffer_of
 
 
-def own_buffer(ctx: Context, session: Session) -> timedelta | None:
-    """A session's own travel buffer (its collaborative's `buffer`), which comes before a court's."""
-    collab = ctx.collaboratives.get(session.collaborative_id)
-    return collab.buffer if collab is not None else None
-
-
 def outlook_note(view: CalendarView, worker: Worker) -> str | None:
     """product.md: a worker with no calendar of their own gets a note that their Outlook was not consulted."""
     if not view.without_own_calendar([worker]):

@@ -88,11 +88,10 @@ def held_groups(store: Store, source: Source, change: Change, window: Window, po
     if policy.upcoming_from is None:
         return {}
     stored = store.upcoming(source.id, policy.upcoming_from, window.end.timestamp())
-    tags = store.group_tags(source.id) if stored else {}
     mailboxes = set(getattr(source, "mailboxes", {}).values())   # a worker no longer read is dropped, not held
     held: dict[str, str] = {}
     for key, before in stored.items():
-        if key not in tags or key not in mailboxes or change.kept(key):
+        if key not in mailboxes or change.kept(key):
             continue
         group = change.written.get(key)
         after = _counted(group.items, policy, window) if group is not None else 0
