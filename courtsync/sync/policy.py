@@ -70,11 +70,13 @@ def sudden_drop(store: Store, source: Source, change: Change, window: Window, po
     if policy.upcoming_from is None:
         return None
     start, end = policy.upcoming_from, window.end.timestamp()
-    before = store.upcoming_count(source.id, start, end)
-    if before == 0:
+    lost = sum(store.upcoming(source.id, start, end,
+                              (store.group_keys(source.id) - change.present) | change.written.keys()).values())
+    gained = sum(_counted(g.items, policy, window) for g in change.written.values())
+    if lost <= gained:   # (most re-reads: what changed has as many upcoming items as before, or more)
         return None
-    lost = store.upcoming(source.id, start, end, (store.group_keys(source.id) - change.present) | change.written.keys())
-    after = before - sum(lost.values()) + sum(_counted(g.items, policy, window) for g in change.written.values())
+    before = store.upcoming_count(source.id, start, end)
+    after = before - lost + gained
     if not _dropped(before, after, policy):
         return None
     return (f"served {after} of {before} upcoming items; held the last good copy; run "

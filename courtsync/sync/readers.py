@@ -116,6 +116,16 @@ def read_one(task: Task) -> ReadResult:
     return ReadResult(read, None, clock.perf_counter() - started)
 
 
+def _read_packed(task: Task) -> bytes:
+    """_read_guarded in a reader process, its result pickled here: the pool's own pickle of these bytes is
+    cheap, and the sync's process unpickles each result only when it takes it (concurrent.futures would
+    unpickle every finished result at once, on its own thread: the reads done ahead would sit in memory as
+    objects, several times their pickled size)."""
+    import pickle
+
+    return pickle.dumps(_read_guarded(task), protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _read_guarded(task: Task) -> ReadResult:
     try:
         return read_one(task)
@@ -138,10 +148,12 @@ def read_all(tasks: list[Task]) -> Iterator[Iterator[ReadResult]]:
     network = [t for t in rest if not getattr(t.source, "local", False)]
     shared = any(t.limit is not None and t.limit.shared for t in tasks)
     threaded = len(rest) > 1 and (bool(pooled) or (len(network) > 1 and shared))
-    # Without a shared deadline this process reads files too while it waits: then one reader process fewer, but
-    # never fewer than two (one read that hangs must not hold up every read queued behind it).
+    # Without a shared deadline this process reads files too while it waits: then one reader process fewer, and
+    # only one when every read is a re-read of a local file (short: a few ms each); never fewer than two when a
+    # read may be long (a first read, a server's), so that one such read does not hold up those queued behind it.
     here = not shared and any(map(_readable_here, pooled))
-    with _pool(pooled, max(2, cores - 1) if here else cores, read_here=here) as waits:
+    workers = max(1 if all(map(_readable_here, pooled)) else 2, cores - 1) if here else cores
+    with _pool(pooled, workers, read_here=here) as waits:
         if threaded:
             waits.update(_threads(rest))
         else:   # one at a time, on this thread, each when its result is asked for
@@ -235,7 +247,7 @@ class _Reads:
 
     def __init__(self, pool: ProcessPoolExecutor, tasks: list[Task], ahead: int, read_here: bool) -> None:
         self.pool, self.tasks, self.ahead, self.read_here = pool, tasks, ahead, read_here
-        self.futures: dict[int, Future[ReadResult]] = {}   # given to the pool, not yet taken back
+        self.futures: dict[int, Future[bytes]] = {}       # given to the pool, not yet taken back
         self.here: dict[int, ReadResult] = {}               # read by this process, not yet taken back
         self.held = 0      # what the reads in `here` hold: a share for each, and their groups parsed
         self.next = 0      # the first task neither given to the pool nor read here
@@ -248,7 +260,7 @@ class _Reads:
         while not self.broken and len(self.futures) < self.ahead and self.next < len(self.tasks):
             task = self.tasks[self.next]
             try:
-                self.futures[id(task)] = self.pool.submit(_read_guarded, task)
+                self.futures[id(task)] = self.pool.submit(_read_packed, task)
             except BrokenProcessPool:
                 self.broken = True
                 return
@@ -285,7 +297,7 @@ class _Reads:
         while not future.done() and self.read_one_here():
             pass
         try:
-            return future.result(None if until is None else max(0.0, until - clock.monotonic()))
+            packed = future.result(None if until is None else max(0.0, until - clock.monotonic()))
         except FutureTimeout:
             self.late = True
             return _cut_off(task, started)
@@ -293,6 +305,10 @@ class _Reads:
             return ReadResult(None, SourceError(STOPPED), 0.0)
         finally:   # (taken back only now: a pool left with a read running is ended, not waited for)
             self.futures.pop(id(task), None)
+        import pickle
+
+        taken: ReadResult = pickle.loads(packed)
+        return taken
 
 
 HELD_AT_MOST = 2000   # what reads done here may hold while they wait for their turn (see _weight)
