@@ -22,7 +22,7 @@ from courtsync.calendars.base import Source
 from courtsync.config import roster as roster_mod
 from courtsync.config.schema import Config, load_config
 from courtsync.core import schedule
-from courtsync.errors import ConfigError, Located, UsageError
+from courtsync.errors import ConfigError, Located, NotFoundError
 from courtsync.models import (
     CaseAssignment,
     Collaborative,
@@ -110,7 +110,7 @@ def _lookup(table: Mapping[str, T], key: str, what: str, where: str) -> T:
         return table[key]
     close = difflib.get_close_matches(key, list(table), n=3)
     hint = f"Did you mean {', '.join(close)}?" if close else f"See the ids in {where}."
-    raise UsageError(f"No {what} with id {key!r}.", hint=hint)
+    raise NotFoundError(f"No {what} with id {key!r}.", hint=hint)
 
 
 def _signature(*paths: Path | None) -> str:

@@ -87,6 +87,11 @@ class UsageError(CourtsyncError):
 
 
 @dataclass
+class NotFoundError(UsageError):
+    """An id that names nothing: no such worker, court, collaborative or source (the web service: 404)."""
+
+
+@dataclass
 class SourceError(CourtsyncError):
     """A calendar source could not be read, so an answer may be incomplete."""
 

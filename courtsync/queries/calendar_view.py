@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from courtsync.calendars.base import Source, Window
 from courtsync.calendars.mailbox import mailbox_worker
 from courtsync.context import Context, command_began, wait_display
-from courtsync.errors import UsageError
+from courtsync.errors import NotFoundError
 from courtsync.models import MAIL_SYSTEMS, Problem, SourceInfo, Worker
 from courtsync.store.base import CalendarCache
 from courtsync.sync import engine as sync_mod
@@ -146,7 +146,7 @@ def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
     if not chosen:
         ids = [s.id for s in sources]
         close = difflib.get_close_matches(source_id, ids, n=3)
-        raise UsageError(f"No calendar source with id {source_id!r}.",
+        raise NotFoundError(f"No calendar source with id {source_id!r}.",
                          hint=(f"Did you mean {', '.join(close)}? " if close else "")
                          + f"Sources: {', '.join(ids) or 'none configured'}.")
     return chosen
