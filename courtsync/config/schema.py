@@ -34,6 +34,7 @@ from courtsync.config.fields import (
 )
 from courtsync.config.locate import dotted, explain, key_lines
 from courtsync.config.mail import ExchangeConfig, GraphConfig, SmtpConfig
+from courtsync.config.server import ServerConfig
 from courtsync.config.toml_file import read_toml
 from courtsync.errors import ConfigError, Located
 from courtsync.models import Collaborative, Court, Move, Rule
@@ -170,6 +171,7 @@ class Config(Strict):
     digest: DigestConfig = DigestConfig()
     notices: NoticesConfig = NoticesConfig()
     agency: AgencyConfig | None = None
+    server: ServerConfig = ServerConfig()
     _base_dir: Path = PrivateAttr(default=Path("."))
     _path: Path | None = PrivateAttr(default=None)
     _text: str = PrivateAttr(default="")
