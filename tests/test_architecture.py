@@ -44,7 +44,9 @@ LAYERS: dict[str, Layer] = {
     "app": Layer(("app.",), ("foundation", "files", "config", "core", "store", "calendars", "notices", "sync",
                              "queries", "context"), ("jinja2",)),
     "presenters": Layer(("presenters.",), ("foundation", "core", "sync", "queries", "app"), ("rich",)),
-    "cli": Layer(("cli.",), ("foundation", "config", "context", "app", "presenters"), ("click", "rich")),
+    "web": Layer(("web.",), ("foundation", "config", "context", "core", "app", "presenters"),
+                 ("starlette", "uvicorn")),
+    "cli": Layer(("cli.",), ("foundation", "config", "context", "app", "presenters", "web"), ("click", "rich")),
     "entry": Layer(("__main__",), ("cli",)),
 }
 # The pure core's standard library: values and text, no files, network, processes, threads or clock.

@@ -1,0 +1,181 @@
+"""The ASGI application of `courtsync serve` (Starlette): who is asking, the API routes, errors as JSON.
+
+Every answer comes from the same use cases (courtsync.app) and the same JSON shapes (presenters.shapes) as the
+commands. A request never reads a calendar source: answers come from the store, and a source the store holds
+too old a copy of is `stale` in the answer, as a command with --offline says it (a free date over it is
+`unknown`). Each request opens the configuration and the store in its own worker thread and closes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time as clock
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from courtsync.config.schema import load_config
+from courtsync.context import Context, load_context
+from courtsync.core.access import EVERYONE, Viewer, viewer_for
+from courtsync.errors import EXIT_SOURCE, CourtsyncError, NotFoundError
+from courtsync.presenters import formats
+from courtsync.web import api
+from courtsync.web.params import MAX_QUERY, Query
+
+log = logging.getLogger("courtsync.web")
+CONFIG_ENV = "COURTSYNC_CONFIG"
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class Denied(Exception):
+    """401 (not signed in as anyone courtsync trusts) or 403 (signed in, not allowed to see this)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+Handler = Callable[[Context, Viewer, Query, date], tuple[dict[str, Any], int]]
+
+
+def create_app(config_path: str | None = None) -> Starlette:
+    """The application for the configuration at `config_path` (default: $COURTSYNC_CONFIG, as the commands)."""
+    path = config_path or os.environ.get(CONFIG_ENV)
+    load_config(path)   # a broken configuration stops the server at start, with the commands' message
+
+    def answer(handler: Handler, known: tuple[str, ...]) -> Callable[[Request], Response]:
+        def endpoint(request: Request) -> Response:
+            return _answer(request, path, handler, known)
+        return endpoint
+
+    routes = [
+        Route("/healthz", lambda request: _json({"status": "ok"}, 200)),
+        Route("/readyz", lambda request: _ready(path)),
+        Route("/api/check", answer(api.check, api.CHECK_PARAMS)),
+        Route("/api/scan", answer(api.scan, api.SCAN_PARAMS)),
+        Route("/api/events", answer(api.events, api.EVENTS_PARAMS)),
+        Route("/api/dates", answer(api.dates, api.DATES_PARAMS)),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(Guard)])
+
+
+class Guard:
+    """Around every response: the security headers; before any route, a query string too long is refused."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                known = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(
+                    (k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+                    if k.lower().encode() not in known)]
+            await send(message)
+
+        if len(scope.get("query_string", b"")) > MAX_QUERY:
+            await _json({"error": f"The query string is longer than {MAX_QUERY} bytes."}, 414)(
+                scope, receive, with_headers)
+            return
+        await self.app(scope, receive, with_headers)
+
+
+def _answer(request: Request, path: str | None, handler: Handler, known: tuple[str, ...]) -> Response:
+    """One API request: who asks, the parameters, the use case, the JSON (or the error as JSON)."""
+    started = clock.monotonic()
+    try:
+        query = Query(list(request.query_params.multi_items()))
+        query.check_known(known)
+        as_of = query.day("as_of")
+        today = as_of or date.today()
+        with load_context(path, today) as ctx:
+            viewer = _viewer(request, ctx)
+            body, code = handler(ctx, viewer, query, today)
+        status = 200
+    except Denied as exc:
+        log.warning("%s %s: %s", exc.status, request.url.path, "denied")   # no one's name, no query
+        return _json({"error": str(exc)}, exc.status)
+    except CourtsyncError as exc:
+        body, status, code = _error(exc), _status(exc), exc.exit_code
+    response = _json(body, status)
+    response.headers["X-Courtsync-Exit"] = str(code)
+    log.info("%s %s %d in %.0f ms", request.method, request.url.path, status, (clock.monotonic() - started) * 1000)
+    return response
+
+
+def _viewer(request: Request, ctx: Context) -> Viewer:
+    server = ctx.config.server
+    if server.auth == "none":
+        return EVERYONE
+    client = request.client.host if request.client else None
+    if not server.trusts(client):
+        raise Denied(401, "Sign in through the agency's sign-on: this service only takes requests from it.")
+    email = request.headers.get(server.user_header, "")
+    if not email.strip():
+        raise Denied(401, "Not signed in: the sign-on did not say who you are.")
+    viewer = viewer_for(email, ctx.roster.workers, [(li.email, li.courts) for li in ctx.config.liaison],
+                        server.admins)
+    if viewer is None:
+        raise Denied(403, "You are signed in, but not as anyone on the roster, a liaison or an admin.")
+    return viewer
+
+
+def _ready(path: str | None) -> Response:
+    """200 with each source's status when the configuration and the store can be read; 503 otherwise."""
+    try:
+        with load_context(path, date.today()) as ctx:
+            from courtsync.app.health import source_states
+
+            states = source_states(ctx, date.today(), clock.time)
+    except CourtsyncError as exc:
+        return _json({"status": "unavailable", "error": exc.message}, 503)
+    except Exception as exc:   # the store went away mid-request: not ready, and the server keeps running
+        log.error("readyz: %s", type(exc).__name__)
+        return _json({"status": "unavailable", "error": "the store cannot be read"}, 503)
+    counts: dict[str, int] = {}
+    for s in states:
+        counts[s.status] = counts.get(s.status, 0) + 1
+    courts = [{"id": s.id, "status": s.status, "synced_at": s.synced_at} for s in states
+              if not s.id.startswith("calendar:") and s.kind not in ("exchange", "graph")]
+    return _json({"status": "ready", "sources": counts, "courts": courts}, 200)
+
+
+def _error(exc: CourtsyncError) -> dict[str, Any]:
+    return {"error": exc.message, "problems": [str(p) for p in exc.problems], "hint": exc.hint,
+            "exit_code": exc.exit_code}
+
+
+def _status(exc: CourtsyncError) -> int:
+    """The HTTP status of a command's error: exit 2 is the asker's (400, or 404 for an id that names nothing);
+    exit 3 here is a store that cannot be read (503)."""
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, api.Forbidden):
+        log.warning("403: %s", "denied")   # no one's name, no query
+        return 403
+    return 503 if exc.exit_code == EXIT_SOURCE else 400
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    """The body as the commands print it with --format json (the same text, byte for byte)."""
+    return Response(formats.to_json(body) + "\n", status_code=status, media_type="application/json")
