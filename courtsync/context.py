@@ -175,8 +175,20 @@ def _roster(config: Config, store: CalendarCache) -> tuple[Roster, str]:
 
 
 def open_store(config: Config) -> Storage:
-    """The store `config` names, not opened yet: its files are opened (created, migrated) on first use."""
+    """The store `config` names, not opened yet: its files (or its database) are opened (created, migrated) on
+    first use."""
+    if config.store_url is not None:
+        from courtsync.store.postgres import PostgresStore
+        return PostgresStore(config.store_url, config.store_password_env)
     return Store(config.store_path)
+
+
+def share_connections(config: Config) -> None:
+    """A long-running process (`courtsync serve`): stores opened from now on take their database connections
+    from a pool (PostgreSQL), not one each. A SQLite store has nothing to share."""
+    if config.store_url is not None:
+        from courtsync.store import postgres
+        postgres.use_pool()
 
 
 def load_context(config_path: str | os.PathLike[str] | None, today: date) -> Context:

@@ -77,6 +77,12 @@ class ConfigError(CourtsyncError):
 
 
 @dataclass
+class StoreUnavailable(ConfigError):
+    """The store's database server cannot be reached, or went away mid-command (the web service: 503). Nothing
+    was answered from it; the next command (request) tries again."""
+
+
+@dataclass
 class RosterError(ConfigError):
     """A row or column of workers.csv or caseload.csv is wrong."""
 

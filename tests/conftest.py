@@ -84,3 +84,42 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
                 pytest.fail(f"golden file {path} was missing and has been written; check it and rerun")
         assert text == path.read_bytes().decode("utf-8"), f"differs from {path}"
     return check
+
+
+# --- PostgreSQL: one throwaway cluster per test run, a fresh database per test -------------------------------
+
+BACKEND = __import__("os").environ.get("COURTSYNC_TEST_STORE", "sqlite")   # the one switch: =postgresql
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[object]:
+    from tests.pg import Cluster
+    cluster = Cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: object) -> Iterator[str]:
+    """The URL of a new empty PostgreSQL database, dropped after the test."""
+    url: str = pg_cluster.database()   # type: ignore[attr-defined]
+    yield url
+    pg_cluster.drop(url)   # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def store_backend(request: pytest.FixtureRequest, isolated_env: None,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """With COURTSYNC_TEST_STORE=postgresql every command a test runs (in process or as a subprocess) keeps its
+    store in a fresh PostgreSQL database ($COURTSYNC_STORE), instead of the SQLite file its config names.
+    Tests about the SQLite files themselves are marked `sqlite_only` and skipped then."""
+    if BACKEND != "postgresql":
+        yield
+        return
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("about the SQLite store's files (COURTSYNC_TEST_STORE=postgresql)")
+    url = request.getfixturevalue("pg_url")
+    monkeypatch.setenv("COURTSYNC_STORE", url)
+    yield

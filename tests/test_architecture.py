@@ -32,7 +32,7 @@ LAYERS: dict[str, Layer] = {
     "files": Layer(("private_files",), ()),
     "config": Layer(("config.",), ("foundation", "files"), ("pydantic", "holidays")),
     "core": Layer(("core.",), ("foundation",), ("dateutil", "holidays")),
-    "store": Layer(("store.",), ("foundation", "files")),
+    "store": Layer(("store.",), ("foundation", "files"), ("psycopg", "psycopg_pool")),
     "calendars": Layer(("calendars.",), ("foundation", "core"),
                        ("icalendar", "recurring_ical_events", "requests", "x_wr_timezone", "dateutil",
                         "exchangelib", "msal")),
@@ -56,7 +56,8 @@ PURE_STDLIB = frozenset({"__future__", "abc", "bisect", "calendar", "collections
                          "unicodedata", "zoneinfo"})
 DATABASE_DRIVERS = frozenset({"sqlite3", "psycopg", "psycopg_pool"})   # only store/ may import these
 LAZY_ONLY = {"exchangelib": ("calendars.ews", "notices.exchange_mail"), "msal": ("calendars.graph",),
-             "weasyprint": ("notices.pdf",)}   # heavy: imported inside the function that uses them
+             "weasyprint": ("notices.pdf",), "psycopg": ("store.postgres",),
+             "psycopg_pool": ("store.postgres",)}   # heavy: imported inside the function that uses them
 CLOCK_AND_FILES = ("date.today(", "datetime.now(", "time.time(", "open(", ".read_text(", ".read_bytes(")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60

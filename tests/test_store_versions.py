@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from courtsync.store.schema import CACHE_LAYOUT
 from tests.conftest import AS_OF, FIXTURES, ROOT, Run
 from tests.smtp_server import SmtpServer
 from tests.test_outbox_faults import digest_args, smtp_table, with_smtp
@@ -230,7 +231,7 @@ def test_a_cache_of_another_layout_is_emptied_and_refilled(example_dir: Path, ru
     db.execute("PRAGMA user_version = 99")   # a layout of another release
     db.close()
     assert run("sync", *cfg(example_dir)).exit_code == 0
-    assert version(cache) == 1 and read_afresh(run, example_dir) == before
+    assert version(cache) == CACHE_LAYOUT and read_afresh(run, example_dir) == before
 
 
 def test_each_command_closes_its_store_so_a_copy_of_either_file_alone_is_whole(example_dir: Path, run: Runner,

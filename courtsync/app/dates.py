@@ -111,14 +111,14 @@ def dates_ics(ctx: Context, worker_id: str | None, collaborative_id: str | None,
     try:
         previous = ctx.store.published(key)
     except ConfigError as exc:
-        if os.path.lexists(ctx.store.path):
+        if ctx.store.path is None or os.path.lexists(ctx.store.path):
             # A store that exists holds what was published before; a calendar built without it would start
             # SEQUENCE over and lose to the copies people imported. (A read-only store is read, not here.)
-            raise ConfigError(f"The store {ctx.store.path} exists but what it recorded of this calendar cannot be "
+            raise ConfigError(f"The store {ctx.store.name} exists but what it recorded of this calendar cannot be "
                               "read; written without it, the calendar would start SEQUENCE over and the calendars "
                               "that imported it would ignore the update. Nothing was written.",
                               problems=[Located(exc.message)],
-                              hint=f"Make the store readable (a read-only store with a {ctx.store.path.name}-wal "
+                              hint=f"Make the store readable (a read-only store with a {ctx.store.name}-wal "
                                    "beside it must be writable once, to fold in its last changes), restore it from a "
                                    "backup, "
                                    "or set `store` in courtsync.toml to the file this calendar was published from."

@@ -24,6 +24,7 @@ from courtsync.config.fields import (
     Deadline,
     Duration,
     Email,
+    EnvName,
     Id,
     OneLine,
     PathText,
@@ -40,6 +41,7 @@ from courtsync.errors import ConfigError, Located
 from courtsync.models import Collaborative, Court, Move, Rule
 
 CONFIG_ENV = "COURTSYNC_CONFIG"
+STORE_ENV = "COURTSYNC_STORE"
 CONFIG_NAME = "courtsync.toml"
 
 
@@ -157,7 +159,8 @@ class Config(Strict):
     timezone: str
     holidays: Annotated[str | list[date] | bool, BeforeValidator(parse_holidays)]
     buffer: Duration = timedelta(minutes=60)
-    store: PathText = "courtsync.db"
+    store: PathText = "courtsync.db"   # a SQLite file, or postgresql://user@host/db (config/server.py)
+    store_password_env: EnvName | None = None   # the PostgreSQL password's variable (else libpq's $PGPASSWORD)
     max_age: Duration = timedelta(hours=1)
     deadline: Deadline = timedelta(seconds=10)   # whole re-read started by a command; then the last copy answers
     max_drop: float = Field(default=0.5, ge=0.0, le=1.0)   # share of upcoming items a read may lose unheld
@@ -226,8 +229,19 @@ class Config(Strict):
         return self.resolve(self.roster.caseload) if self.roster.caseload else None
 
     @property
+    def store_location(self) -> str:
+        """`store`, or $COURTSYNC_STORE when set (a container's or the test suite's database in its place)."""
+        return os.environ.get(STORE_ENV) or self.store
+
+    @property
+    def store_url(self) -> str | None:
+        """The PostgreSQL store's URL (None: the store is a SQLite file, `store_path`)."""
+        location = self.store_location
+        return location if location.startswith(("postgresql://", "postgres://")) else None
+
+    @property
     def store_path(self) -> Path:
-        return self.resolve(self.store)
+        return self.resolve(self.store_location)
 
     def collaboratives(self) -> dict[str, Collaborative]:
         return {c.id: c.to_model() for c in self.collaborative}

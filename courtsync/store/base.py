@@ -167,7 +167,8 @@ class Ledger(Protocol):
 class Records(Protocol):
     """What courtsync did and must never forget: the ledger, and what each published calendar last said."""
 
-    path: Path
+    path: Path | None   # the store's file; None for a database server
+    name: str           # the store as messages name it (a file, or a URL without its password)
 
     @property
     def ledger(self) -> Ledger: ...

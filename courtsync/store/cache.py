@@ -4,7 +4,6 @@ problems, setbacks and derived values. All of it may be dropped; the next sync r
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -14,8 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from courtsync.models import BusyItem, Problem
+from courtsync.store import dialect
 from courtsync.store.base import Change, Owners, SourceHealth, SourceRow
 from courtsync.store.cache_groups import drop_groups, moved_groups, write_groups
+from courtsync.store.dialect import DB_ERRORS, Db
 from courtsync.store.files import connection
 
 BATCH_SECONDS = 0.05       # how often a batch commits
@@ -25,17 +26,18 @@ class SqliteCache:
     """The cache file's tables, on the connection `connect` opens (on first use). Derived values are best effort;
     calendar copies are not."""
 
-    def __init__(self, path: Path, connect: Callable[[], sqlite3.Connection]) -> None:
-        self.path = path          # the store as configured (named in messages)
+    def __init__(self, path: Path | None, connect: Callable[[], Db], name: str | None = None) -> None:
+        self.path = path          # the store's file (None: a database server)
+        self.name = name or str(path)   # the store as configured, named in messages (never with a password)
         self._connect = connect
         self._batch_since: float | None = None
 
     @property
-    def db(self) -> sqlite3.Connection:
-        return connection(self.path, self._connect)
+    def db(self) -> Db:
+        return connection(self.name, self._connect)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Db]:
         """One atomic change. Inside `batch()` changes are committed together, a few times a second."""
         db = self.db
         if self._batch_since is None:
@@ -58,14 +60,17 @@ class SqliteCache:
         source."""
         db = self.db
         self._batch_since = time.monotonic()
-        # The WAL is folded in once, when the store is closed, rather than inside the batch's commits.
-        db.execute("PRAGMA wal_autocheckpoint=0")
+        # SQLite: the WAL is folded in once, when the store is closed, rather than inside the batch's commits.
+        wal = not dialect.is_server(db)
+        if wal:
+            db.execute("PRAGMA wal_autocheckpoint=0")
         try:
             with db:
                 yield
         finally:
             self._batch_since = None
-            db.execute("PRAGMA wal_autocheckpoint=1000")
+            if wal:
+                db.execute("PRAGMA wal_autocheckpoint=1000")
 
     # --- caches ---------------------------------------------------------------------------------
 
@@ -74,7 +79,7 @@ class SqliteCache:
         try:
             row = self._connect().execute("SELECT value FROM derived WHERE kind = ? AND key = ?",
                                           (kind, key)).fetchone()
-        except sqlite3.Error:
+        except DB_ERRORS:
             return None
         return bytes(row[0]) if row else None
 
@@ -82,14 +87,15 @@ class SqliteCache:
         """Keep `value` under `key`, replacing whatever this kind held before. Best effort."""
         try:
             with self._connect() as db:
-                db.execute("INSERT OR REPLACE INTO derived (kind, key, value) VALUES (?, ?, ?)", (kind, key, value))
-        except sqlite3.Error:
+                db.execute("INSERT INTO derived (kind, key, value) VALUES (?, ?, ?) ON CONFLICT (kind) DO UPDATE SET "
+                           "key = excluded.key, value = excluded.value", (kind, key, value))
+        except DB_ERRORS:
             return
 
     # --- sources --------------------------------------------------------------------------------
 
     def sources(self) -> dict[str, SourceRow]:
-        rows = self.db.execute("SELECT id, kind, label, synced_at, attempted_at, error, validators, window, events,"
+        rows = self.db.execute("SELECT id, kind, label, synced_at, attempted_at, error, validators, \"window\", events,"
                                " round_trips, owners_key, location FROM sources").fetchall()
         return {r[0]: SourceRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10], r[11])
                 for r in rows}
@@ -98,8 +104,8 @@ class SqliteCache:
         """Each stored group's tag and first line, encoded (cache_groups.GroupTag): what a new read is
         compared with."""
         # (one JSON text built by SQLite and parsed by json: half the time of 600 rows fetched one by one)
-        found: dict[str, str] = json.loads(self.db.execute("SELECT json_group_object(key, hash) FROM groups "
-                                                           "WHERE source = ?", (source,)).fetchone()[0])
+        found: dict[str, str] = json.loads(self.db.execute(f"SELECT {dialect.json_object(self.db, 'key', 'hash')} "
+                                                           "FROM groups WHERE source = ?", (source,)).fetchone()[0])
         return found
 
     def stored_groups(self, source: str, keys: Iterable[str]) -> set[str]:
@@ -118,11 +124,13 @@ class SqliteCache:
             db.execute("INSERT INTO sources (id, kind, label, attempted_at, error, location) VALUES (?, ?, ?, ?, ?, ?) "
                        "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
                        "attempted_at=excluded.attempted_at, error=excluded.error, "
-                       "location=coalesce(excluded.location, location)", (source, kind, label, now, error, location))
+                       "location=coalesce(excluded.location, sources.location)",
+                       (source, kind, label, now, error, location))
 
     def forget(self, source: str) -> None:
         """Drop all that is stored of a source (its copy, problems, setbacks): it is now read from elsewhere."""
         with self.transaction() as db:
+            dialect.lock(db, f"source:{source}")
             db.execute("DELETE FROM item_workers WHERE item IN (SELECT id FROM items WHERE source = ?)", (source,))
             for table, column in (("items", "source"), ("problems", "source"), ("groups", "source"),
                                   ("source_health", "source"), ("sources", "id")):
@@ -139,7 +147,10 @@ class SqliteCache:
         with self.transaction() as db:
             row = db.execute("SELECT failures FROM source_health WHERE source = ?", (source,)).fetchone()
             failures = (row[0] if row else 0) + 1
-            db.execute("INSERT OR REPLACE INTO source_health VALUES (?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO source_health (source, failures, retry_after, timed_out, held, held_at) VALUES "
+                       "(?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET failures = excluded.failures, "
+                       "retry_after = excluded.retry_after, timed_out = excluded.timed_out, held = excluded.held, "
+                       "held_at = excluded.held_at",
                        (source, failures, now + delay(failures), int(timed_out), held, now if held else None))
 
     def clear_setbacks(self, source: str) -> None:
@@ -153,14 +164,15 @@ class SqliteCache:
         if groups is None:   # (two statements: with `groups` SQLite looks each one up in the (source, grp) index)
             return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND busy = 1 AND start >= ? "
                                         "AND start < ? GROUP BY grp", (source, start, end)).fetchall())
-        return dict(self.db.execute("SELECT grp, count(*) FROM items WHERE source = ? AND grp IN (SELECT value FROM "
-                                    "json_each(?)) AND busy = 1 AND start >= ? AND start < ? GROUP BY grp",
-                                    (source, json.dumps(sorted(groups), ensure_ascii=False), start, end)).fetchall())
+        db = self.db
+        return dict(db.execute(f"SELECT grp, count(*) FROM items WHERE source = ? AND grp IN "
+                               f"({dialect.json_values(db)}) AND busy = 1 AND start >= ? AND start < ? GROUP BY grp",
+                               (source, json.dumps(sorted(groups), ensure_ascii=False), start, end)).fetchall())
 
     def group_keys(self, source: str) -> set[str]:
         """The keys of this source's stored groups (as one JSON text SQLite builds: half the time of the rows)."""
-        return set(json.loads(self.db.execute("SELECT json_group_array(key) FROM groups WHERE source = ?",
-                                              (source,)).fetchone()[0]))
+        return set(json.loads(self.db.execute(f"SELECT {dialect.json_array(self.db, 'key')} FROM groups "
+                                              "WHERE source = ?", (source,)).fetchone()[0]))
 
     def upcoming_count(self, source: str, start: float, end: float) -> int:
         """Busy items of this source that start in [start, end)."""
@@ -180,21 +192,22 @@ class SqliteCache:
         present stay (renumbered when they moved), any other stored group is dropped. Returns the items now
         stored."""
         with self.transaction() as db:
+            dialect.lock(db, f"source:{source}")   # two syncs of one source at once: one applies, then the other
             drop_groups(db, source, sorted(self.group_keys(source) - change.present))
             moved_groups(db, source, {k: t for k, t in change.moved.items() if k not in change.written})
             db.execute("DELETE FROM problems WHERE source = ? AND grp = ''", (source,))
-            db.executemany("INSERT INTO problems VALUES (?, '', ?, ?)",
+            db.executemany("INSERT INTO problems (source, grp, location, reason) VALUES (?, '', ?, ?)",
                            [(source, p.location, p.reason) for p in file_problems])
             write_groups(db, source, change.written, owners)
             count: int = db.execute("SELECT count(*) FROM items WHERE source = ?", (source,)).fetchone()[0]
             db.execute("INSERT INTO sources (id, kind, label, synced_at, attempted_at, error, validators, "
-                       "window, events, round_trips, owners_key, location) VALUES "
+                       "\"window\", events, round_trips, owners_key, location) VALUES "
                        "(?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) "
                        "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, label=excluded.label, "
                        "synced_at=excluded.synced_at, attempted_at=excluded.attempted_at, error=NULL, "
-                       "validators=excluded.validators, window=excluded.window, events=excluded.events, "
+                       "validators=excluded.validators, \"window\"=excluded.\"window\", events=excluded.events, "
                        "round_trips=excluded.round_trips, owners_key=excluded.owners_key, "
-                       "location=coalesce(excluded.location, location)",
+                       "location=coalesce(excluded.location, sources.location)",
                        (source, kind, label, now, now, json.dumps(validators), window, count, round_trips,
                         owners_key, location))
         return count
@@ -202,6 +215,7 @@ class SqliteCache:
     def reassign_owners(self, source: str, owners: Owners, owners_key: str, tz: ZoneInfo) -> None:
         """The roster changed: match this source's items to workers again, without re-reading it."""
         with self.transaction() as db:
+            dialect.lock(db, f"source:{source}")
             rows = db.execute(f"SELECT {_COLUMNS} FROM items i WHERE i.source = ?", (source,)).fetchall()
             db.execute("DELETE FROM item_workers WHERE item IN (SELECT id FROM items WHERE source = ?)", (source,))
             links: list[tuple[str, float, int]] = []
@@ -212,7 +226,7 @@ class SqliteCache:
                 updates.append((";".join(workers), row[0]))
                 links.extend((w, row[5], row[0]) for w in workers)
             db.executemany("UPDATE items SET worker_ids = ? WHERE id = ?", updates)
-            db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
+            db.executemany("INSERT INTO item_workers VALUES (?, ?, ?) ON CONFLICT DO NOTHING", links)
             db.execute("UPDATE sources SET owners_key = ? WHERE id = ?", (owners_key, source))
 
     # --- reading --------------------------------------------------------------------------------
@@ -229,12 +243,12 @@ class SqliteCache:
         busy = " AND i.busy = 1" if busy_only else ""
         if worker is not None:
             sql = (f"SELECT {_COLUMNS} FROM item_workers w JOIN items i ON i.id = w.item WHERE w.worker = ? "
-                   f"AND w.start < ? AND i.source IN ({marks}) AND coalesce(i.end, i.start + 1e-6) > ?{busy} "
+                   f"AND w.start < ? AND i.source IN ({marks}) AND coalesce(i.\"end\", i.start + 1e-6) > ?{busy} "
                    "ORDER BY i.start, i.source, i.uid")
             rows = self.db.execute(sql, (worker, hi, *ids, lo)).fetchall()
         else:
             sql = (f"SELECT {_COLUMNS} FROM items i WHERE i.source IN ({marks}) AND i.start < ? "
-                   f"AND coalesce(i.end, i.start + 1e-6) > ?{busy} ORDER BY i.start, i.source, i.uid")
+                   f"AND coalesce(i.\"end\", i.start + 1e-6) > ?{busy} ORDER BY i.start, i.source, i.uid")
             rows = self.db.execute(sql, (*ids, hi, lo)).fetchall()
         return [_item(r, tz) for r in rows]
 
@@ -247,8 +261,9 @@ class SqliteCache:
         if not ids:
             return out
         marks = ",".join("?" * len(ids))
-        sql = (f"SELECT w.worker, i.start, i.end, i.source, i.id FROM item_workers w JOIN items i ON i.id = w.item "
-               f"WHERE w.start < ? AND i.source IN ({marks}) AND coalesce(i.end, i.start + 1e-6) > ? AND i.busy = 1")
+        sql = (f"SELECT w.worker, i.start, i.\"end\", i.source, i.id FROM item_workers w JOIN items i ON i.id = w.item "
+               f"WHERE w.start < ? AND i.source IN ({marks}) AND coalesce(i.\"end\", i.start + 1e-6) > ? "
+               "AND i.busy = 1")
         for worker, s, e, source, item_id in self.db.execute(sql, (end.timestamp(), *ids, start.timestamp())):
             out.setdefault(worker, []).append((s, e, source, item_id))
         return out
@@ -269,12 +284,12 @@ class SqliteCache:
             return []
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(f"SELECT source, location, reason FROM problems WHERE source IN ({marks}) "
-                               "ORDER BY source, grp = '' DESC, rowid", ids).fetchall()
+                               "ORDER BY source, grp = '' DESC, id", ids).fetchall()
         return [Problem(*r) for r in rows]
 
 
 
-_COLUMNS = ("i.id, i.source, i.uid, i.instance, i.all_day, i.start, i.end, i.status, i.busy, i.summary, "
+_COLUMNS = ("i.id, i.source, i.uid, i.instance, i.all_day, i.start, i.\"end\", i.status, i.busy, i.summary, "
             "i.location, i.case_numbers, i.attendees, i.line, i.flags, i.private, i.worker_ids")
 
 

@@ -3,15 +3,16 @@ that moved renumbered, gone ones dropped. Every function runs inside the caller'
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 from courtsync.models import BusyItem
+from courtsync.store import dialect
 from courtsync.store.base import GroupTag, GroupWrite, Owners
+from courtsync.store.dialect import Db
 
 
-def drop_groups(db: sqlite3.Connection, source: str, keys: list[str]) -> None:
+def drop_groups(db: Db, source: str, keys: list[str]) -> None:
     pairs = [(source, key) for key in keys]
     db.executemany("DELETE FROM item_workers WHERE item IN (SELECT id FROM items WHERE source = ? AND grp = ?)",
                    pairs)
@@ -20,7 +21,7 @@ def drop_groups(db: sqlite3.Connection, source: str, keys: list[str]) -> None:
     db.executemany("DELETE FROM groups WHERE source = ? AND key = ?", pairs)
 
 
-def shift(db: sqlite3.Connection, source: str, shifted: dict[str, int]) -> None:
+def shift(db: Db, source: str, shifted: dict[str, int]) -> None:
     """Unchanged groups whose lines moved (an event above them grew or shrank): renumber in place."""
     if not shifted:
         return
@@ -28,15 +29,15 @@ def shift(db: sqlite3.Connection, source: str, shifted: dict[str, int]) -> None:
                    [(delta, source, key) for key, delta in shifted.items()])
     moved = []
     for key, delta in shifted.items():
-        for rowid, location in db.execute("SELECT rowid, location FROM problems WHERE source = ? AND grp = ?",
+        for rowid, location in db.execute("SELECT id, location FROM problems WHERE source = ? AND grp = ?",
                                           (source, key)):
             where, _, line = location.rpartition(":")
             if line.isdigit():
                 moved.append((f"{where}:{int(line) + delta}", rowid))
-    db.executemany("UPDATE problems SET location = ? WHERE rowid = ?", moved)
+    db.executemany("UPDATE problems SET location = ? WHERE id = ?", moved)
 
 
-def moved_groups(db: sqlite3.Connection, source: str, moved: dict[str, GroupTag]) -> None:
+def moved_groups(db: Db, source: str, moved: dict[str, GroupTag]) -> None:
     """Unchanged groups that now start on another line: their items and problems renumbered by as many lines
     as the group moved (a group whose stored tag is no longer the one given, written by another sync
     meanwhile, is left as that sync stored it)."""
@@ -53,7 +54,7 @@ def moved_groups(db: sqlite3.Connection, source: str, moved: dict[str, GroupTag]
                    [(moved[key].encode(), source, key) for key in deltas])
 
 
-def write_groups(db: sqlite3.Connection, source: str, groups: dict[str, GroupWrite], owners: Owners) -> None:
+def write_groups(db: Db, source: str, groups: dict[str, GroupWrite], owners: Owners) -> None:
     """Changed groups. One with as many items as stored (the usual edit: a new room, a new time) is
     updated row by row, so the indexes and worker links it did not change are not written; any
     other is replaced."""
@@ -91,35 +92,37 @@ def write_groups(db: sqlite3.Connection, source: str, groups: dict[str, GroupWri
     db.executemany(f"UPDATE items SET {_SET} WHERE id = ?", light)
     db.executemany(f"UPDATE items SET start = ?, {_SET} WHERE id = ?", moved)
     db.executemany("DELETE FROM item_workers WHERE item = ?", unlink)
-    db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
-    db.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?, ?)",
+    db.executemany("INSERT INTO item_workers VALUES (?, ?, ?) ON CONFLICT DO NOTHING", links)
+    db.executemany("INSERT INTO groups (source, key, hash) VALUES (?, ?, ?) ON CONFLICT (source, key) "
+                   "DO UPDATE SET hash = excluded.hash",
                    [(source, key, groups[key].tag.encode()) for key in keys
                     if key not in in_place or existing.get(key) != groups[key].tag.encode()])
     _insert_items(db, source, [(key, groups[key].items) for key in fresh], owners)
-    db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?)",
+    db.executemany("INSERT INTO problems (source, grp, location, reason) VALUES (?, ?, ?, ?)",
                    [(source, key, p.location, p.reason) for key in keys for p in groups[key].problems])
 
 
-def _insert_items(db: sqlite3.Connection, source: str,
+def _insert_items(db: Db, source: str,
                   groups: Iterable[tuple[str, Iterable[BusyItem]]], owners: Owners) -> None:
     """Items with ids given here, so rows and their worker links go in as two bulk inserts."""
-    next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]
+    listed = [(key, list(items)) for key, items in groups]
+    ids = iter(dialect.item_ids(db, sum(len(items) for _, items in listed)))
     rows: list[tuple[Any, ...]] = []
     links: list[tuple[str, float, int]] = []
-    for key, items in groups:
+    for key, items in listed:
         for item in items:
             workers = owners(item)
             start = item.start.timestamp()
-            rows.append((next_id, source, key, start, *_values(item, workers)))
-            links.extend((w, start, next_id) for w in workers)
-            next_id += 1
+            item_id = next(ids)
+            rows.append((item_id, source, key, start, *_values(item, workers)))
+            links.extend((w, start, item_id) for w in workers)
     db.executemany(f"INSERT INTO items (id, source, grp, start, {', '.join(_VALUES)}) VALUES "
                    f"({', '.join('?' * (4 + len(_VALUES)))})", rows)
-    db.executemany("INSERT OR IGNORE INTO item_workers VALUES (?, ?, ?)", links)
+    db.executemany("INSERT INTO item_workers VALUES (?, ?, ?) ON CONFLICT DO NOTHING", links)
 
 
 # An item's columns besides id, source, grp and start (those are indexed), in the order _values gives them.
-_VALUES = ("uid", "instance", "end", "all_day", "status", "busy", "summary", "location", "case_numbers", "attendees",
+_VALUES = ("uid", "instance", '"end"', "all_day", "status", "busy", "summary", "location", "case_numbers", "attendees",
            "line", "flags", "private", "worker_ids")
 _SET = ", ".join(f"{c} = ?" for c in _VALUES)
 

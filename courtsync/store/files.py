@@ -164,8 +164,9 @@ def close(db: sqlite3.Connection) -> None:
     db.close()
 
 
-def connection(path: Path, open_: Callable[[], T]) -> T:
-    """open_(), or a ConfigError naming the store `path` as configured when SQLite cannot open or read it."""
+def connection(path: object, open_: Callable[[], T]) -> T:
+    """open_(), or a ConfigError naming the store `path` as configured when SQLite cannot open or read it (a
+    PostgreSQL store raises its own StoreUnavailable, which passes through)."""
     try:
         return open_()
     except sqlite3.Error as exc:

@@ -10,12 +10,13 @@ the server, then 'sending': a sender that dies before that leaves nothing in dou
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from courtsync.models import NoticeRecord, OutboxRow
+from courtsync.store import dialect
+from courtsync.store.dialect import Db
 
 _ROW = ("id, key, recipient, message_id, subject, message, status, attempts, error, created, sent_at, meta, "
         "claimed_by, lease_until")
@@ -34,16 +35,16 @@ def _wanted(keys: Collection[str] | None) -> Callable[[str], bool]:
 class Ledger:
     """The outbox, digest and notice tables of one store connection."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connect: Callable[[], Db]) -> None:
         self._connect = connect
         self._depth = 0
 
     @property
-    def db(self) -> sqlite3.Connection:
+    def db(self) -> Db:
         return self._connect()
 
     @contextmanager
-    def immediate(self) -> Iterator[sqlite3.Connection]:
+    def immediate(self) -> Iterator[Db]:
         """One write transaction that takes the write lock first (BEGIN IMMEDIATE); nested ones join it."""
         db = self.db
         if self._depth:
@@ -87,8 +88,8 @@ class Ledger:
                 if states and resend and states[-1] in resend and not {"pending", "claimed", "sending"} & set(states):
                     stored = f"{key}#resend-{len(states)}"
                     db.execute(f"UPDATE outbox SET status = 'resent' WHERE status = 'unknown' AND {same}", args)
-                cur = db.execute("INSERT OR IGNORE INTO outbox (key, recipient, message_id, subject, message, status,"
-                                 " created, meta) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                cur = db.execute("INSERT INTO outbox (key, recipient, message_id, subject, message, status,"
+                                 " created, meta) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
                                  (stored, recipient, mid, subject, message, now, json.dumps(meta)))
                 if cur.rowcount:
                     queued += 1
@@ -125,9 +126,13 @@ class Ledger:
 
     def claim(self, row_id: int, claimer: str, lease_until: float) -> OutboxRow | None:
         """Take a pending row for sending ('claimed'); None when another sender has it (or it is not pending)."""
+        # PostgreSQL: a row another sender is claiming right now is skipped, not waited for (SKIP LOCKED);
+        # SQLite: BEGIN IMMEDIATE admits one claimer at a time. Either way the UPDATE changes one row or none.
+        pick = ("(SELECT id FROM outbox WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED)"
+                if dialect.is_server(self.db) else "? AND status = 'pending'")
         with self.immediate() as db:
             taken = db.execute("UPDATE outbox SET status = 'claimed', claimed_by = ?, lease_until = ?, "
-                               "attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                               f"attempts = attempts + 1 WHERE id = {pick}",
                                (claimer, lease_until, row_id)).rowcount
             if taken != 1:
                 return None
@@ -183,7 +188,9 @@ class Ledger:
 
     def remember_digest(self, supervisor: str, week: str, keys: dict[str, Any], when: float) -> None:
         with self.immediate() as db:
-            db.execute("INSERT OR REPLACE INTO digest_state VALUES (?, ?, ?, ?)",
+            db.execute("INSERT INTO digest_state (supervisor, week, keys, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT "
+                       "(supervisor) DO UPDATE SET week = excluded.week, keys = excluded.keys, "
+                       "sent_at = excluded.sent_at",
                        (supervisor, week, json.dumps(keys), when))
 
     def digest_keys(self) -> dict[str, dict[str, Any]]:
@@ -196,9 +203,11 @@ class Ledger:
         """What a court was told, with the letter as rendered, so it can be shown and reprinted later."""
         with self.immediate() as db:
             cur = db.execute("INSERT INTO notices (court, told_at, how, first, last, dates, amended) VALUES "
-                             "(?, ?, ?, ?, ?, ?, ?)", (court, when, how, first, last, json.dumps(dates), int(amended)))
-            notice = int(cur.lastrowid or 0)
-            db.execute("INSERT INTO notice_letters VALUES (?, ?, ?, ?)", (notice, letter_date, text, html))
+                             "(?, ?, ?, ?, ?, ?, ?) RETURNING id", (court, when, how, first, last, json.dumps(dates),
+                                                      int(amended)))
+            notice = int(cur.fetchone()[0])
+            db.execute("INSERT INTO notice_letters (notice, letter_date, text, html) VALUES (?, ?, ?, ?)",
+                       (notice, letter_date, text, html))
         return notice
 
     def notices(self, court: str | None = None) -> list[NoticeRecord]:

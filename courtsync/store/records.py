@@ -11,6 +11,7 @@ from typing import Any
 from courtsync.errors import ConfigError
 from courtsync.models import PublishedEvent
 from courtsync.store.base import NewerStoreError
+from courtsync.store.dialect import DB_ERRORS, Db
 from courtsync.store.files import connection
 from courtsync.store.ledger import Ledger
 from courtsync.store.published import published_event, published_row, read_only
@@ -19,14 +20,15 @@ from courtsync.store.published import published_event, published_row, read_only
 class SqliteRecords:
     """The records file's tables, on the connection `connect` opens (on first use)."""
 
-    def __init__(self, path: Path, connect: Callable[[], sqlite3.Connection]) -> None:
-        self.path = path
+    def __init__(self, path: Path | None, connect: Callable[[], Db], name: str | None = None) -> None:
+        self.path = path          # the records' file (None: a database server)
+        self.name = name or str(path)
         self._connect = connect
         self._ledger: Ledger | None = None
 
     @property
-    def db(self) -> sqlite3.Connection:
-        return connection(self.path, self._connect)
+    def db(self) -> Db:
+        return connection(self.name, self._connect)
 
     @property
     def ledger(self) -> Ledger:
@@ -43,10 +45,10 @@ class SqliteRecords:
             rows = self.db.execute(sql, (calendar,)).fetchall()
         except NewerStoreError:
             raise
-        except (sqlite3.Error, ConfigError) as exc:
-            rows = read_only(self.path, sql, (calendar,))
+        except (sqlite3.Error, ConfigError) as exc:   # (a server gone away: StoreUnavailable)
+            rows = read_only(self.path, sql, (calendar,)) if self.path is not None else None
             if rows is None:
-                raise ConfigError(f"Cannot read the store {self.path}: {getattr(exc, 'message', exc)}") from None
+                raise ConfigError(f"Cannot read the store {self.name}: {getattr(exc, 'message', exc)}") from None
         return {r[0]: published_event(r) for r in rows}
 
     def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None:
@@ -56,6 +58,9 @@ class SqliteRecords:
             return
         try:
             with self.db as db:
-                db.executemany("INSERT OR REPLACE INTO published VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        except sqlite3.Error as exc:
-            raise ConfigError(f"Cannot write the store {self.path}: {exc}.") from None
+                db.executemany("INSERT INTO published (calendar, uid, digest, sequence, dtstamp, gone_since, content) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (calendar, uid) DO UPDATE SET "
+                               "digest = excluded.digest, sequence = excluded.sequence, dtstamp = excluded.dtstamp, "
+                               "gone_since = excluded.gone_since, content = excluded.content", rows)
+        except DB_ERRORS as exc:
+            raise ConfigError(f"Cannot write the store {self.name}: {exc}.") from None

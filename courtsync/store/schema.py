@@ -12,7 +12,7 @@ from collections.abc import Callable
 RECORDS_VERSION = 1
 # The cache file's layout (its PRAGMA user_version). Raise it whenever a cache table changes: a cache of any other
 # layout is dropped and refilled by the next sync, never migrated.
-CACHE_LAYOUT = 1
+CACHE_LAYOUT = 2   # 2: problems.id (insertion order without SQLite's rowid); "end" and "window" quoted
 
 RECORDS = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS sources (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT NOT NULL,
     synced_at REAL,            -- last good read (epoch seconds); NULL if never read
     attempted_at REAL, error TEXT,   -- last attempt, and why it failed (NULL when it worked)
-    validators TEXT NOT NULL DEFAULT '{}', window TEXT NOT NULL DEFAULT '',
+    validators TEXT NOT NULL DEFAULT '{}', "window" TEXT NOT NULL DEFAULT '',
     events INTEGER NOT NULL DEFAULT 0, round_trips INTEGER NOT NULL DEFAULT 0, owners_key TEXT,
     location TEXT   -- a hash of where the copy (or the failed attempt) was read from; NULL: copied from a store
                     -- that kept none, taken as the configured location until the next read
@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS groups (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS items (
     id INTEGER PRIMARY KEY, source TEXT NOT NULL, grp TEXT NOT NULL, uid TEXT NOT NULL, instance TEXT NOT NULL,
-    start REAL NOT NULL, end REAL, all_day INTEGER NOT NULL, status TEXT NOT NULL, busy INTEGER NOT NULL,
+    start REAL NOT NULL, "end" REAL, all_day INTEGER NOT NULL, status TEXT NOT NULL, busy INTEGER NOT NULL,
     summary TEXT NOT NULL, location TEXT NOT NULL, case_numbers TEXT NOT NULL, attendees TEXT NOT NULL,
     line INTEGER NOT NULL, flags TEXT NOT NULL, private INTEGER NOT NULL, worker_ids TEXT NOT NULL DEFAULT ''
 );
@@ -82,8 +82,8 @@ CREATE TABLE IF NOT EXISTS item_workers (
     worker TEXT NOT NULL, start REAL NOT NULL, item INTEGER NOT NULL, PRIMARY KEY (worker, start, item)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS item_workers_by_item ON item_workers (item);
-CREATE TABLE IF NOT EXISTS problems (source TEXT NOT NULL, grp TEXT NOT NULL, location TEXT NOT NULL,
-                                     reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS problems (id INTEGER PRIMARY KEY, source TEXT NOT NULL, grp TEXT NOT NULL,
+                                     location TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS problems_by_group ON problems (source, grp);
 CREATE TABLE IF NOT EXISTS source_health (   -- per source: setbacks since its last stored read
     source TEXT PRIMARY KEY,
@@ -94,6 +94,9 @@ CREATE TABLE IF NOT EXISTS source_health (   -- per source: setbacks since its l
     held_at REAL
 );
 """
+# PostgreSQL keeps the two versions (PRAGMA user_version of each SQLite file) in a table: part -> version.
+VERSIONS = "courtsync_schema"
+VERSIONS_TABLE = f"CREATE TABLE IF NOT EXISTS {VERSIONS} (part TEXT PRIMARY KEY, version INTEGER NOT NULL)"
 # The cache's tables, as a store of the previous release held them beside the records.
 CACHE_TABLES = ("derived", "sources", "groups", "items", "item_workers", "problems", "source_health")
 # What the previous release kept beside them and this one reads without (a feed's part index): dropped.

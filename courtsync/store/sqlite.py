@@ -29,6 +29,7 @@ class Store(SqliteCache):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, self._open_cache)
+        self.file = path
         self.cache_path = files.cache_path(path)
         self._records_db: sqlite3.Connection | None = None
         self._cache_db: sqlite3.Connection | None = None
@@ -37,7 +38,7 @@ class Store(SqliteCache):
 
     def _open_records(self) -> sqlite3.Connection:
         if self._records_db is None:
-            self._records_db, self._found = files.open_records(self.path)
+            self._records_db, self._found = files.open_records(self.file)
         return self._records_db
 
     def _open_cache(self) -> sqlite3.Connection:
@@ -66,9 +67,9 @@ class Store(SqliteCache):
     def upgrade(self) -> Upgrade:
         """Create or migrate the records and make the cache ready (`courtsync db upgrade`). A store of a newer
         release is refused when the records are opened (NewerStoreError), before anything is written."""
-        before = files.connection(self.path, lambda: files.stored_version(self.path))
-        files.connection(self.path, self._open_cache)   # the records first (created or migrated), then the cache
-        return Upgrade(store=str(self.path), cache=str(self.cache_path), before=before, after=RECORDS_VERSION)
+        before = files.connection(self.file, lambda: files.stored_version(self.file))
+        files.connection(self.file, self._open_cache)   # the records first (created or migrated), then the cache
+        return Upgrade(store=str(self.file), cache=str(self.cache_path), before=before, after=RECORDS_VERSION)
 
     def close(self) -> None:
         """Fold each file's WAL in and close it; the store opens again on the next use."""
