@@ -23,9 +23,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from courtsync.config.schema import load_config
-from courtsync.context import Context, load_context
+from courtsync.context import Context, load_context, share_connections
 from courtsync.core.access import EVERYONE, Viewer, viewer_for
-from courtsync.errors import EXIT_SOURCE, CourtsyncError, NotFoundError
+from courtsync.errors import EXIT_SOURCE, CourtsyncError, NotFoundError, StoreUnavailable
 from courtsync.presenters import formats
 from courtsync.web import api
 from courtsync.web.params import MAX_QUERY, Query
@@ -56,7 +56,8 @@ Handler = Callable[[Context, Viewer, Query, date], tuple[dict[str, Any], int]]
 def create_app(config_path: str | None = None) -> Starlette:
     """The application for the configuration at `config_path` (default: $COURTSYNC_CONFIG, as the commands)."""
     path = config_path or os.environ.get(CONFIG_ENV)
-    load_config(path)   # a broken configuration stops the server at start, with the commands' message
+    config = load_config(path)   # a broken configuration stops the server at start, with the commands' message
+    share_connections(config)   # a PostgreSQL store: one connection pool per worker process
 
     def answer(handler: Handler, known: tuple[str, ...]) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
@@ -167,9 +168,11 @@ def _error(exc: CourtsyncError) -> dict[str, Any]:
 
 def _status(exc: CourtsyncError) -> int:
     """The HTTP status of a command's error: exit 2 is the asker's (400, or 404 for an id that names nothing);
-    exit 3 here is a store that cannot be read (503)."""
+    a store that cannot be reached (or, exit 3, read) is 503."""
     if isinstance(exc, NotFoundError):
         return 404
+    if isinstance(exc, StoreUnavailable):
+        return 503
     if isinstance(exc, api.Forbidden):
         log.warning("403: %s", "denied")   # no one's name, no query
         return 403

@@ -1,0 +1,134 @@
+"""The agency deployment on a real PostgreSQL (a throwaway cluster): `db upgrade`, the same answers as SQLite,
+several processes on one store at once with nothing sent twice, and a server that goes away while the web
+service runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import AS_OF, Run
+from tests.smtp_server import Behaviour, SmtpServer
+from tests.test_outbox_faults import COURTS, SUPERVISORS, courtsync, digest_args, finish, notices_args, smtp_table
+from tests.test_outbox_faults import with_smtp as with_smtp_table
+from tests.test_serve import CHECK_DAY, _start, _worker
+
+Runner = Callable[..., Run]
+
+
+def on_postgres(example_dir: Path, url: str) -> Path:
+    """The example's courtsync.toml with `store` on PostgreSQL."""
+    toml = example_dir / "courtsync.toml"
+    text = toml.read_text()
+    toml.write_text(f'store = "{url}"\n' + "\n".join(line for line in text.splitlines()
+                                                      if not line.startswith("store =")) + "\n")
+    return toml
+
+
+def _without_times(scan: dict[str, Any]) -> dict[str, Any]:
+    """A scan's JSON without the instants each store's own sync ran at (two syncs, two clocks)."""
+    for source in scan.get("sources", []):
+        source.pop("synced_at", None)
+    return scan
+
+
+def test_db_upgrade_creates_then_finds_current_then_refuses_a_newer_schema(example_dir: Path, pg_url: str,
+                                                                        run: Runner) -> None:
+    toml = on_postgres(example_dir, pg_url)
+    first = run("db", "upgrade", "--config", toml)
+    assert first.exit_code == 0 and "created the store postgresql://postgres@/" in first.stdout, first.stderr
+    again = run("db", "upgrade", "--config", toml)
+    assert again.exit_code == 0 and "is current (schema version 1); nothing to do" in again.stdout
+    import psycopg
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE courtsync_schema SET version = 7 WHERE part = 'records'")
+    refused = subprocess.run([sys.executable, "-m", "courtsync", "scan", "--config", str(toml), "--offline"],
+                             capture_output=True, text=True)
+    assert refused.returncode == 2, refused.stderr
+    assert "has schema version 7" in refused.stderr and "upgrade courtsync" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_an_unreachable_store_is_exit_2_naming_it_without_the_password(example_dir: Path, run: Runner) -> None:
+    toml = on_postgres(example_dir, "postgresql://courtsync:s3cret@/courtsync?host=/nonexistent&port=1")
+    result = run("scan", "--config", toml, "--offline")
+    assert result.exit_code == 2
+    assert "The store postgresql://courtsync@/courtsync" in result.stderr and "cannot be reached" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_the_same_scan_on_sqlite_and_on_postgresql_gives_the_same_json(example_dir: Path, pg_url: str,
+                                                                       run: Runner) -> None:
+    toml = example_dir / "courtsync.toml"
+    args = ("--config", toml, "--as-of", AS_OF.isoformat())
+    workers = [line.split(",", 1)[0] for line in (example_dir / "workers.csv").read_text().splitlines()[1:]]
+
+    def answers() -> tuple[Run, list[str]]:
+        assert run("sync", *args).exit_code == 0
+        checks = [run("check", *args, "--offline", "--format", "json", "--worker", w, "--date", CHECK_DAY).stdout
+                  for w in workers]
+        return run("scan", *args, "--offline", "--format", "json"), checks
+
+    lite, lite_checks = answers()
+    on_postgres(example_dir, pg_url)
+    pg, pg_checks = answers()
+    assert (lite.exit_code, pg.exit_code) == (1, 1)
+    assert _without_times(json.loads(pg.stdout)) == _without_times(json.loads(lite.stdout))
+    assert json.loads(pg.stdout)["conflicts"]
+    for a, b in zip(pg_checks, lite_checks, strict=True):
+        assert _without_times(json.loads(a)) == _without_times(json.loads(b))
+    assert len(workers) > 3
+
+
+def test_two_digest_senders_and_a_notices_sender_at_once_with_a_sync_running_send_each_message_once(
+        example_dir: Path, pg_url: str, run: Runner) -> None:
+    server = SmtpServer(Behaviour(stall_first="data")).start()   # holds the first message until a second sender
+    try:
+        on_postgres(example_dir, pg_url)
+        toml = with_smtp_table(example_dir, smtp_table(server))
+        assert run("sync", "--config", toml, "--as-of", AS_OF.isoformat()).exit_code == 0
+        procs = [courtsync("sync", "--config", str(toml), "--as-of", AS_OF.isoformat()),
+                 courtsync(*digest_args(toml)), courtsync(*digest_args(toml)), courtsync(*notices_args(toml))]
+        results = [finish(p) for p in procs]
+    finally:
+        server.behaviour.release.set()
+        server.stop()
+    assert [code for code, _, _ in results] == [0, 0, 0, 0], results
+    counts = server.message_ids()
+    assert sorted(counts.values()) == [1] * (SUPERVISORS + COURTS), (counts, results)
+    log = run("notices", "--config", toml, "--log", "--format", "csv")
+    assert log.stdout.count(",email,initial,sent,") == COURTS, log.stdout
+
+
+def test_the_web_service_on_postgresql_answers_503_while_the_database_is_gone_and_recovers(
+        example_dir: Path, pg_cluster: Any, pg_url: str, run: Runner) -> None:
+    toml = on_postgres(example_dir, pg_url)
+    toml.write_text(toml.read_text() + '\n[server]\nauth = "none"\n')
+    assert run("sync", "--config", toml, "--as-of", AS_OF.isoformat()).exit_code == 0
+    proc, base = _start(toml)
+    query = {"worker": _worker(toml), "date": CHECK_DAY, "as_of": AS_OF.isoformat()}
+    try:
+        before = httpx.get(f"{base}/api/check", params=query, timeout=30)
+        assert before.status_code == 200, before.text
+        pg_cluster.pause()
+        try:
+            gone = httpx.get(f"{base}/api/check", params=query, timeout=30)
+            assert gone.status_code == 503, gone.text
+            assert "cannot be reached" in gone.json()["error"]
+            assert httpx.get(f"{base}/readyz", timeout=30).status_code == 503
+            assert httpx.get(f"{base}/healthz", timeout=30).status_code == 200   # the server itself is alive
+        finally:
+            pg_cluster.resume()
+        back = httpx.get(f"{base}/api/check", params=query, timeout=30)
+        assert back.status_code == 200 and back.json() == before.json()
+        assert httpx.get(f"{base}/readyz", timeout=30).status_code == 200
+    finally:
+        proc.terminate()
+        log = proc.communicate(timeout=10)[0].decode()
+    assert "Traceback" not in log, log
