@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,6 +19,7 @@ from courtsync.sync import policy as sync_policy
 from tests import test_sync_events
 from tests.conftest import Run
 from tests.feed_server import FeedServer, Route, serve_feed
+from tests.store_sql import store_sql
 from tests.test_sync_events import cfg, events
 
 Runner = Callable[..., Run]
@@ -40,10 +40,7 @@ def set_key(d: Path, line: str) -> None:
 
 def last_read_ago(d: Path, source: str, seconds: float) -> None:
     """Time passes: the source's last good copy is `seconds` old (so the next command re-reads it)."""
-    db = sqlite3.connect(d / "courtsync.cache.db")
-    with db:
-        db.execute("UPDATE sources SET synced_at = synced_at - ? WHERE id = ?", (seconds, source))
-    db.close()
+    store_sql(d, "UPDATE sources SET synced_at = synced_at - ? WHERE id = ?", (seconds, source))
 
 
 @pytest.fixture
@@ -90,10 +87,7 @@ def test_a_hung_feed_read_beside_many_others_keeps_check_no_longer_than_the_dead
                                              "feeds = [" + ", ".join(['"feeds/cook-cpd.ics"'] * 8) + "]"))
     assert run("sync", *cfg(http_example)).exit_code == 0
     server.routes["/will.ics"] = Route(body=(http_example / "will.ics").read_bytes(), trickle=0.5, etag=False)
-    db = sqlite3.connect(http_example / "courtsync.cache.db")
-    with db:
-        db.execute("UPDATE sources SET synced_at = synced_at - 7200")
-    db.close()
+    store_sql(http_example, "UPDATE sources SET synced_at = synced_at - 7200")
     seconds, result = timed_check(run, http_example)
     assert seconds < DEADLINE + 1, f"check waited {seconds:.1f} s"
     status = statuses(json.loads(result.stdout))

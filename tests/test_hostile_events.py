@@ -4,7 +4,6 @@ that event's file:line, every other event of the feed is still read, on a first 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from courtsync.models import BusyItem, Problem
 from courtsync.store.sqlite import Store
 from tests.calendar_helpers import CHICAGO, WINDOW, by_uid, read_bytes, store_state, synced, within
 from tests.conftest import AS_OF, Run
+from tests.store_sql import store_sql
 
 GOOD = ("good-1", "good-2", "good-3", "good-4")
 
@@ -271,9 +271,8 @@ def test_out_of_range_dates_break_no_command(example_dir: Path, run: Callable[..
 def test_a_stored_instant_out_of_range_breaks_no_command(example_dir: Path, run: Callable[..., Run]) -> None:
     # A store written before the readers refused such dates (9999-12-31 23:59:59 local is past year 9999 UTC).
     run("sync", *_cfg(example_dir))
-    with sqlite3.connect(example_dir / "courtsync.cache.db") as db:
-        db.execute("UPDATE items SET end = 253402318799 WHERE rowid = (SELECT MIN(rowid) FROM items)")
-        db.execute("UPDATE items SET start = -62135596800 WHERE rowid = (SELECT MAX(rowid) FROM items)")
+    store_sql(example_dir, 'UPDATE items SET "end" = 253402318799 WHERE id = (SELECT MIN(id) FROM items)')
+    store_sql(example_dir, "UPDATE items SET start = -62135596800 WHERE id = (SELECT MAX(id) FROM items)")
     for command in COMMANDS:
         result = run(*command, *_cfg(example_dir), "--offline")
         assert result.exception is None or isinstance(result.exception, SystemExit), (command, result.exception)

@@ -182,6 +182,7 @@ def test_no_method_so_no_organizer_is_needed(config_dir: Path, run: Runner) -> N
     assert all("ORGANIZER" not in e for e in cal.walk("VEVENT"))
 
 
+@pytest.mark.sqlite_only
 def test_a_read_only_store_still_publishes_with_a_warning(config_dir: Path, run: Runner) -> None:
     # /proc takes no new files, even for root: the store cannot be created there.
     toml = config_dir / "courtsync.toml"
@@ -207,6 +208,7 @@ def read_only(folder: Path) -> Iterator[None]:
         subprocess.run([chattr, "-i", *map(str, paths)], check=True)
 
 
+@pytest.mark.sqlite_only
 def test_a_read_only_store_file_publishes_what_it_recorded(config_dir: Path, run: Runner) -> None:
     set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-28 }]\n")
     publish(run, config_dir)
@@ -239,6 +241,7 @@ def test_dtstamp_rises_even_when_the_clock_goes_back() -> None:
     assert (again.events[0].sequence, again.events[0].stamp) == (1, second.stamp)
 
 
+@pytest.mark.sqlite_only
 def test_an_unreadable_store_is_exit_2_not_a_calendar_with_lower_sequences(config_dir: Path, run: Runner) -> None:
     set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-28 }]\n")
     publish(run, config_dir)
@@ -279,6 +282,7 @@ def test_moved_from_is_written_as_people_write_dates(config_dir: Path, run: Runn
     assert "Moved from Wednesday, April 21, 2027." in description, description
 
 
+@pytest.mark.sqlite_only
 def test_a_read_only_store_whose_log_holds_changes_is_exit_2_not_a_stale_calendar(config_dir: Path, run: Runner,
                                                                                     tmp_path: Path) -> None:
     set_overrides(config_dir, "moved = [{ from = 2027-04-21, to = 2027-04-28 }]\n")

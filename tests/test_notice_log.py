@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import AS_OF, Run
 from tests.smtp_server import Behaviour, SmtpServer
 from tests.test_notices import move_first_cook_north_session
@@ -110,6 +112,7 @@ INSERT INTO notices (court, told_at, how, first, last, dates, amended)
 """
 
 
+@pytest.mark.sqlite_only
 def test_a_store_from_the_previous_release_opens_and_sends(example_dir: Path, run: Runner) -> None:
     store = example_dir / "courtsync.db"
     db = sqlite3.connect(store)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from courtsync.config.schema import load_config
+from courtsync.context import open_store
 from courtsync.notices.outbox import LEASE_SECONDS, Outbox, Outgoing
 from courtsync.store.sqlite import Store
 from tests.conftest import AS_OF, Run
@@ -73,7 +75,8 @@ def test_a_queued_message_goes_as_rendered_by_the_run_that_sends_it(example_dir:
     try:
         toml = with_smtp(example_dir, smtp_table(server, sender="Old Name <old@agency.example>"))
         assert run(*digest_args(toml)).exit_code == 3 and server.received == []
-        queued = {r.message_id for r in Store(example_dir / "courtsync.db").ledger.rows("pending")}
+        with open_store(load_config(toml)) as store:   # the store the commands use (either backend)
+            queued = {r.message_id for r in store.ledger.rows("pending")}
         monkeypatch.setenv("COURTSYNC_SMTP_PASSWORD", "right-password")
         with_smtp(example_dir, smtp_table(server, username="svc-courtsync", sender="Liaison <lc@agency.example>"))
         assert run(*digest_args(toml)).exit_code == 0

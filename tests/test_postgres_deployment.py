@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import AS_OF, Run
 from tests.smtp_server import Behaviour, SmtpServer
@@ -20,6 +21,12 @@ from tests.test_outbox_faults import with_smtp as with_smtp_table
 from tests.test_serve import CHECK_DAY, _start, _worker
 
 Runner = Callable[..., Run]
+
+
+@pytest.fixture(autouse=True)
+def own_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests name their store in courtsync.toml ($COURTSYNC_STORE of the PostgreSQL run would win)."""
+    monkeypatch.delenv("COURTSYNC_STORE", raising=False)
 
 
 def on_postgres(example_dir: Path, url: str) -> Path:

@@ -13,6 +13,8 @@ import pytest
 from courtsync.store.sqlite import Store
 from tests.conftest import AS_OF, Run
 
+pytestmark = pytest.mark.sqlite_only   # the modes of the SQLite files
+
 Runner = Callable[..., Run]
 
 

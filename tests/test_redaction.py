@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from courtsync.config.mail import ExchangeConfig
 from courtsync.errors import SourceError
 from tests.conftest import AS_OF, Run
 from tests.mail_fixtures import availability_answer
+from tests.store_sql import store_text
 from tests.test_ews import BASE, WINDOW, fresh_protocols  # noqa: F401  (autouse: a password, no cached protocol)
 
 Runner = Callable[..., Run]
@@ -70,10 +70,6 @@ def test_an_exchange_endpoint_with_credentials_is_never_printed_or_stored(exampl
             result = run(*command, *cfg, "--offline")
             seen.append(result.stdout + result.stderr)
             assert SHOWN in result.stdout
-    stored = ""
-    for name in ("courtsync.db", "courtsync.cache.db"):   # the records and the calendar cache
-        db = sqlite3.connect(example_dir / name)
-        stored += "\n".join(db.iterdump())
-        db.close()
+    stored = store_text(example_dir)   # the records and the calendar cache
     assert SHOWN in stored
     assert {n: leaks(text) for n, text in enumerate([*seen, stored])} == {n: [] for n in range(len(seen) + 1)}

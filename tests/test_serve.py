@@ -105,6 +105,7 @@ def test_readyz_gives_each_court_sources_status(served: tuple[Path, str]) -> Non
     assert {c["status"] for c in ready.json()["courts"]} <= {"ok", "stale"}
 
 
+@pytest.mark.sqlite_only
 def test_readyz_is_503_when_the_store_cannot_be_read_and_the_server_recovers(served: tuple[Path, str]) -> None:
     config, base = served
     store = config.parent / "courtsync.db"

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 import time
 from pathlib import Path
 
 from tests.conftest import Run
 from tests.feed_server import FeedServer, Route
+from tests.store_sql import store_sql
 from tests.test_faults import Runner, statuses
 from tests.test_sync_events import server
 
@@ -86,10 +86,7 @@ def test_a_court_feed_moved_to_a_file_never_read_is_not_ok(tmp_path: Path, run: 
 def test_a_copy_stored_by_an_earlier_release_is_read_again_before_a_free(tmp_path: Path, run: Runner) -> None:
     d, config = example(tmp_path, run, {"w01": "empty.ics"})
     assert run("sync", *config).exit_code == 0
-    db = sqlite3.connect(d / "courtsync.cache.db")   # as a release that kept no location left it
-    with db:
-        db.execute("UPDATE sources SET location = NULL")
-    db.close()
+    store_sql(d, "UPDATE sources SET location = NULL")   # as a release that kept no location left it
     set_calendars(d, {"w01": "mycal.ics"})
     result, data = check(run, config)
     assert result.exit_code == 1 and data["verdict"] == "conflict", result.stdout

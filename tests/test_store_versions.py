@@ -21,6 +21,8 @@ from tests.conftest import AS_OF, FIXTURES, ROOT, Run
 from tests.smtp_server import SmtpServer
 from tests.test_outbox_faults import digest_args, smtp_table, with_smtp
 
+pytestmark = pytest.mark.sqlite_only   # SQLite's files, their versions and migrations
+
 Runner = Callable[..., Run]
 RECORDS = ("outbox", "notices", "notice_letters", "digest_state", "published")
 CACHE = ("derived", "sources", "groups", "items", "item_workers", "problems", "source_health")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from tests import test_sync_events
 from tests.conftest import Run
 from tests.feed_server import FeedServer, Route, serve_feed
+from tests.store_sql import store_sql
 from tests.terminal import on_terminal
 from tests.test_sync_events import cfg
 
@@ -43,10 +43,7 @@ def slow_will(example_dir: Path, server: FeedServer, run: Callable[..., Run]) ->
     """will-juv served over HTTP, read once; then two hours pass and the feed takes 1.5 s to answer."""
     body = serve_feed(example_dir, server)
     assert run("sync", *cfg(example_dir)).exit_code == 0
-    db = sqlite3.connect(example_dir / "courtsync.cache.db")
-    with db:
-        db.execute("UPDATE sources SET synced_at = synced_at - 7200 WHERE id = 'will-juv'")
-    db.close()
+    store_sql(example_dir, "UPDATE sources SET synced_at = synced_at - 7200 WHERE id = 'will-juv'")
     server.routes["/will.ics"] = Route(body=body, delay=1.5, etag=False)
 
 
