@@ -227,6 +227,47 @@ def _context(config: Config, store: Storage, today: date) -> Context:
                    holidays=holidays, sessions=sessions, store=store, roster_key=roster_key)
 
 
+class ContextCache:
+    """A long-running process's contexts (`courtsync serve`): the configuration, roster and sessions are read
+    once and kept while courtsync.toml, workers.csv and caseload.csv stay as they are (size, mtime, inode) and
+    the day is the same; each `open()` gives them with a store of its own, which the caller closes. A changed
+    file is read again by the next request, and a broken one is that request's error (nothing is kept)."""
+
+    KEEP = 4   # days kept at once (requests with as_of= name other days)
+
+    def __init__(self, config_path: str | os.PathLike[str] | None) -> None:
+        import threading
+
+        self._path = config_path
+        self._lock = threading.Lock()
+        self._kept: dict[date, tuple[str, Context]] = {}
+
+    def _key(self, ctx: Context | None) -> str | None:
+        if ctx is None or ctx.config.path is None:
+            return None
+        config = ctx.config
+        return _signature(config.path, config.workers_path, config.caseload_path) + config.store_location
+
+    def open(self, today: date) -> Context:
+        from dataclasses import replace
+
+        kept = self._kept.get(today)
+        if kept is not None and self._key(kept[1]) == kept[0]:
+            return replace(kept[1], store=open_store(kept[1].config))
+        with self._lock:
+            ctx = load_context(self._path, today)
+            try:
+                _ = ctx.roster.caseload   # read now, by this store: no later request uses it
+                key = self._key(ctx)
+            finally:
+                ctx.close()
+            if key is not None:
+                if len(self._kept) >= self.KEEP:
+                    self._kept.pop(next(iter(self._kept)))
+                self._kept[today] = (key, ctx)
+        return replace(ctx, store=open_store(ctx.config))
+
+
 # What a person sees while a command waits for sources (set by the command line when stderr is a terminal):
 # called with the sources about to be re-read, it returns a context that shows the wait while it lasts.
 WaitDisplay = Callable[[list[Source]], AbstractContextManager[object]]

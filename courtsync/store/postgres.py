@@ -218,7 +218,13 @@ class PostgresStore(SqliteCache):
         try:
             if _pooled:
                 pool = _pool(self.url, self.password_env)
-                conn: psycopg.Connection[Any] = pool.getconn(timeout=POOL_WAIT)
+                try:
+                    conn: psycopg.Connection[Any] = pool.getconn(timeout=POOL_WAIT)
+                except PoolTimeout:
+                    # The pool waits between attempts after the server went away; one that is back answers
+                    # a connection of our own at once (and the pool refills meanwhile).
+                    pool.check()
+                    return psycopg.connect(self.url, **_connect_kwargs(self.password_env))
                 self._from_pool = pool
                 return conn
             return psycopg.connect(self.url, **_connect_kwargs(self.password_env))

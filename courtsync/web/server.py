@@ -3,7 +3,8 @@
 Every answer comes from the same use cases (courtsync.app) and the same JSON shapes (presenters.shapes) as the
 commands. A request never reads a calendar source: answers come from the store, and a source the store holds
 too old a copy of is `stale` in the answer, as a command with --offline says it (a free date over it is
-`unknown`). Each request opens the configuration and the store in its own worker thread and closes them.
+`unknown`). The configuration, roster and sessions are kept while their files stay as they are
+(context.ContextCache); each request opens the store in its own worker thread and closes it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from courtsync.config.schema import load_config
-from courtsync.context import Context, load_context, share_connections
+from courtsync.context import Context, ContextCache, share_connections
 from courtsync.core.access import EVERYONE, Viewer, viewer_for
 from courtsync.errors import EXIT_SOURCE, CourtsyncError, NotFoundError, StoreUnavailable
 from courtsync.presenters import formats
-from courtsync.web import api
+from courtsync.web import api, feeds
 from courtsync.web.params import MAX_QUERY, Query
 
 log = logging.getLogger("courtsync.web")
@@ -59,18 +60,21 @@ def create_app(config_path: str | None = None) -> Starlette:
     config = load_config(path)   # a broken configuration stops the server at start, with the commands' message
     share_connections(config)   # a PostgreSQL store: one connection pool per worker process
 
+    contexts = ContextCache(path)
+
     def answer(handler: Handler, known: tuple[str, ...]) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
-            return _answer(request, path, handler, known)
+            return _answer(request, contexts, handler, known)
         return endpoint
 
     routes = [
         Route("/healthz", lambda request: _json({"status": "ok"}, 200)),
-        Route("/readyz", lambda request: _ready(path)),
+        Route("/readyz", lambda request: _ready(contexts)),
         Route("/api/check", answer(api.check, api.CHECK_PARAMS)),
         Route("/api/scan", answer(api.scan, api.SCAN_PARAMS)),
         Route("/api/events", answer(api.events, api.EVENTS_PARAMS)),
         Route("/api/dates", answer(api.dates, api.DATES_PARAMS)),
+        Route("/calendars/{kind}/{name}", lambda request: feeds.calendar(request, contexts)),
     ]
     return Starlette(routes=routes, middleware=[Middleware(Guard)])
 
@@ -101,7 +105,7 @@ class Guard:
         await self.app(scope, receive, with_headers)
 
 
-def _answer(request: Request, path: str | None, handler: Handler, known: tuple[str, ...]) -> Response:
+def _answer(request: Request, contexts: ContextCache, handler: Handler, known: tuple[str, ...]) -> Response:
     """One API request: who asks, the parameters, the use case, the JSON (or the error as JSON)."""
     started = clock.monotonic()
     try:
@@ -109,7 +113,7 @@ def _answer(request: Request, path: str | None, handler: Handler, known: tuple[s
         query.check_known(known)
         as_of = query.day("as_of")
         today = as_of or date.today()
-        with load_context(path, today) as ctx:
+        with contexts.open(today) as ctx:
             viewer = _viewer(request, ctx)
             body, code = handler(ctx, viewer, query, today)
         status = 200
@@ -141,10 +145,10 @@ def _viewer(request: Request, ctx: Context) -> Viewer:
     return viewer
 
 
-def _ready(path: str | None) -> Response:
+def _ready(contexts: ContextCache) -> Response:
     """200 with each source's status when the configuration and the store can be read; 503 otherwise."""
     try:
-        with load_context(path, date.today()) as ctx:
+        with contexts.open(date.today()) as ctx:
             from courtsync.app.health import source_states
 
             states = source_states(ctx, date.today(), clock.time)
