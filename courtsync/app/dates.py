@@ -92,6 +92,7 @@ class PublishedCalendar:
 
     data: bytes
     warnings: tuple[str, ...] = ()
+    stamp: datetime | None = None   # the latest DTSTAMP in it: when it last changed (HTTP Last-Modified)
 
 
 def dates_ics(ctx: Context, worker_id: str | None, collaborative_id: str | None, court_id: str | None,
@@ -150,7 +151,9 @@ def dates_ics(ctx: Context, worker_id: str | None, collaborative_id: str | None,
                    "Make the store writable (`store` in courtsync.toml).")
     elif warning is not None:
         warning = None   # nothing new to record: what was recorded still holds
-    return PublishedCalendar(calendar_ics(plan.events, title, key), (warning,) if warning else ())
+    stamps = [e.stamp for e in plan.events if e.stamp is not None]
+    return PublishedCalendar(calendar_ics(plan.events, title, key), (warning,) if warning else (),
+                             max(stamps, default=None))
 
 
 def _calendar_uids(ctx: Context, worker_id: str | None, collaborative_id: str | None,

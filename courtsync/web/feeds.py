@@ -1,0 +1,82 @@
+"""`/calendars/{worker|collaborative|court}/ID.ics?key=...`: the published calendars, for subscription.
+
+The key (app.links) is the whole of the access check: a court clerk's calendar app signs in to nothing. A wrong
+key, a missing one and an id that names nothing all get the same 404, so a link never tells whether an id exists.
+The calendar is the one `courtsync dates --format ics` writes, published the same way (SEQUENCE, CANCELLED for a
+session that left it, the store keeping what it last said), with a strong ETag of its bytes and Last-Modified
+of its latest DTSTAMP: a client that has it gets 304 and no body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time as clock
+from datetime import date, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from courtsync.app import dates as dates_case
+from courtsync.app import links
+from courtsync.context import ContextCache
+from courtsync.errors import CourtsyncError, NotFoundError, StoreUnavailable
+
+log = logging.getLogger("courtsync.web")
+CACHE_CONTROL = "private, max-age=300"   # calendar apps poll; the link is secret, so no shared cache keeps it
+NOT_FOUND = b"No such calendar.\n"
+
+
+def calendar(request: Request, contexts: ContextCache) -> Response:
+    kind, name = request.path_params["kind"], request.path_params["name"]
+    key = request.query_params.get("key", "")
+    if kind not in links.KINDS or not name.endswith(".ics") or len(name) <= 4:
+        return _not_found()
+    ident = name[:-4]
+    today = date.today()
+    try:
+        with contexts.open(today) as ctx:
+            if not links.key_opens(ctx.config, kind, ident, key):
+                log.warning("404 /calendars/%s: %s", kind, "no such calendar or a wrong key")   # no id, no key
+                return _not_found()
+            ics = dates_case.dates_ics(ctx, **{f"{kind}_id": ident, **_others(kind)}, first=today, last=None,
+                                       as_of=None, clock=clock.time())
+    except NotFoundError:
+        return _not_found()
+    except StoreUnavailable as exc:
+        return Response(exc.message + "\n", status_code=503, media_type="text/plain; charset=utf-8")
+    except CourtsyncError as exc:
+        log.error("calendar: %s", type(exc).__name__)
+        return Response("The calendar cannot be made now.\n", status_code=503, media_type="text/plain")
+    etag = f'"{hashlib.sha256(ics.data).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if ics.stamp is not None:
+        headers["Last-Modified"] = format_datetime(ics.stamp.replace(microsecond=0), usegmt=True)
+    if _unchanged(request, etag, ics.stamp):
+        return Response(status_code=304, headers=headers)
+    return Response(ics.data, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+def _others(kind: str) -> dict[str, Any]:
+    return {f"{k}_id": None for k in links.KINDS if k != kind}
+
+
+def _unchanged(request: Request, etag: str, stamp: datetime | None) -> bool:
+    """If-None-Match decides when given (any of its tags, weak ones too: RFC 9110 13.1.2); else If-Modified-Since."""
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+        return etag in tags or "*" in tags
+    since = request.headers.get("if-modified-since")
+    if since and stamp is not None:
+        try:
+            return stamp.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _not_found() -> Response:
+    return Response(NOT_FOUND, status_code=404, media_type="text/plain; charset=utf-8")
