@@ -6,5 +6,5 @@ setup(
     packages=find_packages(include=["courtsync", "courtsync.*"])
     + ["courtsync.templates", "courtsync.templates.example"],
     package_dir={"courtsync.templates": "templates", "courtsync.templates.example": "templates/example"},
-    package_data={"courtsync.templates": ["*.j2"], "courtsync.templates.example": ["*.j2", "*.csv"]},
+    package_data={"courtsync.templates": ["*.j2", "*.css"], "courtsync.templates.example": ["*.j2", "*.csv"]},
 )

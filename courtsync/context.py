@@ -239,6 +239,7 @@ class ContextCache:
         import threading
 
         self._path = config_path
+        self.config_path = config_path
         self._lock = threading.Lock()
         self._kept: dict[date, tuple[str, Context]] = {}
 

@@ -116,3 +116,46 @@ def look_at(page: Path, profile: Path, width: int = 390, height: int = 844, mobi
         pipe.close()
     return Look(width=measured["width"], scroll_width=measured["scrollWidth"],
                 overflowing=measured["overflowing"], screenshot=base64.b64decode(shot))
+
+
+@dataclass(frozen=True)
+class Submitted:
+    text: str          # what the element the test asked about says after the form was sent
+    url: str           # where the form went
+    look: Look
+
+
+def fill_and_submit(url: str, profile: Path, values: dict[str, str], read: str, width: int = 390,
+                    height: int = 844) -> Submitted:
+    """Open `url` as a phone, put `values` in the form's fields (by id), send the form from the keyboard (the
+    submit button focused, Enter pressed), and read the text of the `read` selector on the page that answers."""
+    pipe = _Pipe(profile)
+    try:
+        target = pipe.call("Target.createTarget", url="about:blank")["targetId"]
+        session = pipe.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        pipe.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height, deviceScaleFactor=1,
+                  mobile=True)
+        pipe.call("Page.enable", session)
+        pipe.call("Page.navigate", session, url=url)
+        pipe.wait_for("Page.loadEventFired")
+        for field, value in values.items():
+            pipe.call("Runtime.evaluate", session, expression=f"document.getElementById({json.dumps(field)}).value"
+                                                               f" = {json.dumps(value)}")
+        pipe.call("Runtime.evaluate", session, expression="document.querySelector('button[type=submit]').focus()")
+        for kind in ("rawKeyDown", "char", "keyUp"):
+            pipe.call("Input.dispatchKeyEvent", session, type=kind, key="Enter", code="Enter",
+                      windowsVirtualKeyCode=13, **({"text": "\r"} if kind == "char" else {}))
+        pipe.wait_for("Page.loadEventFired")
+
+        def value(expression: str) -> Any:
+            return pipe.call("Runtime.evaluate", session, expression=expression, returnByValue=True)["result"]["value"]
+
+        text = value(f"(document.querySelector({json.dumps(read)}) || {{}}).textContent || ''")
+        where = value("location.href")
+        measured = json.loads(value(MEASURE))
+        shot = pipe.call("Page.captureScreenshot", session, format="png", captureBeyondViewport=True)["data"]
+    finally:
+        pipe.close()
+    return Submitted(text=" ".join(str(text).split()), url=str(where),
+                     look=Look(width=measured["width"], scroll_width=measured["scrollWidth"],
+                               overflowing=measured["overflowing"], screenshot=base64.b64decode(shot)))

@@ -44,7 +44,7 @@ LAYERS: dict[str, Layer] = {
     "app": Layer(("app.",), ("foundation", "files", "config", "core", "store", "calendars", "notices", "sync",
                              "queries", "context"), ("jinja2",)),
     "presenters": Layer(("presenters.",), ("foundation", "core", "sync", "queries", "app"), ("rich",)),
-    "web": Layer(("web.",), ("foundation", "config", "context", "core", "app", "presenters"),
+    "web": Layer(("web.",), ("foundation", "config", "context", "core", "app", "notices", "presenters"),
                  ("starlette", "uvicorn")),
     "cli": Layer(("cli.",), ("foundation", "config", "context", "app", "presenters", "web"), ("click", "rich")),
     "entry": Layer(("__main__",), ("cli",)),

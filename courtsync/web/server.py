@@ -19,7 +19,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +28,7 @@ from courtsync.context import Context, ContextCache, share_connections
 from courtsync.core.access import EVERYONE, Viewer, viewer_for
 from courtsync.errors import EXIT_SOURCE, CourtsyncError, NotFoundError, StoreUnavailable
 from courtsync.presenters import formats
-from courtsync.web import api, feeds
+from courtsync.web import api, feeds, pages
 from courtsync.web.params import MAX_QUERY, Query
 
 log = logging.getLogger("courtsync.web")
@@ -36,7 +36,8 @@ CONFIG_ENV = "COURTSYNC_CONFIG"
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                               "base-uri 'none'; frame-ancestors 'none'",   # no script at all
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -75,6 +76,8 @@ def create_app(config_path: str | None = None) -> Starlette:
         Route("/api/events", answer(api.events, api.EVENTS_PARAMS)),
         Route("/api/dates", answer(api.dates, api.DATES_PARAMS)),
         Route("/calendars/{kind}/{name}", lambda request: feeds.calendar(request, contexts)),
+        Route("/", lambda request: _page(request, contexts)),
+        Route("/static/courtsync.css", lambda request: _stylesheet(contexts)),
     ]
     return Starlette(routes=routes, middleware=[Middleware(Guard)])
 
@@ -126,6 +129,41 @@ def _answer(request: Request, contexts: ContextCache, handler: Handler, known: t
     response.headers["X-Courtsync-Exit"] = str(code)
     log.info("%s %s %d in %.0f ms", request.method, request.url.path, status, (clock.monotonic() - started) * 1000)
     return response
+
+
+def _page(request: Request, contexts: ContextCache) -> Response:
+    """The check page (web/pages.py); a sign-in refused is a short page of its own."""
+    try:
+        query = Query(list(request.query_params.multi_items()))
+        query.check_known(pages.PAGE_PARAMS)
+        today = date.today()
+        with contexts.open(today) as ctx:
+            viewer = _viewer(request, ctx)
+            html, status = pages.page(ctx, viewer, query, today)
+    except Denied as exc:
+        log.warning("%s /: %s", exc.status, "denied")
+        return HTMLResponse(_plain_page("Not signed in", str(exc)), status_code=exc.status)
+    except CourtsyncError as exc:
+        return HTMLResponse(_plain_page("Not available", exc.message), status_code=_status(exc))
+    return HTMLResponse(html, status_code=status)
+
+
+def _plain_page(title: str, text: str) -> str:
+    import html
+
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
+            f'<link rel="stylesheet" href="/static/courtsync.css"></head><body><main><h1>{html.escape(title)}</h1>'
+            f"<p>{html.escape(text)}</p></main></body></html>")
+
+
+def _stylesheet(contexts: ContextCache) -> Response:
+    """The page's stylesheet: the agency's templates/courtsync.css beside courtsync.toml, else the shipped one."""
+    from courtsync.notices import render
+
+    env = render.for_agency(load_config(contexts.config_path).base_dir)
+    text = env.loader.get_source(env, "courtsync.css")[0] if env.loader is not None else ""
+    return Response(text, media_type="text/css; charset=utf-8", headers={"Cache-Control": "public, max-age=3600"})
 
 
 def _viewer(request: Request, ctx: Context) -> Viewer:
