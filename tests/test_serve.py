@@ -166,3 +166,23 @@ def test_auth_none_refuses_to_listen_beyond_loopback(served: tuple[Path, str]) -
     assert proc.returncode == 2
     assert "only listens on loopback" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_background_refresh_reads_the_sources_so_requests_never_have_to(example_dir: Path) -> None:
+    config = example_dir / "courtsync.toml"   # never synced: every source unread
+    config.write_text(config.read_text() + '\n[server]\nauth = "none"\nrefresh = "1s"\n')
+    proc, base = _start(config)
+    try:
+        for _ in range(300):
+            ready = httpx.get(f"{base}/readyz", timeout=10).json()
+            if ready.get("sources") == {"ok": 2}:
+                break
+            time.sleep(0.1)
+        assert ready["sources"] == {"ok": 2}, ready
+        answer = httpx.get(f"{base}/api/check", params={"worker": _worker(config), "date": CHECK_DAY}, timeout=10)
+        assert answer.json()["verdict"] != "unknown", answer.text
+    finally:
+        proc.terminate()
+        log = proc.communicate(timeout=10)[0].decode()
+    assert "refresh: 2 source(s) read again, 0 not" in log, log
+    assert "feeds/" not in log and "Traceback" not in log, log   # counts only: a label may be a private URL

@@ -234,3 +234,13 @@ def test_a_sync_of_a_source_waits_while_another_process_writes_that_source(pg_ur
     worker.join()
     assert done.is_set()
     setup.close()
+
+
+def test_one_process_at_a_time_holds_an_exclusive_turn(backend: Callable[[], Storage]) -> None:
+    first, second = backend(), backend()
+    with first.exclusive("refresh") as mine:
+        assert mine
+        with second.exclusive("refresh") as theirs, second.exclusive("another") as other:
+            assert (theirs, other) == (False, True)
+    with second.exclusive("refresh") as theirs:
+        assert theirs   # let go when the first one's turn ended

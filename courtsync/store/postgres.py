@@ -17,6 +17,8 @@ import contextlib
 import os
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -274,6 +276,20 @@ class PostgresStore(SqliteCache):
             self._release(db)
         return Upgrade(store=self.name, cache=f"{self.name} (its calendar cache tables)", before=before,
                        after=RECORDS_VERSION)
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """True while this process alone holds `name` among every process on this database (a session advisory
+        lock on a connection of its own, so the store's transactions meanwhile are not affected); False at once
+        when another one holds it. A process that dies lets go with its connection."""
+        import psycopg
+        try:
+            conn = psycopg.connect(self.url, **_connect_kwargs(self.password_env))
+        except psycopg.Error as exc:
+            raise _unavailable(self.name, exc) from None
+        with conn:
+            held = bool(conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()[0])  # type: ignore[index]
+            yield held
 
     def _release(self, db: PgConnection) -> None:
         if self._from_pool is not None:

@@ -4,10 +4,13 @@ opened on first use by the command's own thread and closed (the WAL folded in) w
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from courtsync.errors import ConfigError
 from courtsync.models import PublishedEvent
+from courtsync.private_files import touch
 from courtsync.store import files
 from courtsync.store.base import (  # re-exported: the row types once lived here
     Change,
@@ -70,6 +73,30 @@ class Store(SqliteCache):
         before = files.connection(self.file, lambda: files.stored_version(self.file))
         files.connection(self.file, self._open_cache)   # the records first (created or migrated), then the cache
         return Upgrade(store=str(self.file), cache=str(self.cache_path), before=before, after=RECORDS_VERSION)
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """True while this process alone holds `name` among every process on this store (a lock file beside
+        it, `<stem>.<name>.lock`, owner-only); False at once when another one holds it."""
+        import fcntl
+
+        lock = self.file.with_name(f"{self.file.stem}.{name}.lock")
+        try:
+            touch(lock)
+            handle = open(lock, "rb")   # noqa: SIM115 (held open while the lock is)
+        except OSError as exc:
+            raise ConfigError(f"Cannot make the lock file {lock}: {exc.strerror or exc}.",
+                              hint="The store's folder must be writable.") from None
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def close(self) -> None:
         """Fold each file's WAL in and close it; the store opens again on the next use."""

@@ -9,10 +9,11 @@ too old a copy of is `stale` in the answer, as a command with --offline says it 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time as clock
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
 
@@ -59,6 +60,8 @@ def create_app(config_path: str | None = None) -> Starlette:
     """The application for the configuration at `config_path` (default: $COURTSYNC_CONFIG, as the commands)."""
     path = config_path or os.environ.get(CONFIG_ENV)
     config = load_config(path)   # a broken configuration stops the server at start, with the commands' message
+    # Each worker process logs as `serve` does (a worker started by uvicorn --workers has no handler yet).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     share_connections(config)   # a PostgreSQL store: one connection pool per worker process
 
     contexts = ContextCache(path)
@@ -79,7 +82,57 @@ def create_app(config_path: str | None = None) -> Starlette:
         Route("/", lambda request: _page(request, contexts)),
         Route("/static/courtsync.css", lambda request: _stylesheet(contexts)),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(Guard)])
+    refresher = Refresher(path, config.server.refresh.total_seconds())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        refresher.start()
+        try:
+            yield
+        finally:
+            refresher.stop()
+
+    return Starlette(routes=routes, middleware=[Middleware(Guard)], lifespan=lifespan)
+
+
+class Refresher:
+    """This worker process's background refresh (app/refresh.py), a thread that wakes every `every` seconds
+    (the first turn soon after start, each a little jittered so that workers started together take turns).
+    It logs counts only: a source's label may be a private URL."""
+
+    def __init__(self, path: str | None, every: float) -> None:
+        import threading
+
+        self.path, self.every = path, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="courtsync-refresh", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        import random
+
+        from courtsync.app import refresh
+
+        wait = random.uniform(0.5, 2.0)
+        while not self._stop.wait(wait):
+            started = clock.monotonic()
+            try:
+                done = refresh.refresh(self.path, date.today(), clock.time)
+                if done.ran and done.reports:
+                    failed = sum(r.outcome in ("failed", "abandoned", "skipped", "held") for r in done.reports)
+                    log.info("refresh: %d source(s) read again, %d not, in %.1f s", len(done.reports) - failed,
+                             failed, clock.monotonic() - started)
+            except CourtsyncError as exc:
+                log.warning("refresh: not done (%s)", type(exc).__name__)
+            except Exception as exc:   # a refresh that breaks must not take the server down with it
+                log.error("refresh: %s", type(exc).__name__)
+            wait = self.every * random.uniform(0.9, 1.1)
 
 
 class Guard:
