@@ -322,3 +322,18 @@ def test_an_out_folder_that_cannot_be_made_is_a_clear_error(example_dir: Path, r
         result = run(command, "--config", example_dir / "courtsync.toml", "--as-of", AS_OF, "--out", blocker / "sub")
         assert result.exit_code == 2, (command, result.stderr)
         assert "Cannot write" in result.stderr and "a-file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_with_a_base_url_each_open_conflict_links_to_the_check_page(example_dir: Path, run: Runner,
+                                                                     tmp_path: Path) -> None:
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text() + '\n[server]\nbase_url = "https://courtsync.agency.example"\n')
+    result = run("digest", "--config", toml, "--as-of", AS_OF, "--week", WEEK, "--supervisor", "s01",
+                 "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.stderr
+    text = next((tmp_path / "out").glob("*.txt")).read_text()
+    html = next((tmp_path / "out").glob("*.html")).read_text()
+    link = "https://courtsync.agency.example/?worker=w05&date=2026-12-08"
+    assert f"check dates: {link}" in text
+    assert f'<a href="{link.replace("&", "&amp;")}">check dates</a>' in html
+    assert "courtsync check --worker ID" not in text + html   # the service replaces the command's hint

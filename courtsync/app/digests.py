@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from courtsync.config.fields import DATE_RANGE
+from courtsync.config.links import check_link
 from courtsync.context import Context
 from courtsync.core.digest import Entry, TeamDigest, compare, conflict_key
 from courtsync.core.explain import problems_text
@@ -127,7 +128,10 @@ def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
                    "problems": problems_text(d.problems, line=problem_line),
                    "agency": ctx.config.agency,
                    "this_week": d.this_week(), "later": d.later(), "resolved": d.resolved(),
-                   "counts": {s: d.count(s) for s in ("new", "open", "resolved")}}
+                   "counts": {s: d.count(s) for s in ("new", "open", "resolved")},
+                   # With [server] base_url: each conflict links to the check page for that worker and day.
+                   "check_url": lambda worker_id, day: check_link(ctx.config, worker_id, str(day)[-10:]),
+                   "service": ctx.config.server.base_url}
         subject = digest_subject(agency, d.supervisor.name, d.week, d.count("new"), d.count("open"),
                                  d.count("resolved"), unread=bool(d.unread))
         out.append(Rendered(d, subject, render(env, "digest.txt.j2", **context),

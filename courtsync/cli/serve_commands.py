@@ -31,7 +31,7 @@ def links_command(config_path: Path | None, worker_id: str | None, collaborative
                   court_id: str | None) -> None:
     """Print the subscription link of a calendar the web service publishes, for the liaison to send. The link
     carries its own key: it opens that calendar only. Exit 2 for an unknown id or without [server] secret_env."""
-    from courtsync.app import links
+    from courtsync.config import links
     from courtsync.errors import UsageError
 
     chosen = [(kind, ident) for kind, ident in (("worker", worker_id), ("collaborative", collaborative_id),

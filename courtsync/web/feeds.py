@@ -1,6 +1,6 @@
 """`/calendars/{worker|collaborative|court}/ID.ics?key=...`: the published calendars, for subscription.
 
-The key (app.links) is the whole of the access check: a court clerk's calendar app signs in to nothing. A wrong
+The key (config.links) is the whole of the access check: a court clerk's calendar app signs in to nothing. A wrong
 key, a missing one and an id that names nothing all get the same 404, so a link never tells whether an id exists.
 The calendar is the one `courtsync dates --format ics` writes, published the same way (SEQUENCE, CANCELLED for a
 session that left it, the store keeping what it last said), with a strong ETag of its bytes and Last-Modified
@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from courtsync.app import dates as dates_case
-from courtsync.app import links
+from courtsync.config import links
 from courtsync.context import ContextCache
 from courtsync.errors import CourtsyncError, NotFoundError, StoreUnavailable
 
