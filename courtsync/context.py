@@ -11,10 +11,10 @@ import sys
 import time as clock
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from courtsync import __version__
@@ -74,6 +74,9 @@ class Context:
     sessions: Mapping[str, list[Session]]
     store: Storage
     roster_key: str = ""
+    # What is derived from the fields above alone (the configured sources), kept for the Context's life: in
+    # `courtsync serve`, for as long as ContextCache keeps the configuration (every request's copy shares it).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __enter__(self) -> Context:
         return self
@@ -243,11 +246,18 @@ class ContextCache:
         self._lock = threading.Lock()
         self._kept: dict[date, tuple[str, Context]] = {}
 
+    def signature(self, ctx: Context) -> str | None:
+        """What `ctx` was read from, as the files are now: equal while nothing it was made of changed."""
+        return self._key(ctx)
+
     def _key(self, ctx: Context | None) -> str | None:
         if ctx is None or ctx.config.path is None:
             return None
         config = ctx.config
-        return _signature(config.path, config.workers_path, config.caseload_path) + config.store_location
+        files = ctx.memo.get("files")
+        if files is None:   # (resolved once: a request only looks at the files again)
+            files = ctx.memo["files"] = (config.path, config.workers_path, config.caseload_path)
+        return _signature(*files) + config.store_location
 
     def open(self, today: date) -> Context:
         from dataclasses import replace

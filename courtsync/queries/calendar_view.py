@@ -4,6 +4,7 @@ each source described honestly (ok, stale, suspect, error) with its problems."""
 from __future__ import annotations
 
 import difflib
+import time as clock
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -139,7 +140,10 @@ class CalendarView:
 
 
 def select_sources(ctx: Context, source_id: str | None) -> list[Source]:
-    sources = sync_mod.configured_sources(ctx.config, ctx.roster)
+    kept = ctx.memo.get("sources")
+    if kept is None:   # (10,000 workers' calendars: 8 ms to describe; a server's every request needs them)
+        kept = ctx.memo["sources"] = sync_mod.configured_sources(ctx.config, ctx.roster)
+    sources = list(kept)
     if source_id is None:
         return sources
     chosen = [s for s in sources if s.id == source_id]
@@ -169,6 +173,13 @@ def holds_items_of(source: Source, workers: Sequence[Worker] | None) -> bool:
     return source.owner is None or source.owner in {w.id for w in workers}
 
 
+# How long a process that answers request after request (`courtsync serve`: the Context's memo outlives a request)
+# trusts what it last read of the sources' state (their rows, setbacks and problems) before reading it again:
+# three queries of the hundreds of rows a state has, where the answer itself needs one. A sync's effect shows a
+# second later at most; each answer's own items are always read anew. A command reads the state once anyway.
+STATE_SECONDS = 1.0
+
+
 def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: bool,
                   source_id: str | None = None, workers: Sequence[Worker] | None = None) -> CalendarView:
     """Sync what is older than max_age (unless offline), then describe every source honestly. With `workers`,
@@ -190,16 +201,22 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
             with wait_display[0](stale) if wait_display else nullcontext():
                 synced = sync_mod.sync_sources(ctx.store, stale, window, ctx.roster, ctx.roster_key, now,
                                                policy=policy)
-    rows, health = ctx.store.sources(), ctx.store.health()
-    outdated = [s for s in sources if (row := rows.get(s.id)) is not None and row.synced_at is not None
-                and row.owners_key != ctx.roster_key]
-    if outdated:  # the roster changed since these were stored: match their items to workers again
-        matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
-        for s in outdated:
-            ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
+    kept = ctx.memo.get("view-state") if offline and source_id is None else None
+    if kept is not None and clock.monotonic() - kept[0] < STATE_SECONDS:
+        rows, health, problems = kept[1:]
+    else:
+        rows, health = ctx.store.sources(), ctx.store.health()
+        outdated = [s for s in sources if (row := rows.get(s.id)) is not None and row.synced_at is not None
+                    and row.owners_key != ctx.roster_key]
+        if outdated:  # the roster changed since these were stored: match their items to workers again
+            matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
+            for s in outdated:
+                ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
+        problems = ctx.store.problems(s.id for s in sources)
+        if offline and source_id is None and not outdated:
+            ctx.memo["view-state"] = (clock.monotonic(), rows, health, problems)
     infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age, health.get(s.id), window)
              for s in sources]
-    problems = ctx.store.problems(s.id for s in sources)
     return CalendarView(sources=infos, problems=problems, window=window, synced=synced,
                         configured={s.id: s for s in sources})
 

@@ -237,19 +237,20 @@ class SqliteCache:
         ids = list(sources)
         if not ids:
             return []
-        marks = ",".join("?" * len(ids))
+        db = self.db
+        among, args = dialect.one_of(db, "i.source", ids)
         lo = start.timestamp() if start else float("-inf")
         hi = end.timestamp() if end else float("inf")
         busy = " AND i.busy = 1" if busy_only else ""
         if worker is not None:
             sql = (f"SELECT {_COLUMNS} FROM item_workers w JOIN items i ON i.id = w.item WHERE w.worker = ? "
-                   f"AND w.start < ? AND i.source IN ({marks}) AND coalesce(i.\"end\", i.start + 1e-6) > ?{busy} "
+                   f"AND w.start < ? AND {among} AND coalesce(i.\"end\", i.start + 1e-6) > ?{busy} "
                    "ORDER BY i.start, i.source, i.uid")
-            rows = self.db.execute(sql, (worker, hi, *ids, lo)).fetchall()
+            rows = db.execute(sql, (worker, hi, *args, lo)).fetchall()
         else:
-            sql = (f"SELECT {_COLUMNS} FROM items i WHERE i.source IN ({marks}) AND i.start < ? "
+            sql = (f"SELECT {_COLUMNS} FROM items i WHERE {among} AND i.start < ? "
                    f"AND coalesce(i.\"end\", i.start + 1e-6) > ?{busy} ORDER BY i.start, i.source, i.uid")
-            rows = self.db.execute(sql, (*ids, hi, lo)).fetchall()
+            rows = db.execute(sql, (*args, hi, lo)).fetchall()
         return [_item(r, tz) for r in rows]
 
     def spans_by_worker(self, sources: Iterable[str], start: datetime,
@@ -260,11 +261,11 @@ class SqliteCache:
         out: dict[str, list[tuple[float, float | None, str, int]]] = {}
         if not ids:
             return out
-        marks = ",".join("?" * len(ids))
+        db = self.db
+        among, args = dialect.one_of(db, "i.source", ids)
         sql = (f"SELECT w.worker, i.start, i.\"end\", i.source, i.id FROM item_workers w JOIN items i ON i.id = w.item "
-               f"WHERE w.start < ? AND i.source IN ({marks}) AND coalesce(i.\"end\", i.start + 1e-6) > ? "
-               "AND i.busy = 1")
-        for worker, s, e, source, item_id in self.db.execute(sql, (end.timestamp(), *ids, start.timestamp())):
+               f"WHERE w.start < ? AND {among} AND coalesce(i.\"end\", i.start + 1e-6) > ? AND i.busy = 1")
+        for worker, s, e, source, item_id in db.execute(sql, (end.timestamp(), *args, start.timestamp())):
             out.setdefault(worker, []).append((s, e, source, item_id))
         return out
 
@@ -282,9 +283,10 @@ class SqliteCache:
         ids = list(sources)
         if not ids:
             return []
-        marks = ",".join("?" * len(ids))
-        rows = self.db.execute(f"SELECT source, location, reason FROM problems WHERE source IN ({marks}) "
-                               "ORDER BY source, grp = '' DESC, id", ids).fetchall()
+        db = self.db
+        among, args = dialect.one_of(db, "source", ids)
+        rows = db.execute(f"SELECT source, location, reason FROM problems WHERE {among} "
+                          "ORDER BY source, grp = '' DESC, id", args).fetchall()
         return [Problem(*r) for r in rows]
 
 

@@ -63,6 +63,14 @@ def json_values(db: Db) -> str:
     return "SELECT value FROM json_each(?)"
 
 
+def one_of(db: Db, column: str, values: list[str]) -> tuple[str, list[Any]]:
+    """`column` is one of `values`: the condition and its parameters. PostgreSQL takes the list as one array
+    parameter (a hundred sources as a hundred parameters cost more to send and to plan than the query does)."""
+    if is_server(db):
+        return f"{column} = ANY(?)", [values]
+    return f"{column} IN ({','.join('?' * len(values))})", values
+
+
 def item_ids(db: Db, count: int) -> list[int]:
     """`count` new item ids, inside the caller's transaction. SQLite: after the largest (one writer at a time);
     PostgreSQL: from the items' sequence, so two processes writing at once never take the same."""

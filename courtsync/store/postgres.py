@@ -17,6 +17,7 @@ import contextlib
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 CONNECT_SECONDS = 10   # how long a command waits for the database server to answer a connection
+POOL_SIZE = 16         # connections per server process at most (the request threads beyond wait their turn)
 POOL_WAIT = 3          # how long a request waits for a pooled connection before it is answered 503
 
 
@@ -185,13 +187,33 @@ def _connect_kwargs(password_env: str | None) -> dict[str, Any]:
     return kwargs
 
 
+IDLE_CHECK = 2.0   # seconds: a pooled connection unused that long is checked (a round trip) before it is lent
+_returned_at: dict[int, float] = {}
+
+
+def _returned(conn: psycopg.Connection[Any]) -> None:
+    if len(_returned_at) > 10_000:   # connections the pool discarded leave their entries behind
+        _returned_at.clear()
+    _returned_at[id(conn)] = time.monotonic()
+
+
+def _check_if_idle(conn: psycopg.Connection[Any]) -> None:
+    """The pool's check before lending a connection. One in use a moment ago is lent as it is (under load a check
+    would be one more round trip per request); one idle for a while, as after the server went away and came back,
+    is checked, and replaced when it is dead."""
+    from psycopg_pool import ConnectionPool
+
+    if time.monotonic() - _returned_at.get(id(conn), 0.0) > IDLE_CHECK:
+        ConnectionPool.check_connection(conn)
+
+
 def _pool(url: str, password_env: str | None) -> ConnectionPool[Any]:
     from psycopg_pool import ConnectionPool
     with _lock:
         pool = _pools.get(url)
         if pool is None:
-            pool = ConnectionPool(url, kwargs=_connect_kwargs(password_env), min_size=1, max_size=8,
-                                  check=ConnectionPool.check_connection, open=False, name="courtsync")
+            pool = ConnectionPool(url, kwargs=_connect_kwargs(password_env), min_size=2, max_size=POOL_SIZE,
+                                  check=_check_if_idle, reset=_returned, open=False, name="courtsync")
             pool.open(wait=False)
             _pools[url] = pool
         return pool

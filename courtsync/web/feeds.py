@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time as clock
+from collections import OrderedDict
 from datetime import date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -27,6 +28,14 @@ from courtsync.errors import CourtsyncError, NotFoundError, StoreUnavailable
 log = logging.getLogger("courtsync.web")
 CACHE_CONTROL = "private, max-age=300"   # calendar apps poll; the link is secret, so no shared cache keeps it
 NOT_FOUND = b"No such calendar.\n"
+# What each calendar was last served as, in this process: (signature of the configuration it was made from,
+# the day, ETag, Last-Modified, when it stops being trusted). A poll whose If-None-Match is that ETag, with the
+# configuration and the day unchanged, is answered 304 without making the calendar again: its sessions, SEQUENCEs
+# and stamps follow from those alone (what the store recorded of it changes only when they do). A store restored
+# from an older backup is the one case they do not cover, hence the limit.
+TRUSTED_SECONDS = 6 * 3600
+KEPT = 20_000
+_served: OrderedDict[tuple[str, str], tuple[str | None, date, str, dict[str, str], float]] = OrderedDict()
 
 
 def calendar(request: Request, contexts: ContextCache) -> Response:
@@ -37,10 +46,16 @@ def calendar(request: Request, contexts: ContextCache) -> Response:
     ident = name[:-4]
     today = date.today()
     try:
-        with contexts.open(today) as ctx:
+        with contexts.open(today) as ctx:   # (the store is opened only if the calendar must be made)
             if not links.key_opens(ctx.config, kind, ident, key):
                 log.warning("404 /calendars/%s: %s", kind, "no such calendar or a wrong key")   # no id, no key
                 return _not_found()
+            signature = contexts.signature(ctx)
+            known = _served.get((kind, ident))
+            if known is not None and known[0] == signature and signature is not None and known[1] == today \
+                    and known[4] > clock.time() and _unchanged(request, known[2], None):
+                _served.move_to_end((kind, ident))
+                return Response(status_code=304, headers=known[3])
             ics = dates_case.dates_ics(ctx, **{f"{kind}_id": ident, **_others(kind)}, first=today, last=None,
                                        as_of=None, clock=clock.time())
     except NotFoundError:
@@ -54,6 +69,10 @@ def calendar(request: Request, contexts: ContextCache) -> Response:
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if ics.stamp is not None:
         headers["Last-Modified"] = format_datetime(ics.stamp.replace(microsecond=0), usegmt=True)
+    _served[(kind, ident)] = (signature, today, etag, headers, clock.time() + TRUSTED_SECONDS)
+    _served.move_to_end((kind, ident))
+    while len(_served) > KEPT:
+        _served.popitem(last=False)
     if _unchanged(request, etag, ics.stamp):
         return Response(status_code=304, headers=headers)
     return Response(ics.data, media_type="text/calendar; charset=utf-8", headers=headers)
