@@ -116,7 +116,7 @@ def test_two_digest_senders_and_a_notices_sender_at_once_with_a_sync_running_sen
 def test_the_web_service_on_postgresql_answers_503_while_the_database_is_gone_and_recovers(
         example_dir: Path, pg_cluster: Any, pg_url: str, run: Runner) -> None:
     toml = on_postgres(example_dir, pg_url)
-    toml.write_text(toml.read_text() + '\n[server]\nauth = "none"\n')
+    toml.write_text(toml.read_text() + '\n[server]\nauth = "none"\nrefresh = "0s"\n')
     assert run("sync", "--config", toml, "--as-of", AS_OF.isoformat()).exit_code == 0
     proc, base = _start(toml)
     query = {"worker": _worker(toml), "date": CHECK_DAY, "as_of": AS_OF.isoformat()}

@@ -36,7 +36,8 @@ def _start(config: Path) -> tuple[subprocess.Popen[bytes], str]:
 @pytest.fixture
 def served(example_dir: Path, run: Callable[..., object]) -> Iterator[tuple[Path, str]]:
     config = example_dir / "courtsync.toml"
-    config.write_text(config.read_text() + '\n[server]\nauth = "none"\n')
+    # No background refresh: the answers are compared with the commands' at AS_OF, on the copies read for it.
+    config.write_text(config.read_text() + '\n[server]\nauth = "none"\nrefresh = "0s"\n')
     run("sync", "--config", str(config), "--as-of", AS_OF.isoformat())
     proc, base = _start(config)
     yield config, base
@@ -119,7 +120,7 @@ def test_readyz_is_503_when_the_store_cannot_be_read_and_the_server_recovers(ser
 
 
 def _header_config(config: Path, proxies: str) -> None:
-    text = config.read_text().replace('[server]\nauth = "none"\n', "")
+    text = config.read_text().replace('[server]\nauth = "none"\nrefresh = "0s"\n', "")
     config.write_text(text + f'\n[server]\nauth = "header"\ntrusted_proxies = [{proxies}]\n'
                              'admins = ["lc-office@agency.example"]\n')
 

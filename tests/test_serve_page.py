@@ -22,7 +22,7 @@ USER = "X-Forwarded-Email"
 
 def _serve(example_dir: Path, run: Callable[..., Run], server: str) -> Iterator[str]:
     config = example_dir / "courtsync.toml"
-    config.write_text(config.read_text() + f"\n[server]\n{server}\n")
+    config.write_text(config.read_text() + f"\n[server]\n{server}\nrefresh = \"0s\"\n")   # the copies for AS_OF
     assert run("sync", "--config", config, "--as-of", AS_OF.isoformat()).exit_code == 0
     proc, base = _start(config)
     yield base

@@ -21,7 +21,7 @@ class ServerConfig(Strict):
     user_header: str = Field(default="X-Forwarded-Email", pattern=r"^[A-Za-z0-9-]+$")
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
     admins: list[Email] = []
-    refresh: Duration = timedelta(minutes=15)
+    refresh: Duration = timedelta(minutes=15)   # "0s": no background refresh (a cron `courtsync sync` instead)
 
     @field_validator("trusted_proxies")
     @classmethod

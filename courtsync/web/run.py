@@ -38,4 +38,7 @@ def serve(config_path: Path | None, host: str, port: int, workers: int) -> None:
     # The direct peer is the client: X-Forwarded-For is not taken (server.trusted_proxies decides who may set the
     # user header); no access log, which would print query strings (calendar keys).
     uvicorn.run("courtsync.web.server:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, access_log=False, server_header=False, log_level="info")
+                proxy_headers=False, access_log=False, server_header=False, log_level="info",
+                # longer than a reverse proxy keeps its idle upstream connections (nginx: 60 s), so the proxy
+                # never sends a request on a connection this server is closing
+                timeout_keep_alive=65)

@@ -108,11 +108,13 @@ class Refresher:
         self._thread = threading.Thread(target=self._run, name="courtsync-refresh", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        if self.every > 0:   # refresh = "0s": another job (`courtsync sync` from cron) keeps the sources fresh
+            self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         import random
@@ -180,7 +182,9 @@ def _answer(request: Request, contexts: ContextCache, handler: Handler, known: t
         body, status, code = _error(exc), _status(exc), exc.exit_code
     response = _json(body, status)
     response.headers["X-Courtsync-Exit"] = str(code)
-    log.info("%s %s %d in %.0f ms", request.method, request.url.path, status, (clock.monotonic() - started) * 1000)
+    if status >= 500:   # (no line per answer: at 50 requests a second the log's lock costs more than the answer)
+        log.warning("%s %s %d in %.0f ms", request.method, request.url.path, status,
+                    (clock.monotonic() - started) * 1000)
     return response
 
 
