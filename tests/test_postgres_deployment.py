@@ -139,3 +139,28 @@ def test_the_web_service_on_postgresql_answers_503_while_the_database_is_gone_an
         proc.terminate()
         log = proc.communicate(timeout=10)[0].decode()
     assert "Traceback" not in log, log
+
+
+def test_a_db_upgrade_killed_while_migrating_leaves_nothing_and_the_next_one_does_it_whole(
+        example_dir: Path, pg_url: str, run: Runner) -> None:
+    import signal
+    import time
+
+    import psycopg
+    toml = on_postgres(example_dir, pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as holder:   # another process in the middle of migrating it
+        holder.execute("SELECT pg_advisory_lock(hashtext('courtsync:schema'))")
+        upgrade = subprocess.Popen([sys.executable, "-m", "courtsync", "db", "upgrade", "--config", str(toml)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(200):   # until it waits inside its migration's transaction, for the lock
+            waiting = holder.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            if waiting.fetchone()[0]:   # type: ignore[index]
+                break
+            time.sleep(0.05)
+        upgrade.send_signal(signal.SIGKILL)
+        upgrade.communicate(timeout=30)
+        tables = holder.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
+        assert tables is not None and tables[0] == 0, "a migration cut off half way left tables behind"
+    done = run("db", "upgrade", "--config", toml)
+    assert done.exit_code == 0 and "created the store" in done.stdout, done.stderr
+    assert run("sync", "--config", toml, "--as-of", AS_OF.isoformat()).exit_code == 0
