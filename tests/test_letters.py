@@ -203,3 +203,22 @@ def test_subjects_are_one_line_whatever_flows_into_them() -> None:
     assert subject == "Agency X — weekly digest for Ann Lee, week 2027-W24: 1 new, 2 still open, 0 resolved"
     assert digest_subject(None, "Ann", "2027-W24", 0, 0, 0, unread=True) == \
         "Weekly digest for Ann, week 2027-W24: calendars not read, may be missing conflicts"
+
+
+def test_with_the_web_service_a_letter_gives_the_court_its_calendar_link(example_dir: Path, run: Runner,
+                                                                        tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text() + '\n[server]\nbase_url = "https://courtsync.agency.example"\n'
+                                       'secret_env = "COURTSYNC_SECRET"\n')
+    monkeypatch.setenv("COURTSYNC_SECRET", "a-secret-for-the-letters-test-0123456789")
+    link = run("links", "--config", toml, "--court", "cook-cpd").stdout.strip()
+    assert link.startswith("https://courtsync.agency.example/calendars/court/cook-cpd.ics?key=")
+    out = letters(example_dir, run, tmp_path / "out", "--court", "cook-cpd")
+    text = next(out.glob("*.txt")).read_text()
+    assert "a calendar your office can subscribe to" in text and link in text
+    pdf = words("".join(pdf_pages(next(out.glob("*.pdf")))))
+    assert "subscribe to" in pdf and "calendars/court/cook-cpd.ics" in pdf.replace(" ", "")
+    monkeypatch.delenv("COURTSYNC_SECRET")   # no secret: no link, and the letter goes as before
+    plain = next(letters(example_dir, run, tmp_path / "plain", "--court", "cook-cpd").glob("*.txt")).read_text()
+    assert "subscribe" not in plain

@@ -14,6 +14,7 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
+from courtsync.config.links import calendar_link
 from courtsync.context import Context
 from courtsync.core.cells import safe_cell
 from courtsync.core.letters import LetterDate, changes, dates_to_keep, lateness
@@ -152,8 +153,23 @@ class Rendered:
 
 def render_all(ctx: Context, found: list[Letter]) -> list[Rendered]:
     env = for_agency(ctx.config.base_dir)
-    return [Rendered(letter, render(env, "letter.txt.j2", letter=letter), render(env, "letter.html.j2", letter=letter))
-            for letter in found]
+    out = []
+    for letter in found:
+        subscribe = _subscription(ctx, letter.court_id)
+        out.append(Rendered(letter, render(env, "letter.txt.j2", letter=letter, subscribe=subscribe),
+                            render(env, "letter.html.j2", letter=letter, subscribe=subscribe)))
+    return out
+
+
+def _subscription(ctx: Context, court_id: str) -> str | None:
+    """The court's calendar link, when the agency runs the web service ([server] base_url) and can key links
+    (secret_env set): the clerk's calendar then follows every later change by itself."""
+    if not ctx.config.server.base_url:
+        return None
+    try:
+        return calendar_link(ctx.config, "court", court_id)
+    except ConfigError:
+        return None
 
 
 def _stem(letter: Letter) -> str:
