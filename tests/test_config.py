@@ -36,7 +36,7 @@ def test_fixture_config_is_valid(config_dir: Path) -> None:
     assert cfg.buffer == timedelta(hours=1)
     assert cfg.max_age == timedelta(hours=1)
     assert cfg.workers_path == config_dir / "workers.csv"
-    assert cfg.store_path == config_dir / "courtsync.db"
+    assert cfg.store == "courtsync.db" and cfg.resolve(cfg.store) == config_dir / "courtsync.db"
     assert cfg.courts()["cook-cpd"].buffer == timedelta(minutes=90)
     assert [c.id for c in cfg.collaborative] == ["cook-north", "cook-south", "kinship"]
 
@@ -205,3 +205,14 @@ def test_unknown_holiday_code_names_the_key(config_dir: Path, run: Callable[...,
     assert result.exit_code == 2
     assert f"{toml}:{line_of(toml, 'holidays =')} holidays: '{code}': " in result.stderr
     assert needle in result.stderr and "Traceback" not in result.stderr
+
+
+def test_courtsync_store_in_the_environment_replaces_store(config_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COURTSYNC_STORE", raising=False)
+    cfg = load_config(config_dir / "courtsync.toml")
+    assert (cfg.store_url, cfg.store_path) == (None, config_dir / "courtsync.db")
+    monkeypatch.setenv("COURTSYNC_STORE", "postgresql://courtsync@db.agency.example/courtsync")
+    assert cfg.store_url == "postgresql://courtsync@db.agency.example/courtsync"
+    monkeypatch.setenv("COURTSYNC_STORE", "other.db")
+    assert (cfg.store_url, cfg.store_path) == (None, config_dir / "other.db")
