@@ -26,10 +26,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from courtsync import __version__
 from courtsync.errors import ConfigError, StoreUnavailable
-from courtsync.models import PublishedEvent
-from courtsync.store.base import Ledger, NewerStoreError, Upgrade
+from courtsync.store.base import NewerStoreError, Upgrade
 from courtsync.store.cache import SqliteCache
-from courtsync.store.records import SqliteRecords
+from courtsync.store.records import KeepsRecords, SqliteRecords
 from courtsync.store.schema import (
     CACHE,
     CACHE_LAYOUT,
@@ -219,7 +218,7 @@ def _pool(url: str, password_env: str | None) -> ConnectionPool[Any]:
         return pool
 
 
-class PostgresStore(SqliteCache):
+class PostgresStore(KeepsRecords, SqliteCache):
     """The store on a PostgreSQL database (base.Storage): opened on first use, closed when the command ends."""
 
     def __init__(self, url: str, password_env: str | None = None) -> None:
@@ -271,18 +270,6 @@ class PostgresStore(SqliteCache):
                 raise
             self._db = db
         return self._db
-
-    # --- records --------------------------------------------------------------------------------
-
-    @property
-    def ledger(self) -> Ledger:
-        return self._records.ledger
-
-    def published(self, calendar: str) -> dict[str, PublishedEvent]:
-        return self._records.published(calendar)
-
-    def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None:
-        self._records.record_published(calendar, events)
 
     # --- lifetime -------------------------------------------------------------------------------
 

@@ -64,3 +64,22 @@ class SqliteRecords:
                                "gone_since = excluded.gone_since, content = excluded.content", rows)
         except DB_ERRORS as exc:
             raise ConfigError(f"Cannot write the store {self.name}: {exc}.") from None
+
+
+class KeepsRecords:
+    """What a whole store (sqlite.Store, postgres.PostgresStore) answers of its records, from its SqlRecords."""
+
+    _records: SqliteRecords
+
+    @property
+    def ledger(self) -> Ledger:
+        """The outbox, digest and notice records."""
+        return self._records.ledger
+
+    def published(self, calendar: str) -> dict[str, PublishedEvent]:
+        """What `calendar` last said of each session (ConfigError when the store cannot be read)."""
+        return self._records.published(calendar)
+
+    def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None:
+        """Keep what `calendar` now says of these sessions (ConfigError when the store cannot be written)."""
+        self._records.record_published(calendar, events)

@@ -4,29 +4,27 @@ opened on first use by the command's own thread and closed (the WAL folded in) w
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from courtsync.errors import ConfigError
-from courtsync.models import PublishedEvent
 from courtsync.private_files import touch
 from courtsync.store import files
 from courtsync.store.base import (  # re-exported: the row types once lived here
     Change,
-    Ledger,
     SourceHealth,
     SourceRow,
     Upgrade,
 )
 from courtsync.store.cache import SqliteCache
-from courtsync.store.records import SqliteRecords
+from courtsync.store.records import KeepsRecords, SqliteRecords
 from courtsync.store.schema import RECORDS_VERSION
 
 __all__ = ["Change", "SourceHealth", "SourceRow", "Store"]
 
 
-class Store(SqliteCache):
+class Store(KeepsRecords, SqliteCache):
     """Both files of one store (base.Storage). Use as `with Store(path) as store:`, or close() it: nothing closes
     it behind the command's back. A command that never asks for anything creates neither file."""
 
@@ -49,21 +47,6 @@ class Store(SqliteCache):
             self._open_records()   # a store of an earlier release hands its calendar copies to the cache first
             self._cache_db = files.open_cache(self.cache_path)
         return self._cache_db
-
-    # --- records --------------------------------------------------------------------------------
-
-    @property
-    def ledger(self) -> Ledger:
-        """The outbox, digest and notice records."""
-        return self._records.ledger
-
-    def published(self, calendar: str) -> dict[str, PublishedEvent]:
-        """What `calendar` last said of each session (ConfigError when the store cannot be read)."""
-        return self._records.published(calendar)
-
-    def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None:
-        """Keep what `calendar` now says of these sessions (ConfigError when the store cannot be written)."""
-        self._records.record_published(calendar, events)
 
     # --- lifetime -------------------------------------------------------------------------------
 

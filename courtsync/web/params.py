@@ -4,11 +4,14 @@ same messages, so `/api/check?worker=w1&date=2027-06-16` means what `courtsync c
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date, time
+from typing import TypeVar
 
 from courtsync.config.fields import parse_day, parse_time_range
 from courtsync.errors import UsageError
+
+T = TypeVar("T")
 
 MAX_QUERY = 4096   # bytes of query string; a longer one is refused (414)
 
@@ -39,20 +42,18 @@ class Query:
         return [v.strip() for k, v in self.pairs if k == name and v.strip()]
 
     def day(self, name: str) -> date | None:
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            return parse_day(value)
-        except ValueError as exc:
-            raise UsageError(f"Parameter {name!r}: {exc}") from None
+        return self._parsed(name, parse_day)
 
     def time_range(self, name: str) -> tuple[time, time] | None:
+        return self._parsed(name, parse_time_range)
+
+    def _parsed(self, name: str, parse: Callable[[str], T]) -> T | None:
+        """The parameter parsed as the command's option is (its message, naming the parameter), or None."""
         value = self.text(name)
         if value is None:
             return None
         try:
-            return parse_time_range(value)
+            return parse(value)
         except ValueError as exc:
             raise UsageError(f"Parameter {name!r}: {exc}") from None
 
