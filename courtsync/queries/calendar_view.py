@@ -174,9 +174,10 @@ def holds_items_of(source: Source, workers: Sequence[Worker] | None) -> bool:
 
 
 # How long a process that answers request after request (`courtsync serve`: the Context's memo outlives a request)
-# trusts what it last read of the sources' state (their rows, setbacks and problems) before reading it again:
-# three queries of the hundreds of rows a state has, where the answer itself needs one. A sync's effect shows a
-# second later at most; each answer's own items are always read anew. A command reads the state once anyway.
+# trusts what it last made of the sources' state (their rows, setbacks and problems, each source's status)
+# before reading it again: three queries of the hundreds of rows a state has and a status for each, where the
+# answer itself needs one query. A sync's effect shows a second later at most; each answer's own items are
+# always read anew. A command reads the state once anyway.
 STATE_SECONDS = 1.0
 
 
@@ -203,22 +204,23 @@ def calendar_view(ctx: Context, today: date, now: Callable[[], float], offline: 
                                                policy=policy)
     kept = ctx.memo.get("view-state") if offline and source_id is None else None
     if kept is not None and clock.monotonic() - kept[0] < STATE_SECONDS:
-        rows, health, problems = kept[1:]
-    else:
-        rows, health = ctx.store.sources(), ctx.store.health()
-        outdated = [s for s in sources if (row := rows.get(s.id)) is not None and row.synced_at is not None
-                    and row.owners_key != ctx.roster_key]
-        if outdated:  # the roster changed since these were stored: match their items to workers again
-            matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
-            for s in outdated:
-                ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
-        problems = ctx.store.problems(s.id for s in sources)
-        if offline and source_id is None and not outdated:
-            ctx.memo["view-state"] = (clock.monotonic(), rows, health, problems)
+        _, infos, problems, configured = kept
+        return CalendarView(sources=list(infos), problems=list(problems), window=window, synced=synced,
+                            configured=configured)   # (copies: a caller may add to its own lists)
+    rows, health = ctx.store.sources(), ctx.store.health()
+    outdated = [s for s in sources if (row := rows.get(s.id)) is not None and row.synced_at is not None
+                and row.owners_key != ctx.roster_key]
+    if outdated:  # the roster changed since these were stored: match their items to workers again
+        matcher = sync_mod.matcher_for(ctx.store, ctx.roster, ctx.roster_key)
+        for s in outdated:
+            ctx.store.reassign_owners(s.id, owners_for(matcher, s), ctx.roster_key, ctx.config.tz)
+    problems = ctx.store.problems(s.id for s in sources)
     infos = [sync_mod.source_info(s, rows.get(s.id), now(), ctx.config.max_age, health.get(s.id), window)
              for s in sources]
-    return CalendarView(sources=infos, problems=problems, window=window, synced=synced,
-                        configured={s.id: s for s in sources})
+    configured = {s.id: s for s in sources}
+    if offline and source_id is None and not outdated:
+        ctx.memo["view-state"] = (clock.monotonic(), infos, problems, configured)
+    return CalendarView(sources=infos, problems=problems, window=window, synced=synced, configured=configured)
 
 
 def local_range(first: date | None, last: date | None, tz: object) -> tuple[datetime | None, datetime | None]:
