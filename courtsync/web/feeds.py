@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time as clock
 from collections import OrderedDict
 from datetime import date, datetime
@@ -36,6 +37,7 @@ NOT_FOUND = b"No such calendar.\n"
 TRUSTED_SECONDS = 6 * 3600
 KEPT = 20_000
 _served: OrderedDict[tuple[str, str], tuple[str | None, date, str, dict[str, str], float]] = OrderedDict()
+_served_lock = threading.Lock()   # requests run on several threads: one reorders while another evicts
 
 
 def calendar(request: Request, contexts: ContextCache) -> Response:
@@ -54,7 +56,9 @@ def calendar(request: Request, contexts: ContextCache) -> Response:
             known = _served.get((kind, ident))
             if known is not None and known[0] == signature and signature is not None and known[1] == today \
                     and known[4] > clock.time() and _unchanged(request, known[2], None):
-                _served.move_to_end((kind, ident))
+                with _served_lock:
+                    if (kind, ident) in _served:
+                        _served.move_to_end((kind, ident))
                 return Response(status_code=304, headers=known[3])
             ics = dates_case.dates_ics(ctx, **{f"{kind}_id": ident, **_others(kind)}, first=today, last=None,
                                        as_of=None, clock=clock.time())
@@ -69,10 +73,11 @@ def calendar(request: Request, contexts: ContextCache) -> Response:
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if ics.stamp is not None:
         headers["Last-Modified"] = format_datetime(ics.stamp.replace(microsecond=0), usegmt=True)
-    _served[(kind, ident)] = (signature, today, etag, headers, clock.time() + TRUSTED_SECONDS)
-    _served.move_to_end((kind, ident))
-    while len(_served) > KEPT:
-        _served.popitem(last=False)
+    with _served_lock:
+        _served[(kind, ident)] = (signature, today, etag, headers, clock.time() + TRUSTED_SECONDS)
+        _served.move_to_end((kind, ident))
+        while len(_served) > KEPT:
+            _served.popitem(last=False)
     if _unchanged(request, etag, ics.stamp):
         return Response(status_code=304, headers=headers)
     return Response(ics.data, media_type="text/calendar; charset=utf-8", headers=headers)
