@@ -241,7 +241,6 @@ class ContextCache:
     def __init__(self, config_path: str | os.PathLike[str] | None) -> None:
         import threading
 
-        self._path = config_path
         self.config_path = config_path
         self._lock = threading.Lock()
         self._kept: dict[date, tuple[str, Context]] = {}
@@ -266,7 +265,7 @@ class ContextCache:
         if kept is not None and self._key(kept[1]) == kept[0]:
             return replace(kept[1], store=open_store(kept[1].config))
         with self._lock:
-            ctx = load_context(self._path, today)
+            ctx = load_context(self.config_path, today)
             try:
                 _ = ctx.roster.caseload   # read now, by this store: no later request uses it
                 key = self._key(ctx)

@@ -98,17 +98,23 @@ class _Pipe:
         os.close(self._from_chrome)
 
 
+def _opened(pipe: _Pipe, url: str, width: int, height: int, mobile: bool) -> str:
+    """A new tab `width` CSS pixels wide with `url` loaded: its DevTools session."""
+    target = pipe.call("Target.createTarget", url="about:blank")["targetId"]
+    session: str = pipe.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+    pipe.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height, deviceScaleFactor=1,
+              mobile=mobile)
+    pipe.call("Page.enable", session)
+    pipe.call("Page.navigate", session, url=url)
+    pipe.wait_for("Page.loadEventFired")
+    return session
+
+
 def look_at(page: Path, profile: Path, width: int = 390, height: int = 844, mobile: bool = True) -> Look:
     """Open `page` at `width` CSS pixels, measure its overflow and take a full-page screenshot."""
     pipe = _Pipe(profile)
     try:
-        target = pipe.call("Target.createTarget", url="about:blank")["targetId"]
-        session = pipe.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        pipe.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height, deviceScaleFactor=1,
-                  mobile=mobile)
-        pipe.call("Page.enable", session)
-        pipe.call("Page.navigate", session, url=page.as_uri())
-        pipe.wait_for("Page.loadEventFired")
+        session = _opened(pipe, page.as_uri(), width, height, mobile)
         measured = json.loads(pipe.call("Runtime.evaluate", session, expression=MEASURE,
                                         returnByValue=True)["result"]["value"])
         shot = pipe.call("Page.captureScreenshot", session, format="png", captureBeyondViewport=True)["data"]
@@ -131,13 +137,7 @@ def fill_and_submit(url: str, profile: Path, values: dict[str, str], read: str, 
     submit button focused, Enter pressed), and read the text of the `read` selector on the page that answers."""
     pipe = _Pipe(profile)
     try:
-        target = pipe.call("Target.createTarget", url="about:blank")["targetId"]
-        session = pipe.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        pipe.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height, deviceScaleFactor=1,
-                  mobile=True)
-        pipe.call("Page.enable", session)
-        pipe.call("Page.navigate", session, url=url)
-        pipe.wait_for("Page.loadEventFired")
+        session = _opened(pipe, url, width, height, mobile=True)
         for field, value in values.items():
             pipe.call("Runtime.evaluate", session, expression=f"document.getElementById({json.dumps(field)}).value"
                                                                f" = {json.dumps(value)}")

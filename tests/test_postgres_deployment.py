@@ -128,6 +128,8 @@ def test_the_web_service_on_postgresql_answers_503_while_the_database_is_gone_an
             gone = httpx.get(f"{base}/api/check", params=query, timeout=30)
             assert gone.status_code == 503, gone.text
             assert "cannot be reached" in gone.json()["error"]
+            # Bug: the 503 named the database (user, host, database) to whoever asked.
+            assert "postgresql://" not in gone.text and "host=" not in gone.text
             assert httpx.get(f"{base}/readyz", timeout=30).status_code == 503
             assert httpx.get(f"{base}/healthz", timeout=30).status_code == 200   # the server itself is alive
         finally:

@@ -159,7 +159,7 @@ class Config(Strict):
     timezone: str
     holidays: Annotated[str | list[date] | bool, BeforeValidator(parse_holidays)]
     buffer: Duration = timedelta(minutes=60)
-    store: PathText = "courtsync.db"   # a SQLite file, or postgresql://user@host/db (config/server.py)
+    store: PathText = "courtsync.db"   # a SQLite file, or postgresql://user@host/db (store/postgres.py)
     store_password_env: EnvName | None = None   # the PostgreSQL password's variable (else libpq's $PGPASSWORD)
     max_age: Duration = timedelta(hours=1)
     deadline: Deadline = timedelta(seconds=10)   # whole re-read started by a command; then the last copy answers

@@ -245,9 +245,10 @@ class PostgresStore(KeepsRecords, SqliteCache):
                     conn: psycopg.Connection[Any] = pool.getconn(timeout=POOL_WAIT)
                 except PoolTimeout:
                     # The pool waits between attempts after the server went away; one that is back answers
-                    # a connection of our own at once (and the pool refills meanwhile).
-                    pool.check()
-                    return psycopg.connect(self.url, **_connect_kwargs(self.password_env))
+                    # a connection of our own at once (and the pool refills meanwhile). One that is not answers
+                    # soon: the request has already waited POOL_WAIT.
+                    return psycopg.connect(self.url, **{**_connect_kwargs(self.password_env),
+                                                        "connect_timeout": POOL_WAIT})
                 self._from_pool = pool
                 return conn
             return psycopg.connect(self.url, **_connect_kwargs(self.password_env))

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from courtsync.app import dates as dates_case
 from courtsync.config import links
 from courtsync.context import ContextCache
-from courtsync.errors import CourtsyncError, NotFoundError, StoreUnavailable
+from courtsync.errors import CourtsyncError, NotFoundError
 
 log = logging.getLogger("courtsync.web")
 CACHE_CONTROL = "private, max-age=300"   # calendar apps poll; the link is secret, so no shared cache keeps it
@@ -64,11 +64,10 @@ def calendar(request: Request, contexts: ContextCache) -> Response:
                                        as_of=None, clock=clock.time())
     except NotFoundError:
         return _not_found()
-    except StoreUnavailable as exc:
-        return Response(exc.message + "\n", status_code=503, media_type="text/plain; charset=utf-8")
-    except CourtsyncError as exc:
+    except CourtsyncError as exc:   # (a store that cannot be reached among them: its address is not for a clerk)
         log.error("calendar: %s", type(exc).__name__)
-        return Response("The calendar cannot be made now.\n", status_code=503, media_type="text/plain")
+        return Response("The calendar cannot be made now; try again later.\n", status_code=503,
+                        media_type="text/plain; charset=utf-8")
     etag = f'"{hashlib.sha256(ics.data).hexdigest()[:32]}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if ics.stamp is not None:

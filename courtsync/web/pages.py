@@ -91,14 +91,17 @@ def _team(ctx: Context, viewer: Viewer, today: date) -> tuple[list[dict[str, Any
 
 def _courts(ctx: Context, viewer: Viewer) -> list[dict[str, str]]:
     """A liaison's courts, each with its last letter's status."""
+    courts = [c for c in sorted(viewer.courts) if c in ctx.courts]
+    if not courts:
+        return []
+    last_of: dict[str, notice_log.LogEntry] = {}
+    for entry in notice_log.log(ctx):   # (oldest first: the last one of each court stays)
+        last_of[entry.court_id] = entry
     out = []
-    for court_id in sorted(viewer.courts):
-        court = ctx.courts.get(court_id)
-        if court is None:
-            continue
-        entries = notice_log.log(ctx, court_id)
-        if entries:
-            last = entries[-1]
+    for court_id in courts:
+        court = ctx.courts[court_id]
+        last = last_of.get(court_id)
+        if last is not None:
             said = (f"{last.kind} letter {last.status} {last.when:%b %-d, %Y}, covering {last.first} to "
                     f"{last.last}")
         else:

@@ -9,9 +9,8 @@ import os
 import socket
 from pathlib import Path
 
-from courtsync.config.schema import find_config_path, load_config
+from courtsync.config.schema import CONFIG_ENV, find_config_path, load_config
 from courtsync.errors import UsageError
-from courtsync.web.server import CONFIG_ENV
 
 
 def loopback(host: str) -> bool:

@@ -24,16 +24,15 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from courtsync.config.schema import load_config
+from courtsync.config.schema import CONFIG_ENV, load_config
 from courtsync.context import Context, ContextCache, share_connections
 from courtsync.core.access import EVERYONE, Viewer, viewer_for
-from courtsync.errors import EXIT_SOURCE, CourtsyncError, NotFoundError, StoreUnavailable
+from courtsync.errors import EXIT_SOURCE, ConfigError, CourtsyncError, NotFoundError, StoreUnavailable
 from courtsync.presenters import formats
 from courtsync.web import api, feeds, pages
 from courtsync.web.params import MAX_QUERY, Query
 
 log = logging.getLogger("courtsync.web")
-CONFIG_ENV = "COURTSYNC_CONFIG"
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -201,7 +200,7 @@ def _page(request: Request, contexts: ContextCache) -> Response:
         log.warning("%s /: %s", exc.status, "denied")
         return HTMLResponse(_plain_page("Not signed in", str(exc)), status_code=exc.status)
     except CourtsyncError as exc:
-        return HTMLResponse(_plain_page("Not available", exc.message), status_code=_status(exc))
+        return HTMLResponse(_plain_page("Not available", _error(exc)["error"]), status_code=_status(exc))
     return HTMLResponse(html, status_code=status)
 
 
@@ -248,7 +247,7 @@ def _ready(contexts: ContextCache) -> Response:
 
             states = source_states(ctx, date.today(), clock.time)
     except CourtsyncError as exc:
-        return _json({"status": "unavailable", "error": exc.message}, 503)
+        return _json({"status": "unavailable", "error": _error(exc)["error"]}, 503)
     except Exception as exc:   # the store went away mid-request: not ready, and the server keeps running
         log.error("readyz: %s", type(exc).__name__)
         return _json({"status": "unavailable", "error": "the store cannot be read"}, 503)
@@ -260,17 +259,24 @@ def _ready(contexts: ContextCache) -> Response:
     return _json({"status": "ready", "sources": counts, "courts": courts}, 200)
 
 
+UNREACHABLE = "The service's database cannot be reached right now; try again in a minute."
+
+
 def _error(exc: CourtsyncError) -> dict[str, Any]:
+    if isinstance(exc, StoreUnavailable):   # its message names the database's host: for the log, not the asker
+        log.error("store unavailable: %s", exc.message)
+        return {"error": UNREACHABLE, "problems": [], "hint": None, "exit_code": exc.exit_code}
     return {"error": exc.message, "problems": [str(p) for p in exc.problems], "hint": exc.hint,
             "exit_code": exc.exit_code}
 
 
 def _status(exc: CourtsyncError) -> int:
-    """The HTTP status of a command's error: exit 2 is the asker's (400, or 404 for an id that names nothing);
-    a store that cannot be reached (or, exit 3, read) is 503."""
+    """The HTTP status of a command's error: a usage error is the asker's (400, or 404 for an id that names
+    nothing); a configuration that cannot be read, a store that cannot be reached (or, exit 3, read) is the
+    service's (503)."""
     if isinstance(exc, NotFoundError):
         return 404
-    if isinstance(exc, StoreUnavailable):
+    if isinstance(exc, ConfigError):
         return 503
     if isinstance(exc, api.Forbidden):
         log.warning("403: %s", "denied")   # no one's name, no query
