@@ -88,11 +88,3 @@ def lock(db: Db, name: str) -> None:
     an advisory lock; SQLite: nothing to do, its write lock already admits one writer at a time)."""
     if is_server(db):
         db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
-
-
-def try_lock(db: Db, name: str) -> bool:
-    """Take `name` for the caller's transaction if no other process holds it; False when one does. (SQLite: the
-    write lock decides later, so always True.)"""
-    if is_server(db):
-        return bool(db.execute("SELECT pg_try_advisory_xact_lock(hashtext(?))", (name,)).fetchone()[0])
-    return True
