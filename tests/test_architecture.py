@@ -32,6 +32,7 @@ LAYERS: dict[str, Layer] = {
     "files": Layer(("private_files",), ()),
     "config": Layer(("config.",), ("foundation", "files"), ("pydantic", "holidays")),
     "core": Layer(("core.",), ("foundation",), ("dateutil", "holidays")),
+    "solver": Layer(("solver",), ("foundation", "core")),
     "store": Layer(("store.",), ("foundation", "files"), ("psycopg", "psycopg_pool")),
     "calendars": Layer(("calendars.",), ("foundation", "core"),
                        ("icalendar", "recurring_ical_events", "requests", "x_wr_timezone", "dateutil",
@@ -39,10 +40,10 @@ LAYERS: dict[str, Layer] = {
     "notices": Layer(("notices.",), ("foundation", "files", "core", "config", "calendars"),
                      ("jinja2", "icalendar", "weasyprint", "exchangelib")),
     "sync": Layer(("sync.",), ("foundation", "files", "config", "core", "store", "calendars")),
-    "context": Layer(("context",), ("foundation", "files", "config", "core", "store", "calendars")),
+    "context": Layer(("context", "membership"), ("foundation", "files", "config", "core", "store", "calendars")),
     "queries": Layer(("queries.",), ("foundation", "config", "core", "store", "calendars", "sync", "context")),
-    "app": Layer(("app.",), ("foundation", "files", "config", "core", "store", "calendars", "notices", "sync",
-                             "queries", "context"), ("jinja2",)),
+    "app": Layer(("app.",), ("foundation", "files", "config", "core", "solver", "store", "calendars", "notices",
+                             "sync", "queries", "context"), ("jinja2",)),
     "presenters": Layer(("presenters.",), ("foundation", "core", "sync", "queries", "app"), ("rich",)),
     "web": Layer(("web.",), ("foundation", "config", "context", "core", "app", "notices", "presenters"),
                  ("starlette", "uvicorn")),
@@ -57,7 +58,8 @@ PURE_STDLIB = frozenset({"__future__", "abc", "bisect", "calendar", "collections
 DATABASE_DRIVERS = frozenset({"sqlite3", "psycopg", "psycopg_pool"})   # only store/ may import these
 LAZY_ONLY = {"exchangelib": ("calendars.ews", "notices.exchange_mail"), "msal": ("calendars.graph",),
              "weasyprint": ("notices.pdf",), "psycopg": ("store.postgres",),
-             "psycopg_pool": ("store.postgres",)}   # heavy: imported inside the function that uses them
+             "psycopg_pool": ("store.postgres",),
+             "highspy": ("solver",), "numpy": ("solver",)}   # heavy: imported inside the function that uses them
 CLOCK_AND_FILES = ("date.today(", "datetime.now(", "time.time(", "open(", ".read_text(", ".read_bytes(")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
