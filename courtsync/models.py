@@ -49,6 +49,7 @@ class Collaborative:
     added: tuple[date, ...] = ()
     moved: tuple[Move, ...] = ()
     buffer: timedelta | None = None   # its own travel buffer (0 for a virtual session), before a court's
+    capacity: int | None = None       # seats (enrollment and make-ups); None: no limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,19 @@ class CaseAssignment(NamedTuple):
     worker_id: str
     court_id: str
     line: int = 0
+
+
+class Enrollment(NamedTuple):
+    """A worker's committed cohort (`courtsync enroll --commit`): it replaces their workers.csv collaboratives of
+    the same kind."""
+
+    worker_id: str
+    collaborative_id: str
+    kind: str
+    rank: int | None          # which of their choices it was when committed (None: kept, no longer a choice)
+    committed_at: float       # when first committed to this collaborative
+    revision: int             # 1, raised each time the collaborative changes
+    confirmed: str | None = None   # what the last confirmation queued to their supervisor said (a digest)
 
 
 @dataclass(frozen=True)

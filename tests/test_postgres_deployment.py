@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from courtsync.store.schema import RECORDS_VERSION
 from tests.conftest import AS_OF, Run
 from tests.smtp_server import Behaviour, SmtpServer
 from tests.test_outbox_faults import COURTS, SUPERVISORS, courtsync, digest_args, finish, notices_args, smtp_table
@@ -51,7 +52,7 @@ def test_db_upgrade_creates_then_finds_current_then_refuses_a_newer_schema(examp
     first = run("db", "upgrade", "--config", toml)
     assert first.exit_code == 0 and "created the store postgresql://postgres@/" in first.stdout, first.stderr
     again = run("db", "upgrade", "--config", toml)
-    assert again.exit_code == 0 and "is current (schema version 1); nothing to do" in again.stdout
+    assert again.exit_code == 0 and f"is current (schema version {RECORDS_VERSION}); nothing to do" in again.stdout
     import psycopg
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("UPDATE courtsync_schema SET version = 7 WHERE part = 'records'")
@@ -60,6 +61,21 @@ def test_db_upgrade_creates_then_finds_current_then_refuses_a_newer_schema(examp
     assert refused.returncode == 2, refused.stderr
     assert "has schema version 7" in refused.stderr and "upgrade courtsync" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_database_of_schema_version_1_gains_the_enrollment_tables(example_dir: Path, pg_url: str,
+                                                                   run: Runner) -> None:
+    toml = on_postgres(example_dir, pg_url)
+    assert run("db", "upgrade", "--config", toml).exit_code == 0
+    import psycopg
+    with psycopg.connect(pg_url, autocommit=True) as conn:   # as the release before enrollment left it
+        conn.execute("DROP TABLE enrollments")
+        conn.execute("DROP TABLE enrollment_log")
+        conn.execute("UPDATE courtsync_schema SET version = 1 WHERE part = 'records'")
+    upgraded = run("db", "upgrade", "--config", toml)
+    assert upgraded.exit_code == 0 and f"1 -> {RECORDS_VERSION}" in upgraded.stdout, upgraded.stdout
+    enrolled = run("enroll", "--config", toml, "--as-of", AS_OF.isoformat(), "--commit", "--format", "json")
+    assert enrolled.exit_code == 0 and json.loads(enrolled.stdout)["enrolled"] == 25, enrolled.stderr
 
 
 def test_an_unreachable_store_is_exit_2_naming_it_without_the_password(example_dir: Path, run: Runner) -> None:

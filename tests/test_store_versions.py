@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from courtsync.store.schema import CACHE_LAYOUT
+from courtsync.store.schema import CACHE_LAYOUT, RECORDS_VERSION
 from tests.conftest import AS_OF, FIXTURES, ROOT, Run
 from tests.smtp_server import SmtpServer
 from tests.test_outbox_faults import digest_args, smtp_table, with_smtp
@@ -125,11 +125,11 @@ def test_a_store_of_the_previous_release_is_migrated_with_its_records_and_copies
     assert events(run, example_dir) == before   # the first command answers from the copies it moved
     assert records(example_dir) == kept
     assert rows(example_dir / "courtsync.cache.db", "items") == copies
-    assert version(example_dir / "courtsync.db") == 1
+    assert version(example_dir / "courtsync.db") == RECORDS_VERSION
     db = sqlite3.connect(example_dir / "courtsync.db")
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.close()
-    assert tables == set(RECORDS)   # the copies left the records file
+    assert tables == {*RECORDS, "enrollments", "enrollment_log"}   # the copies left the records file
     log = json.loads(run("notices", *cfg(example_dir), "--log", "--format", "json").stdout)["notices"]
     assert {e["court"] for e in log} == {"cook-cpd", "will-juv"}
 
@@ -161,7 +161,7 @@ def test_two_commands_opening_a_previous_release_store_at_once_migrate_it_once(e
     assert [p.returncode for p in procs] == [0, 0], outs
     assert outs[0][0] == outs[1][0] and json.loads(outs[0][0])["events"]
     assert rows(example_dir / "courtsync.cache.db", "items") == copies
-    assert version(example_dir / "courtsync.db") == 1
+    assert version(example_dir / "courtsync.db") == RECORDS_VERSION
 
 
 def test_a_store_of_a_newer_release_is_refused(example_dir: Path, run: Runner) -> None:
@@ -177,7 +177,7 @@ def test_a_store_of_a_newer_release_is_refused(example_dir: Path, run: Runner) -
             run("db", "upgrade", "--config", example_dir / "courtsync.toml")
         assert result.exit_code == 2, (command, result.stdout, result.stderr)
         assert str(store) in result.stderr and "schema version 7" in result.stderr, result.stderr
-        assert "knows versions up to 1" in result.stderr and "upgrade courtsync" in result.stderr
+        assert f"knows versions up to {RECORDS_VERSION}" in result.stderr and "upgrade courtsync" in result.stderr
         assert "Traceback" not in result.stderr
     assert version(store) == 7 and not (example_dir / "courtsync.cache.db").exists()   # left as it was
 
@@ -186,15 +186,15 @@ def test_db_upgrade_creates_migrates_or_leaves_the_store(example_dir: Path, run:
     toml = example_dir / "courtsync.toml"
     store = example_dir / "courtsync.db"
     created = run("db", "upgrade", "--config", toml)
-    assert created.exit_code == 0 and f"created the store {store} (schema version 1)" in created.stdout
-    assert version(store) == 1 and (example_dir / "courtsync.cache.db").exists()
+    assert created.exit_code == 0 and f"created the store {store} (schema version {RECORDS_VERSION})" in created.stdout
+    assert version(store) == RECORDS_VERSION and (example_dir / "courtsync.cache.db").exists()
     current = run("--config", toml, "db", "upgrade")
-    assert current.exit_code == 0 and "is current (schema version 1)" in current.stdout, current.stdout
+    assert current.exit_code == 0 and f"is current (schema version {RECORDS_VERSION})" in current.stdout, current.stdout
     assert run("sync", *cfg(example_dir)).exit_code == 0
     before = events(run, example_dir)
     as_previous_release(example_dir)
     migrated = run("db", "upgrade", "--config", toml)
-    assert migrated.exit_code == 0 and "schema version 0 -> 1" in migrated.stdout, migrated.stdout
+    assert migrated.exit_code == 0 and f"schema version 0 -> {RECORDS_VERSION}" in migrated.stdout, migrated.stdout
     assert events(run, example_dir) == before
 
 
@@ -244,3 +244,20 @@ def test_each_command_closes_its_store_so_a_copy_of_either_file_alone_is_whole(e
         copy = tmp_path / f"copy-{name}"
         copy.write_bytes((example_dir / name).read_bytes())
         assert {t: rows(copy, t) for t in tables} == {t: rows(example_dir / name, t) for t in tables}
+
+
+def test_a_store_of_version_1_gains_the_enrollment_tables_and_keeps_its_records(example_dir: Path,
+                                                                                run: Runner) -> None:
+    lived_in(example_dir, run)
+    kept = records(example_dir)
+    db = sqlite3.connect(example_dir / "courtsync.db")
+    with db:   # as the release before enrollment left it
+        db.execute("DROP TABLE enrollments")
+        db.execute("DROP TABLE enrollment_log")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+    enrolled = run("enroll", *cfg(example_dir), "--commit")
+    assert enrolled.exit_code == 0, enrolled.stderr
+    assert version(example_dir / "courtsync.db") == RECORDS_VERSION
+    assert records(example_dir) == kept
+    assert len(rows(example_dir / "courtsync.db", "enrollments")) == 25

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from courtsync.errors import ConfigError
-from courtsync.models import BusyItem, NoticeRecord, OutboxRow, Problem, PublishedEvent
+from courtsync.models import BusyItem, Enrollment, NoticeRecord, OutboxRow, Problem, PublishedEvent
 
 Owners = Callable[[BusyItem], tuple[str, ...]]
 
@@ -164,6 +164,15 @@ class Ledger(Protocol):
     def last_told(self, court: str) -> list[dict[str, Any]] | None: ...
 
 
+class Enrollments(Protocol):
+    """Each worker's committed cohort (`courtsync enroll --commit`) and the log of every change."""
+
+    def all(self) -> dict[str, Enrollment]: ...
+    def of(self, worker_id: str) -> Enrollment | None: ...
+    def commit(self, placed: Iterable[tuple[str, str, str, int | None]], now: float) -> tuple[int, int]: ...
+    def confirmed(self, worker_id: str, digest: str) -> None: ...
+
+
 class Records(Protocol):
     """What courtsync did and must never forget: the ledger, and what each published calendar last said."""
 
@@ -172,6 +181,8 @@ class Records(Protocol):
 
     @property
     def ledger(self) -> Ledger: ...
+    @property
+    def enrollments(self) -> Enrollments: ...
     def published(self, calendar: str) -> dict[str, PublishedEvent]: ...
     def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None: ...
 

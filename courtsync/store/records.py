@@ -12,6 +12,7 @@ from courtsync.errors import ConfigError
 from courtsync.models import PublishedEvent
 from courtsync.store.base import NewerStoreError
 from courtsync.store.dialect import DB_ERRORS, Db
+from courtsync.store.enrollments import Enrollments
 from courtsync.store.files import connection
 from courtsync.store.ledger import Ledger
 from courtsync.store.published import published_event, published_row, read_only
@@ -25,6 +26,7 @@ class SqliteRecords:
         self.name = name or str(path)
         self._connect = connect
         self._ledger: Ledger | None = None
+        self._enrollments: Enrollments | None = None
 
     @property
     def db(self) -> Db:
@@ -36,6 +38,29 @@ class SqliteRecords:
         if self._ledger is None:
             self._ledger = Ledger(lambda: self.db)
         return self._ledger
+
+    @property
+    def enrollments(self) -> Enrollments:
+        """Each worker's committed cohort (store/enrollments.py)."""
+        if self._enrollments is None:
+            self._enrollments = Enrollments(self.ledger.immediate, self._read)
+        return self._enrollments
+
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """Rows for a query of the records; from a store that cannot be opened for writing, read as it is; from
+        a store that does not exist (nothing was ever recorded), none."""
+        try:
+            found: list[Any] = self.db.execute(sql, args).fetchall()
+            return found
+        except NewerStoreError:
+            raise
+        except (sqlite3.Error, ConfigError) as exc:   # (a server gone away: StoreUnavailable)
+            if self.path is None:
+                raise
+            rows = read_only(self.path, sql, args)
+            if rows is None and self.path.is_file():
+                raise ConfigError(f"Cannot read the store {self.name}: {getattr(exc, 'message', exc)}") from None
+            return rows or []
 
     def published(self, calendar: str) -> dict[str, PublishedEvent]:
         """What `calendar` last said of each session (ConfigError when the store cannot be read)."""
@@ -75,6 +100,11 @@ class KeepsRecords:
     def ledger(self) -> Ledger:
         """The outbox, digest and notice records."""
         return self._records.ledger
+
+    @property
+    def enrollments(self) -> Enrollments:
+        """Each worker's committed cohort."""
+        return self._records.enrollments
 
     def published(self, calendar: str) -> dict[str, PublishedEvent]:
         """What `calendar` last said of each session (ConfigError when the store cannot be read)."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 # The records file's schema version (PRAGMA user_version). 0: a store of a release before versions, which held
 # the calendar cache in the same file (the previous release: commit 25d4a36), perhaps from before leases.
-RECORDS_VERSION = 1
+RECORDS_VERSION = 2   # 2: enrollments and their log
 # The cache file's layout (its PRAGMA user_version). Raise it whenever a cache table changes: a cache of any other
 # layout is dropped and refilled by the next sync, never migrated.
 CACHE_LAYOUT = 2   # 2: problems.id (insertion order without SQLite's rowid); "end" and "window" quoted
@@ -50,6 +50,18 @@ CREATE TABLE IF NOT EXISTS published (      -- per published calendar: what it l
     content TEXT NOT NULL,    -- JSON: the rest of the VEVENT, to publish its cancellation once it is gone
     PRIMARY KEY (calendar, uid)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS enrollments (   -- `courtsync enroll --commit`: each worker's cohort
+    worker TEXT PRIMARY KEY,
+    collaborative TEXT NOT NULL,
+    kind TEXT NOT NULL,       -- its tier when committed: replaces the worker's workers.csv ones of that tier
+    rank INTEGER,             -- which choice it was (NULL: kept although no longer among the choices)
+    committed_at REAL NOT NULL, revision INTEGER NOT NULL,
+    confirmed TEXT            -- a digest of the last confirmation queued to the supervisor; NULL: none yet
+);
+CREATE TABLE IF NOT EXISTS enrollment_log (   -- every enrollment and move, as committed
+    id INTEGER PRIMARY KEY, worker TEXT NOT NULL, collaborative TEXT NOT NULL, previous TEXT,
+    rank INTEGER, at REAL NOT NULL
+);
 """
 
 CACHE = """
@@ -140,7 +152,13 @@ def _to_v1(db: sqlite3.Connection) -> None:
 
 
 # (version reached, step from the one before): applied in order, in one transaction, from the store's version.
-MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((1, _to_v1),)
+def _to_v2(db: sqlite3.Connection) -> None:
+    """Version 1 -> 2: the enrollment tables (new; nothing to copy)."""
+    for statement in statements(RECORDS):
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((1, _to_v1), (2, _to_v2))
 
 
 def _add_columns(db: sqlite3.Connection, table: str, columns: tuple[tuple[str, str], ...]) -> None:
