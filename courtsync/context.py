@@ -23,6 +23,7 @@ from courtsync.config import roster as roster_mod
 from courtsync.config.schema import Config, load_config
 from courtsync.core import schedule
 from courtsync.errors import ConfigError, Located, NotFoundError
+from courtsync.membership import with_enrollments
 from courtsync.models import (
     CaseAssignment,
     Collaborative,
@@ -226,8 +227,8 @@ def _context(config: Config, store: Storage, today: date) -> Context:
                 raise ConfigError(f"{path}: the schedule of collaborative {collab.id!r} does not fit:",
                                   problems=[Located(exc.message, path=path, line=line, key=dotted)]) from None
         store.remember("schedules-valid", key, b"1")
-    return Context(config=config, roster=roster, collaboratives=collaboratives, courts=courts,
-                   holidays=holidays, sessions=sessions, store=store, roster_key=roster_key)
+    return Context(config=config, roster=with_enrollments(roster, store, collaboratives), collaboratives=collaboratives,
+                   courts=courts, holidays=holidays, sessions=sessions, store=store, roster_key=roster_key)
 
 
 class ContextCache:
@@ -259,11 +260,9 @@ class ContextCache:
         return _signature(*files) + config.store_location
 
     def open(self, today: date) -> Context:
-        from dataclasses import replace
-
         kept = self._kept.get(today)
         if kept is not None and self._key(kept[1]) == kept[0]:
-            return replace(kept[1], store=open_store(kept[1].config))
+            return self._fresh(kept[1])
         with self._lock:
             ctx = load_context(self.config_path, today)
             try:
@@ -275,7 +274,15 @@ class ContextCache:
                 if len(self._kept) >= self.KEEP:
                     self._kept.pop(next(iter(self._kept)))
                 self._kept[today] = (key, ctx)
-        return replace(ctx, store=open_store(ctx.config))
+        return self._fresh(ctx)
+
+    @staticmethod
+    def _fresh(ctx: Context) -> Context:
+        """The kept context with a store of its own, and the enrollments as that store holds them now."""
+        from dataclasses import replace
+
+        store = open_store(ctx.config)
+        return replace(ctx, store=store, roster=with_enrollments(ctx.roster, store, ctx.collaboratives))
 
 
 # What a person sees while a command waits for sources (set by the command line when stderr is a terminal):

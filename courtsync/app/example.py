@@ -16,8 +16,8 @@ from courtsync.errors import UsageError
 from courtsync.models import Session
 from courtsync.private_files import make_folder, write_file
 
-FILES = ("courtsync.toml", "workers.csv", "caseload.csv", "feeds/cook-cpd.ics", "feeds/will-juvenile.ics",
-         "tour.env")
+FILES = ("courtsync.toml", "workers.csv", "caseload.csv", "registrations.csv", "feeds/cook-cpd.ics",
+         "feeds/will-juvenile.ics", "tour.env")
 TOUR_WORKER = "w01"   # in cook-regional and cook-north (templates/example/workers.csv), with hearings at cook-cpd
 
 
@@ -71,6 +71,7 @@ def _toml_context(as_of: date) -> dict[str, str]:
         "north_moved_from": moved_from.isoformat(),
         "north_moved_to": (moved_from + timedelta(days=7)).isoformat(),
         "south_first": south.isoformat(), "south_ordinal": "3rd Thursday",
+        "will_first": nth_weekday(y, m, thu, 2).isoformat(), "will_ordinal": "2nd Thursday",
         "kinship_dates": ", ".join(d.isoformat() for d in kinship),
         "kinship_holiday_note": f"{pulaski} is Casimir Pulaski Day, a court holiday: flagged, not moved",
     }
@@ -211,7 +212,7 @@ def write_example(target: Path, as_of: date, force: bool = False) -> tuple[list[
     toml = env.get_template("courtsync.toml.j2").render(**_toml_context(as_of))
     write_file(target / "courtsync.toml", toml.encode("utf-8"))
     written.append(target / "courtsync.toml")
-    for name in ("workers.csv", "caseload.csv"):
+    for name in ("workers.csv", "caseload.csv", "registrations.csv"):
         write_file(target / name, env.get_template(name).render().encode("utf-8"))
         written.append(target / name)
     config = load_config(target / "courtsync.toml")

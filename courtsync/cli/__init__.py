@@ -1,7 +1,7 @@
 """The command line: each command parses, calls one use case in app/, prints, exits with product.md's codes.
 
 The only package that imports click: the frame is in base.py, the commands in calendar_commands.py,
-mail_commands.py, db_commands.py and serve_commands.py."""
+mail_commands.py, enroll_commands.py, db_commands.py and serve_commands.py."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import time as time_module
 from pathlib import Path
 
 from courtsync import context
-from courtsync.cli import calendar_commands, db_commands, mail_commands, serve_commands
+from courtsync.cli import calendar_commands, db_commands, enroll_commands, mail_commands, serve_commands
 from courtsync.cli.base import cli
 from courtsync.presenters import formats
 
 # importing the command modules registers them
-__all__ = ["calendar_commands", "cli", "db_commands", "mail_commands", "main", "serve_commands"]
+__all__ = ["calendar_commands", "cli", "db_commands", "enroll_commands", "mail_commands", "main", "serve_commands"]
 
 
 def main() -> None:

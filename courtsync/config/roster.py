@@ -21,7 +21,7 @@ CASELOAD_COLUMNS = ("case_number", "worker_id", "court_id")
 _MAX_LISTED = 40
 
 
-def _read_text(path: Path, what: str) -> str:
+def read_text(path: Path, what: str) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -37,7 +37,7 @@ def _read_text(path: Path, what: str) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def _rows(path: Path, text: str, required: tuple[str, ...], optional: tuple[str, ...],
+def rows(path: Path, text: str, required: tuple[str, ...], optional: tuple[str, ...],
           problems: list[Located]) -> Iterator[tuple[int, list[str]]]:
     """Rows as lists in the order `required + optional` (a missing optional column reads as '')."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -98,7 +98,7 @@ def _unreadable(exc: csv.Error) -> str:
     return f"cannot be read as CSV from this row ({exc}); check its quotes"
 
 
-def _fail_if(problems: list[Located], what: str) -> None:
+def fail_if(problems: list[Located], what: str) -> None:
     if not problems:
         return
     shown = problems[:_MAX_LISTED]
@@ -111,11 +111,11 @@ def _fail_if(problems: list[Located], what: str) -> None:
 def load_workers(path: Path, collaborative_ids: Collection[str]) -> dict[str, Worker]:
     """Read workers.csv; ids and emails unique, supervisors and collaboratives must exist."""
     problems: list[Located] = []
-    text = _read_text(path, "workers")
+    text = read_text(path, "workers")
     workers: dict[str, Worker] = {}
     emails: dict[str, int] = {}
     known = set(collaborative_ids)
-    for line, (wid, name, email, role, office, boss, collab_text, cal) in _rows(
+    for line, (wid, name, email, role, office, boss, collab_text, cal) in rows(
             path, text, WORKER_COLUMNS, WORKER_OPTIONAL, problems):
         def bad(column: str, message: str, line: int = line) -> None:
             problems.append(Located(message, path=path, line=line, key=column))
@@ -142,7 +142,7 @@ def load_workers(path: Path, collaborative_ids: Collection[str]) -> dict[str, Wo
         for cid in collabs:
             if cid not in known:
                 bad("collaboratives", f"{cid!r} is not a [[collaborative]] id in courtsync.toml "
-                                      f"(known: {_short(collaborative_ids)}); separate ids with ';'")
+                                      f"(known: {short(collaborative_ids)}); separate ids with ';'")
         workers[wid] = Worker(wid, name, email, role, office, boss or None, collabs, cal or None, line)
     for w in workers.values():
         if w.supervisor_id is None:
@@ -155,17 +155,17 @@ def load_workers(path: Path, collaborative_ids: Collection[str]) -> dict[str, Wo
                                     "the supervisor's own row or correct the id",
                                     path=path, line=w.line, key="supervisor_id"))
     problems.sort(key=lambda p: p.line or 0)
-    _fail_if(problems, f"workers file {path}")
+    fail_if(problems, f"workers file {path}")
     return workers
 
 
 def load_caseload(path: Path, workers: Collection[str], court_ids: Collection[str]) -> tuple[CaseAssignment, ...]:
     """Read caseload.csv; its workers and courts must exist."""
     problems: list[Located] = []
-    text = _read_text(path, "caseload")
+    text = read_text(path, "caseload")
     out: dict[tuple[str, str, str], CaseAssignment] = {}
     courts = set(court_ids)
-    for line, (case_number, worker_id, court_id) in _rows(path, text, CASELOAD_COLUMNS, (), problems):
+    for line, (case_number, worker_id, court_id) in rows(path, text, CASELOAD_COLUMNS, (), problems):
         if case_number and worker_id in workers and court_id in courts:
             key = (case_number, worker_id, court_id)
             if key not in out:
@@ -178,8 +178,8 @@ def load_caseload(path: Path, workers: Collection[str], court_ids: Collection[st
                                     path=path, line=line, key="worker_id"))
         if court_id not in courts:
             problems.append(Located(f"{court_id!r} is not a [[court]] id in courtsync.toml "
-                                    f"(known: {_short(court_ids)})", path=path, line=line, key="court_id"))
-    _fail_if(problems, f"caseload file {path}")
+                                    f"(known: {short(court_ids)})", path=path, line=line, key="court_id"))
+    fail_if(problems, f"caseload file {path}")
     return tuple(out.values())
 
 
@@ -190,7 +190,7 @@ def load_roster(workers_path: Path, caseload_path: Path | None, collaborative_id
     return Roster(workers=workers, load_caseload=lambda: caseload)
 
 
-def _short(ids: Collection[str]) -> str:
+def short(ids: Collection[str]) -> str:
     listed = sorted(ids)
     if not listed:
         return "none"

@@ -67,6 +67,7 @@ class CollaborativeConfig(Strict):
     added: list[DateValue] = []
     moved: list[MoveConfig] = []
     buffer: Duration | None = None
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
 
     @model_validator(mode="after")
     def _schedule_is_complete(self) -> CollaborativeConfig:
@@ -95,7 +96,7 @@ class CollaborativeConfig(Strict):
             id=self.id, name=self.name, kind=self.kind, start=self.start, end=self.end,
             region=self.region, location=self.location, rule=rule, dates=tuple(self.dates or ()),
             cancelled=tuple(self.cancelled), added=tuple(self.added),
-            moved=tuple(Move(m.from_, m.to) for m in self.moved), buffer=self.buffer)
+            moved=tuple(Move(m.from_, m.to) for m in self.moved), buffer=self.buffer, capacity=self.capacity)
 
 
 class CourtConfig(Strict):
@@ -132,6 +133,7 @@ class CourtConfig(Strict):
 class RosterConfig(Strict):
     workers: PathText
     caseload: PathText | None = None
+    registrations: PathText = "registrations.csv"   # for `courtsync enroll`; read only by it
 
 
 class DigestConfig(Strict):
@@ -227,6 +229,10 @@ class Config(Strict):
     @property
     def caseload_path(self) -> Path | None:
         return self.resolve(self.roster.caseload) if self.roster.caseload else None
+
+    @property
+    def registrations_path(self) -> Path:
+        return self.resolve(self.roster.registrations)
 
     @property
     def store_location(self) -> str:

@@ -33,3 +33,8 @@ def digest_subject(agency: str | None, supervisor: str, week: str, new: int, sti
     else:
         state = f"{new} new, {still_open} still open, {resolved} resolved"
     return _named(agency, f"weekly digest for {supervisor}, week {week}: {state}")
+
+
+def enrollment_subject(agency: str | None, worker: str, collaborative: str, update: bool) -> str:
+    """'<agency> — enrollment confirmed: <worker>, <collaborative>' ('enrollment changed' for an update)."""
+    return _named(agency, f"enrollment {'changed' if update else 'confirmed'}: {worker}, {collaborative}")

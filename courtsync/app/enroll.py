@@ -1,0 +1,331 @@
+"""Enrollment: registrations.csv's ranked choices -> the optimal cohorts; commit them as membership; confirm
+each to the worker's supervisor of record through the outbox."""
+
+from __future__ import annotations
+
+import hashlib
+import time as clock
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from email import policy
+from pathlib import Path
+
+from courtsync.config.registrations import load_registrations
+from courtsync.context import Context
+from courtsync.core.enrollment import Registration, Solution
+from courtsync.errors import UsageError
+from courtsync.membership import EnrolledWorkers, with_enrollments
+from courtsync.models import Enrollment, Session, Worker
+from courtsync.notices.outbox import Delivery, Outbox, Outgoing, Transport, message_id, new_message
+from courtsync.notices.render import for_agency, render
+from courtsync.notices.subjects import enrollment_subject
+from courtsync.notices.transport import mail_transport, sender_address, sender_where
+
+Now = Callable[[], float]
+LOCK = "enroll"
+WAIT_FOR_LOCK = 60.0   # seconds another commit may hold the store's enrollment before this one gives up
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One registered (or enrolled) worker's outcome. status: placed | moved | kept | unplaced."""
+
+    worker: Worker
+    status: str
+    collaborative_id: str | None
+    rank: int | None
+    line: int = 0
+    reason: str = ""              # why unplaced
+    previous: str | None = None   # moved: where they were enrolled
+
+
+@dataclass(frozen=True)
+class Cohort:
+    id: str
+    name: str
+    capacity: int | None
+    size: int
+
+    @property
+    def seats_left(self) -> int | None:
+        return None if self.capacity is None else self.capacity - self.size
+
+
+@dataclass
+class Plan:
+    """The assignment and what it says; `enrolled`/`moved` once committed."""
+
+    source: Path
+    as_of: date
+    rebalance: bool
+    placements: list[Placement]
+    cohorts: list[Cohort]
+    notes: list[str] = field(default_factory=list)
+    committed: bool = False
+    enrolled: int = 0
+    moved: int = 0
+
+    def count(self, status: str, rank: int | None = None) -> int:
+        return sum(p.status == status and (rank is None or p.rank == rank) for p in self.placements)
+
+    @property
+    def unplaced(self) -> list[Placement]:
+        return [p for p in self.placements if p.status == "unplaced"]
+
+    @property
+    def moves(self) -> list[Placement]:
+        return [p for p in self.placements if p.status == "moved"]
+
+
+def enroll(ctx: Context, today: date, now: Now, registrations: str | None, rebalance: bool, commit: bool) -> Plan:
+    """The optimal assignment of `registrations` (default: [roster] registrations), committed when asked: under the
+    store's enrollment lock, so two commits at once place everyone once and fill no seat twice."""
+    path = Path(registrations).resolve() if registrations else ctx.config.registrations_path
+    if not commit:
+        return plan(ctx, today, path, rebalance)
+    with _turn(ctx):
+        fresh = plan(ctx, today, path, rebalance)   # the enrollments as they are now that it is our turn
+        rows = [(p.worker.id, p.collaborative_id, ctx.collaboratives[p.collaborative_id].kind, p.rank)
+                for p in fresh.placements if p.status in ("placed", "moved") and p.collaborative_id]
+        fresh.enrolled, fresh.moved = ctx.store.enrollments.commit(rows, now())
+        fresh.committed = True
+    return fresh
+
+
+class _turn:
+    """Hold the store's enrollment lock, waiting up to WAIT_FOR_LOCK for another commit to finish."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._held: object = None
+
+    def __enter__(self) -> None:
+        deadline = clock.monotonic() + WAIT_FOR_LOCK
+        while True:
+            held = self.ctx.store.exclusive(LOCK)
+            if held.__enter__():
+                self._held = held
+                return
+            held.__exit__(None, None, None)
+            if clock.monotonic() > deadline:
+                raise UsageError("Another `courtsync enroll --commit` has held this store's enrollment for a "
+                                 "minute; nothing was committed.", hint="Run again when it has finished.")
+            clock.sleep(0.2)
+
+    def __exit__(self, *exc: object) -> None:
+        self._held.__exit__(*exc)   # type: ignore[attr-defined]
+
+
+def _now_enrolled(ctx: Context) -> EnrolledWorkers:
+    """The roster with the enrollments as the store holds them at this moment (not as the command began)."""
+    workers = with_enrollments(ctx.roster, ctx.store, ctx.collaboratives).workers
+    assert isinstance(workers, EnrolledWorkers)
+    return workers
+
+
+def plan(ctx: Context, today: date, path: Path, rebalance: bool) -> Plan:
+    workers = _now_enrolled(ctx)
+    rows = load_registrations(path, workers.listed, ctx.collaboratives)
+    enrolled = workers.enrollments()
+    notes: list[str] = []
+    closed = _closed_choices(ctx, today)
+    registrations, kept, passed_over = [], [], []
+    for worker_id, choices, line in rows:
+        open_choices = tuple(c for c in choices if c not in closed)
+        for number, cid in enumerate(choices, start=1):
+            if cid in closed:
+                passed_over.append(f"{path.name}:{line} choice_{number}: {cid} {closed[cid]}; the choice is "
+                                   "passed over")
+        reg = Registration(worker_id, open_choices, line)
+        if worker_id in enrolled and not rebalance:
+            kept.append((reg, choices))
+        else:
+            registrations.append((reg, choices))
+    notes += passed_over
+    seats_left, taken = _seats(ctx, workers, [r for r, _ in registrations])
+    stay = {r.worker_id: enrolled[r.worker_id].collaborative_id for r, _ in registrations if r.worker_id in enrolled}
+    from courtsync.solver import solve
+
+    solution = solve([r for r, _ in registrations], seats_left, taken, stay)
+    placements = [_kept(workers, reg, choices, enrolled[reg.worker_id]) for reg, choices in kept]
+    placements += _placements(ctx, workers, registrations, solution, enrolled, closed)
+    placements.sort(key=lambda p: p.line)
+    registered = {r[0] for r in rows}
+    elsewhere = [e for w, e in enrolled.items() if w not in registered]
+    if elsewhere:
+        notes.append(f"{len(elsewhere)} people enrolled earlier are not in {path.name}; they keep their seats")
+    cohorts = _cohorts(ctx, solution, taken, {c for _, cs, _ in rows for c in cs} | {e.collaborative_id
+                                                                                  for e in enrolled.values()})
+    notes += [f"{c.id} holds {c.size} people but has capacity {c.capacity}; `courtsync enroll --rebalance` may "
+              "move some" for c in cohorts if c.seats_left is not None and c.seats_left < 0]
+    return Plan(path, today, rebalance, placements, cohorts, notes)
+
+
+def _closed_choices(ctx: Context, today: date) -> dict[str, str]:
+    """Collaboratives nobody can be placed in from today: why, per id."""
+    closed = {}
+    for cid in ctx.collaboratives:
+        if not any(s.active and s.day >= today for s in ctx.sessions[cid]):
+            closed[cid] = f"has no sessions on or after {today}"
+    return closed
+
+
+def _seats(ctx: Context, workers: EnrolledWorkers, registrations: list[Registration]
+           ) -> tuple[dict[str, int | None], dict[str, int]]:
+    """(seats each collaborative can still take, people it holds who are not in this run). A person in this run
+    gives up the seat they hold now in the tier they register for."""
+    held = dict(workers.members())
+    for reg in registrations:
+        kinds = {ctx.collaboratives[c].kind for c in reg.choices}
+        for cid in workers[reg.worker_id].collaboratives:
+            if cid in ctx.collaboratives and ctx.collaboratives[cid].kind in kinds:
+                held[cid] -= 1
+    left: dict[str, int | None] = {}
+    for cid, collab in ctx.collaboratives.items():
+        left[cid] = None if collab.capacity is None else max(0, collab.capacity - held.get(cid, 0))
+    return left, {c: n for c, n in held.items() if n > 0}
+
+
+def _kept(workers: Mapping[str, Worker], reg: Registration, choices: tuple[str, ...], e: Enrollment) -> Placement:
+    rank = choices.index(e.collaborative_id) + 1 if e.collaborative_id in choices else None
+    return Placement(workers[reg.worker_id], "kept", e.collaborative_id, rank, reg.line)
+
+
+def _placements(ctx: Context, workers: Mapping[str, Worker], registrations: list[tuple[Registration, tuple[str, ...]]],
+                solution: Solution, enrolled: Mapping[str, Enrollment], closed: Mapping[str, str]) -> list[Placement]:
+    out = []
+    for (reg, choices), seat in zip(registrations, solution.seats, strict=True):
+        worker = workers[reg.worker_id]
+        if seat.collaborative_id is None:
+            out.append(Placement(worker, "unplaced", None, None, reg.line,
+                                 reason=_why_unplaced(ctx, choices, closed)))
+            continue
+        rank = choices.index(seat.collaborative_id) + 1
+        before = enrolled.get(reg.worker_id)
+        if before is None:
+            out.append(Placement(worker, "placed", seat.collaborative_id, rank, reg.line))
+        elif before.collaborative_id == seat.collaborative_id:
+            out.append(Placement(worker, "kept", seat.collaborative_id, rank, reg.line))
+        else:
+            out.append(Placement(worker, "moved", seat.collaborative_id, rank, reg.line,
+                                 previous=before.collaborative_id))
+    return out
+
+
+def _why_unplaced(ctx: Context, choices: tuple[str, ...], closed: Mapping[str, str]) -> str:
+    if not choices:
+        return "no choice given"
+    shut = [f"{c} {closed[c]}" if c in closed else f"{c} has capacity 0" for c in choices
+            if c in closed or ctx.collaboratives[c].capacity == 0]
+    if len(shut) == len(choices):
+        return "no choice open: " + "; ".join(shut)
+    return "every choice full: " + ", ".join(choices)
+
+
+def _cohorts(ctx: Context, solution: Solution, taken: Mapping[str, int], ids: set[str]) -> list[Cohort]:
+    sizes = dict(taken)
+    for seat in solution.seats:
+        if seat.collaborative_id:
+            sizes[seat.collaborative_id] = sizes.get(seat.collaborative_id, 0) + 1
+    return [Cohort(cid, ctx.collaboratives[cid].name, ctx.collaboratives[cid].capacity, sizes.get(cid, 0))
+            for cid in sorted(ids) if cid in ctx.collaboratives]
+
+
+# --- confirmations -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    worker: Worker
+    supervisor: Worker
+    collaborative_id: str
+    digest: str
+    update: bool
+    subject: str
+    text: str
+    html: str
+
+
+def confirmations(ctx: Context, today: date) -> tuple[list[Confirmation], list[str]]:
+    """A confirmation for each committed enrollment whose supervisor has not been told what it is now (a new
+    enrollment, a move, or its sessions changed), and notes for those that cannot be sent."""
+    workers = _now_enrolled(ctx)
+    env = for_agency(ctx.config.base_dir)
+    agency = ctx.config.agency
+    out, notes = [], []
+    for worker_id, e in workers.enrollments().items():
+        if worker_id not in workers:
+            continue
+        worker = workers[worker_id]
+        boss = workers.listed.get(worker.supervisor_id) if worker.supervisor_id else None
+        if boss is None:
+            notes.append(f"{worker_id} has no supervisor_id in workers.csv: no confirmation for their enrollment")
+            continue
+        collab = ctx.collaboratives[e.collaborative_id]
+        sessions = [s for s in ctx.sessions[collab.id] if s.active and s.day >= today]
+        digest = _digest(collab.id, collab.name, collab.location, sessions, boss.email)
+        if e.confirmed == digest:
+            continue
+        update = e.confirmed is not None
+        context = {"agency": agency, "worker": worker, "supervisor": boss, "collaborative": collab,
+                   "sessions": [_when(s) for s in sessions], "update": update, "rank": e.rank,
+                   "contact": _contact(ctx)}
+        out.append(Confirmation(worker, boss, collab.id, digest, update,
+                                enrollment_subject(agency.name if agency else None, worker.name, collab.name, update),
+                                render(env, "enrollment.txt.j2", **context),
+                                render(env, "enrollment.html.j2", **context)))
+    return out, notes
+
+
+def _digest(cid: str, name: str, location: str | None, sessions: list[Session], recipient: str) -> str:
+    said = "|".join([cid, name, location or "", recipient.lower(),
+                     *(f"{s.start.isoformat()}-{s.end.isoformat()}" for s in sessions)])
+    return hashlib.sha256(said.encode()).hexdigest()[:16]
+
+
+def _when(s: Session) -> str:
+    flag = f" (court holiday: {s.holiday})" if s.holiday else ""
+    return f"{s.start:%A, %B} {s.day.day}, {s.day.year}, {s.start:%H:%M}–{s.end:%H:%M}{flag}"
+
+
+def _contact(ctx: Context) -> str:
+    agency = ctx.config.agency
+    parts = [agency.unit or agency.name] if agency else []
+    if agency and agency.phone:
+        parts.append(agency.phone)
+    if ctx.config.smtp is not None:
+        parts.append(ctx.config.smtp.sender)
+    return ", ".join(parts) or "the training office"
+
+
+def mail_for(ctx: Context) -> Transport:
+    """How confirmations will go ([smtp], or [exchange] send_as): asked before anything is committed, so a
+    missing setting or password variable stops the command while nothing has changed yet."""
+    return mail_transport(ctx.config)
+
+
+def send_confirmations(ctx: Context, today: date, now: Now, transport: Transport
+                       ) -> tuple[int, int, list[str], Delivery]:
+    """Queue each confirmation once (key: worker and what it says), then deliver what is pending. Returns (queued,
+    already queued, notes, delivery)."""
+    found, notes = confirmations(ctx, today)
+    outbox = Outbox(ctx.store.ledger, now)
+    messages = []
+    for c in found:
+        key = f"enrollment:{c.worker.id}:{c.digest}"
+        msg = new_message(sender_address(ctx.config), c.supervisor.email, c.subject,
+                          message_id(key, c.supervisor.email), now(), lambda: sender_where(ctx.config),
+                          "the confirmation's subject")
+        msg.set_content(c.text, cte="quoted-printable")
+        msg.add_alternative(c.html, subtype="html", cte="quoted-printable")
+        messages.append(Outgoing(key=key, recipient=c.supervisor.email, subject=c.subject,
+                                 message=msg.as_bytes(policy=policy.SMTP),
+                                 meta={"worker": c.worker.id, "digest": c.digest}))
+    queued, already = outbox.queue(messages)
+    for c in found:   # queued: the outbox sends it once, whatever happens to this run from here
+        ctx.store.enrollments.confirmed(c.worker.id, c.digest)
+    # Every confirmation still waiting, this run's and any an earlier run queued and could not deliver.
+    waiting = {r.key.split("#", 1)[0] for r in ctx.store.ledger.rows("pending") if r.key.startswith("enrollment:")}
+    delivery = outbox.deliver(transport, keys=waiting, scope="enrollment:")
+    return queued, already, notes, delivery
