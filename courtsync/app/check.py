@@ -80,5 +80,17 @@ def _session_of(ctx: Context, c: Conflict) -> Session:
 
 
 def makeups_for(ctx: Context, worker: Worker, session: Session, items: Sequence[BusyItem]) -> list[MakeUp]:
-    """Make-up sessions for one of this worker's sessions (core.availability.makeups) over these busy items."""
-    return availability.makeups(worker, session, ctx.collaboratives, ctx.sessions, items, buffer_rule(ctx))
+    """Make-up sessions for one of this worker's sessions (core.availability.makeups) over these busy items; a
+    session of a collaborative whose seats (`capacity`) its members fill is not offered."""
+    return availability.makeups(worker, session, ctx.collaboratives, ctx.sessions, items, buffer_rule(ctx),
+                                lambda s: has_seat(ctx, s))
+
+
+def has_seat(ctx: Context, session: Session) -> bool:
+    capacity = ctx.collaboratives[session.collaborative_id].capacity
+    if capacity is None:
+        return True
+    members = getattr(ctx.roster.workers, "members", None)   # (counted once per command, when first needed)
+    held = members().get(session.collaborative_id, 0) if members is not None else sum(
+        session.collaborative_id in w.collaboratives for w in ctx.roster.workers.values())
+    return held < capacity

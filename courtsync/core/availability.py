@@ -121,10 +121,11 @@ def touching(request: Request, facts: Facts) -> list[Session]:
 
 def makeups(worker: Worker, session: Session, collaboratives: Mapping[str, Collaborative],
             sessions: Mapping[str, Sequence[Session]], items: Sequence[BusyItem],
-            buffer_of: Callable[[BusyItem], timedelta]) -> list[MakeUp]:
+            buffer_of: Callable[[BusyItem], timedelta],
+            has_seat: Callable[[Session], bool] = lambda s: True) -> list[MakeUp]:
     """Sessions of other collaboratives of the same tier in the same month that the worker is free for
-    (`buffer_of`: an item's travel buffer when its session sets none), nearest region first (the learning
-    objectives and core content are the same)."""
+    (`buffer_of`: an item's travel buffer when its session sets none) and that have a seat free (`has_seat`),
+    nearest region first (the learning objectives and core content are the same)."""
     own = collaboratives[session.collaborative_id]
 
     def own_buffer(other: Session) -> timedelta | None:
@@ -136,7 +137,7 @@ def makeups(worker: Worker, session: Session, collaboratives: Mapping[str, Colla
             continue
         for s in sessions[collab.id]:
             if s.active and (s.day.year, s.day.month) == (session.day.year, session.day.month) and \
-                    not s.holiday and not rules.collisions([s], items, buffer_of, own_buffer):
+                    not s.holiday and not rules.collisions([s], items, buffer_of, own_buffer) and has_seat(s):
                 candidates.append((collab.region != own.region, abs((s.day - session.day).days), s.day,
                                    collab.id, s))
     candidates.sort(key=lambda c: c[:4])
