@@ -4,7 +4,7 @@ each to the worker's supervisor of record through the outbox."""
 from __future__ import annotations
 
 import hashlib
-import time as clock
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +17,7 @@ from courtsync.core.enrollment import Registration, Solution
 from courtsync.errors import UsageError
 from courtsync.membership import EnrolledWorkers, with_enrollments
 from courtsync.models import Enrollment, Session, Worker
+from courtsync.notices.letters import clock, holiday_note, long_date
 from courtsync.notices.outbox import Delivery, Outbox, Outgoing, Transport, message_id, new_message
 from courtsync.notices.render import for_agency, render
 from courtsync.notices.subjects import enrollment_subject
@@ -101,17 +102,17 @@ class _turn:
         self._held: object = None
 
     def __enter__(self) -> None:
-        deadline = clock.monotonic() + WAIT_FOR_LOCK
+        deadline = time.monotonic() + WAIT_FOR_LOCK
         while True:
             held = self.ctx.store.exclusive(LOCK)
             if held.__enter__():
                 self._held = held
                 return
             held.__exit__(None, None, None)
-            if clock.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 raise UsageError("Another `courtsync enroll --commit` has held this store's enrollment for a "
                                  "minute; nothing was committed.", hint="Run again when it has finished.")
-            clock.sleep(0.2)
+            time.sleep(0.2)
 
     def __exit__(self, *exc: object) -> None:
         self._held.__exit__(*exc)   # type: ignore[attr-defined]
@@ -285,8 +286,9 @@ def _digest(cid: str, name: str, location: str | None, sessions: list[Session], 
 
 
 def _when(s: Session) -> str:
-    flag = f" (court holiday: {s.holiday})" if s.holiday else ""
-    return f"{s.start:%A, %B} {s.day.day}, {s.day.year}, {s.start:%H:%M}–{s.end:%H:%M}{flag}"
+    """"Thursday, June 10, 2027, 9:00 a.m. to 4:00 p.m." as the letters write it, a court holiday flagged."""
+    flag = f" — {holiday_note(s.holiday)}" if s.holiday else ""
+    return f"{long_date(s.day)}, {clock(s.start.time())} to {clock(s.end.time())}{flag}"
 
 
 def _contact(ctx: Context) -> str:
