@@ -280,3 +280,22 @@ def test_two_commits_at_once_never_fill_a_seat_twice(run: Runner, example_dir: P
                            part="records"))
     assert sizes == {"will-joliet": 6}
     assert store_sql(example_dir, "SELECT COUNT(*) FROM enrollment_log", part="records")[0][0] == 6
+
+
+def test_confirmations_queued_while_the_mail_server_is_down_go_once_when_it_is_back(run: Runner,
+                                                                                     example_dir: Path) -> None:
+    server = SmtpServer()   # its port, not listening yet
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text() + server.toml())
+    down = enroll(run, example_dir, "--commit", "--send")
+    assert down.exit_code == 3, down.stderr   # enrolled, confirmations queued, none delivered
+    assert "confirmations: queued 25" in down.stderr and "sent 0" in down.stderr
+    server.start()
+    try:
+        back = enroll(run, example_dir, "--send")   # nothing new to confirm: what is queued goes
+        assert back.exit_code == 0, back.stderr
+        assert "queued 0" in back.stderr and "sent 25" in back.stderr
+        assert len(server.received) == 25 and max(server.message_ids().values()) == 1
+        assert "sent 0" in enroll(run, example_dir, "--send").stderr
+    finally:
+        server.stop()

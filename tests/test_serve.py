@@ -187,3 +187,19 @@ def test_the_background_refresh_reads_the_sources_so_requests_never_have_to(exam
         log = proc.communicate(timeout=10)[0].decode()
     assert "refresh: 2 source(s) read again, 0 not" in log, log
     assert "feeds/" not in log and "Traceback" not in log, log   # counts only: a label may be a private URL
+
+
+def test_a_commit_while_the_server_runs_changes_its_answers(served: tuple[Path, str],
+                                                             run: Callable[..., object]) -> None:
+    """The server keeps the configuration and roster between requests; the enrollments it reads per request."""
+    config, base = served
+
+    def sites(worker: str) -> set[str]:
+        answer = httpx.get(f"{base}/api/dates", params={"worker": worker, "as_of": AS_OF.isoformat()})
+        assert answer.status_code == 200, answer.text
+        return {s["collaborative_id"] for s in answer.json()["sessions"]}
+
+    assert sites("w19") == {"cook-regional", "cook-south"}
+    result = run("enroll", "--config", str(config), "--as-of", AS_OF.isoformat(), "--commit")
+    assert result.exit_code == 0   # type: ignore[attr-defined]
+    assert sites("w19") == {"cook-regional", "will-joliet"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from email import policy
@@ -94,28 +95,19 @@ def enroll(ctx: Context, today: date, now: Now, registrations: str | None, rebal
     return fresh
 
 
-class _turn:
+@contextmanager
+def _turn(ctx: Context) -> Iterator[None]:
     """Hold the store's enrollment lock, waiting up to WAIT_FOR_LOCK for another commit to finish."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self._held: object = None
-
-    def __enter__(self) -> None:
-        deadline = time.monotonic() + WAIT_FOR_LOCK
-        while True:
-            held = self.ctx.store.exclusive(LOCK)
-            if held.__enter__():
-                self._held = held
+    deadline = time.monotonic() + WAIT_FOR_LOCK
+    while True:
+        with ctx.store.exclusive(LOCK) as held:
+            if held:
+                yield
                 return
-            held.__exit__(None, None, None)
-            if time.monotonic() > deadline:
-                raise UsageError("Another `courtsync enroll --commit` has held this store's enrollment for a "
-                                 "minute; nothing was committed.", hint="Run again when it has finished.")
-            time.sleep(0.2)
-
-    def __exit__(self, *exc: object) -> None:
-        self._held.__exit__(*exc)   # type: ignore[attr-defined]
+        if time.monotonic() > deadline:
+            raise UsageError("Another `courtsync enroll --commit` has held this store's enrollment for a minute; "
+                             "nothing was committed.", hint="Run again when it has finished.")
+        time.sleep(0.2)
 
 
 def _now_enrolled(ctx: Context) -> EnrolledWorkers:
@@ -130,7 +122,7 @@ def plan(ctx: Context, today: date, path: Path, rebalance: bool) -> Plan:
     rows = load_registrations(path, workers.listed, ctx.collaboratives)
     enrolled = workers.enrollments()
     notes: list[str] = []
-    closed = _closed_choices(ctx, today)
+    closed = _closed_choices(ctx, today, {c for _, choices, _ in rows for c in choices})
     registrations, kept, passed_over = [], [], []
     for worker_id, choices, line in rows:
         open_choices = tuple(c for c in choices if c not in closed)
@@ -163,10 +155,10 @@ def plan(ctx: Context, today: date, path: Path, rebalance: bool) -> Plan:
     return Plan(path, today, rebalance, placements, cohorts, notes)
 
 
-def _closed_choices(ctx: Context, today: date) -> dict[str, str]:
-    """Collaboratives nobody can be placed in from today: why, per id."""
+def _closed_choices(ctx: Context, today: date, chosen: Collection[str]) -> dict[str, str]:
+    """Of the collaboratives chosen, those nobody can be placed in from today: why, per id."""
     closed = {}
-    for cid in ctx.collaboratives:
+    for cid in sorted(chosen):
         if not any(s.active and s.day >= today for s in ctx.sessions[cid]):
             closed[cid] = f"has no sessions on or after {today}"
     return closed
