@@ -211,7 +211,8 @@ def test_send_confirms_each_enrollment_once_and_an_update_when_it_changes(run: R
                                    "Omar Haddad, Will County Training Center")
     text = msg.get_body(("plain",)).get_content()
     assert "150 W. Jefferson St, Joliet, IL 60432" in text and "To ask for a change, contact" in text
-    assert text.count("\n  - ") == 9 and "Thursday, " in text and "9:00 a.m. to 4:00 p.m." in text   # every session of the series
+    # every session of the series, as the letters write dates and hours
+    assert text.count("\n  - ") == 9 and "Thursday, " in text and "9:00 a.m. to 4:00 p.m." in text
     again = enroll(run, example_dir, "--commit", "--send")
     assert "queued 0" in again.stderr and len(smtp.received) == 25
     # A session of will-joliet is cancelled: each of its six supervisors hears once more, as an update.
