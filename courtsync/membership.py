@@ -24,8 +24,7 @@ class EnrolledWorkers(Mapping[str, Worker]):
 
     def enrollments(self) -> dict[str, Enrollment]:
         if self._all is None:
-            self._all = {w: e for w, e in self._store.enrollments.all().items()
-                         if e.collaborative_id in self._collaboratives}   # (one dropped from the config: ignored)
+            self._all = {w: e for w, e in self._store.enrollments.all().items() if self._known(e)}
         return self._all
 
     def _enrollment(self, worker_id: str) -> Enrollment | None:
@@ -33,16 +32,20 @@ class EnrolledWorkers(Mapping[str, Worker]):
             return self._all.get(worker_id)
         if worker_id not in self._one:
             found = self._store.enrollments.of(worker_id)
-            self._one[worker_id] = found if found and found.collaborative_id in self._collaboratives else None
+            self._one[worker_id] = found if found and self._known(found) else None
         return self._one[worker_id]
+
+    def _known(self, e: Enrollment) -> bool:
+        """An enrollment in a collaborative dropped from courtsync.toml since is ignored."""
+        return e.collaborative_id is None or e.collaborative_id in self._collaboratives
 
     def apply(self, worker: Worker, enrollment: Enrollment | None) -> Worker:
         if enrollment is None:
             return worker
-        kind = self._collaboratives[enrollment.collaborative_id].kind
         kept = tuple(c for c in worker.collaboratives if c != enrollment.collaborative_id
-                     and (c not in self._collaboratives or self._collaboratives[c].kind != kind))
-        return worker._replace(collaboratives=(*kept, enrollment.collaborative_id))
+                     and (c not in self._collaboratives or self._collaboratives[c].kind != enrollment.kind))
+        placed = (enrollment.collaborative_id,) if enrollment.collaborative_id else ()
+        return worker._replace(collaboratives=(*kept, *placed))
 
     def __getitem__(self, worker_id: str) -> Worker:
         return self.apply(self.listed[worker_id], self._enrollment(worker_id))

@@ -117,12 +117,13 @@ class Enrollment(NamedTuple):
     the same kind."""
 
     worker_id: str
-    collaborative_id: str
+    collaborative_id: str | None   # None: registered for `kind` and not placed (that tier's listing is given up)
     kind: str
-    rank: int | None          # which of their choices it was when committed (None: kept, no longer a choice)
-    committed_at: float       # when first committed to this collaborative
+    rank: int | None          # which of their choices it was when committed (None: unplaced, or no longer a choice)
+    committed_at: float       # when committed to this collaborative
     revision: int             # 1, raised each time the collaborative changes
-    confirmed: str | None = None   # what the last confirmation queued to their supervisor said (a digest)
+    previous: str | None = None    # the collaborative before the last change
+    confirmed: str | None = None   # what the last confirmation queued to their supervisor said
 
 
 @dataclass(frozen=True)

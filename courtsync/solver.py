@@ -83,8 +83,9 @@ class _Model:
             [2.0 * n - 1.0 if kind == "seat" else 0.0 for kind, _, _, n in self.columns],
         ]
         if stay:
-            stages.append([1.0 if kind == "choice" and regs[i].worker_id in stay and stay[regs[i].worker_id] != cid
-                           else 0.0 for kind, i, cid, _ in self.columns])
+            # A move: placed elsewhere than the seat held, or left without one.
+            stages.append([1.0 if regs[i].worker_id in stay and (kind == "unplaced" or (
+                kind == "choice" and stay[regs[i].worker_id] != cid)) else 0.0 for kind, i, cid, _ in self.columns])
         # Ties: a worse rank (unplaced counts as rank 4) costs more the earlier the row.
         stages.append([float((n - 1) * (last - i)) if kind == "choice" else
                        float(CHOICES * (last - i)) if kind == "unplaced" else 0.0

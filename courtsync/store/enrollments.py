@@ -10,11 +10,11 @@ from typing import Any
 from courtsync.models import Enrollment
 from courtsync.store.dialect import Db
 
-_COLUMNS = "worker, collaborative, kind, rank, committed_at, revision, confirmed"
+_COLUMNS = "worker, collaborative, kind, rank, committed_at, revision, previous, confirmed"
 
 
 def _row(r: tuple[Any, ...]) -> Enrollment:
-    return Enrollment(r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+    return Enrollment(*r)
 
 
 class Enrollments:
@@ -32,30 +32,43 @@ class Enrollments:
         rows = self._read(f"SELECT {_COLUMNS} FROM enrollments WHERE worker = ?", (worker_id,))
         return _row(rows[0]) if rows else None
 
-    def commit(self, placed: Iterable[tuple[str, str, str, int | None]], now: float) -> tuple[int, int]:
-        """(worker, collaborative, kind, rank) rows, in one transaction: a new worker is enrolled, one in another
-        collaborative moves (its revision rises), one already there keeps its row. Returns (enrolled, moved)."""
+    def commit(self, placed: Iterable[tuple[str, str | None, str, int | None]], now: float) -> tuple[int, int, int]:
+        """(worker, collaborative, kind, rank) rows, in one transaction; collaborative None: registered for that
+        kind and not placed. A worker newly placed is enrolled, one placed elsewhere before moves (its revision
+        rises, `previous` says where from), one already there keeps its row. Returns (enrolled, moved, unplaced)."""
         rows = list(placed)
-        enrolled = moved = 0
+        enrolled = moved = unplaced = 0
         with self._immediate() as db:
-            have = {r[0]: (r[1], r[5]) for r in db.execute(f"SELECT {_COLUMNS} FROM enrollments")}
+            have = {r[0]: r[1] for r in db.execute("SELECT worker, collaborative FROM enrollments")}
             for worker, collab, kind, rank in rows:
+                known = worker in have
                 before = have.get(worker)
-                if before is not None and before[0] == collab:
+                if known and before == collab:
                     continue
-                if before is None:
+                if collab is None:
+                    unplaced += 1
+                elif before is None:
                     enrolled += 1
+                else:
+                    moved += 1
+                if not known:
                     db.execute("INSERT INTO enrollments (worker, collaborative, kind, rank, committed_at, revision) "
                                "VALUES (?, ?, ?, ?, ?, 1)", (worker, collab, kind, rank, now))
                 else:
-                    moved += 1
                     db.execute("UPDATE enrollments SET collaborative = ?, kind = ?, rank = ?, committed_at = ?, "
-                               "revision = revision + 1 WHERE worker = ?", (collab, kind, rank, now, worker))
+                               "revision = revision + 1, previous = ? WHERE worker = ?",
+                               (collab, kind, rank, now, before, worker))
                 db.execute("INSERT INTO enrollment_log (worker, collaborative, previous, rank, at) "
-                           "VALUES (?, ?, ?, ?, ?)", (worker, collab, before[0] if before else None, rank, now))
-        return enrolled, moved
+                           "VALUES (?, ?, ?, ?, ?)", (worker, collab, before, rank, now))
+        return enrolled, moved, unplaced
 
     def confirmed(self, worker_id: str, digest: str) -> None:
         """The confirmation saying `digest` is queued for this worker's supervisor."""
         with self._immediate() as db:
             db.execute("UPDATE enrollments SET confirmed = ? WHERE worker = ?", (digest, worker_id))
+
+    def stamp(self) -> str:
+        """Changes whenever any enrollment does (for what a long-running process keeps of the memberships)."""
+        rows = self._read("SELECT COUNT(*), MAX(committed_at), SUM(revision) FROM enrollments", ())
+        count, latest, revisions = rows[0] if rows else (0, None, None)
+        return f"{count}:{latest}:{revisions}"

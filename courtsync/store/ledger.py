@@ -103,12 +103,20 @@ class Ledger:
     def supersede(self, prefix: str, keep: Collection[str]) -> int:
         """`unknown` rows under this key prefix whose message is not one of `keep`: a newer message replaces them
         (a resent letter whose content changed since), so they are `resent`."""
+        return self._replaced("unknown", prefix, keep)
+
+    def withdraw(self, prefix: str, keep: Collection[str]) -> int:
+        """`pending` rows under this key prefix whose message is not one of `keep`: never handed over, and a newer
+        message says what they would have said, so they never go (`resent`)."""
+        return self._replaced("pending", prefix, keep)
+
+    def _replaced(self, status: str, prefix: str, keep: Collection[str]) -> int:
         with self.immediate() as db:
-            found = db.execute("SELECT id, key FROM outbox WHERE status = 'unknown' AND substr(key, 1, ?) = ?",
-                               (len(prefix), prefix)).fetchall()
+            found = db.execute("SELECT id, key FROM outbox WHERE status = ? AND substr(key, 1, ?) = ?",
+                               (status, len(prefix), prefix)).fetchall()
             gone = [row_id for row_id, key in found if key.split("#", 1)[0] not in keep]
             for row_id in gone:
-                db.execute("UPDATE outbox SET status = 'resent' WHERE id = ? AND status = 'unknown'", (row_id,))
+                db.execute("UPDATE outbox SET status = 'resent' WHERE id = ? AND status = ?", (row_id, status))
         return len(gone)
 
     def unsettled(self, prefix: str) -> list[OutboxRow]:

@@ -52,14 +52,15 @@ CREATE TABLE IF NOT EXISTS published (      -- per published calendar: what it l
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS enrollments (   -- `courtsync enroll --commit`: each worker's cohort
     worker TEXT PRIMARY KEY,
-    collaborative TEXT NOT NULL,
-    kind TEXT NOT NULL,       -- its tier when committed: replaces the worker's workers.csv ones of that tier
-    rank INTEGER,             -- which choice it was (NULL: kept although no longer among the choices)
+    collaborative TEXT,       -- NULL: registered for `kind` and not placed (the listing of that kind is given up)
+    kind TEXT NOT NULL,       -- its tier: replaces the worker's workers.csv collaboratives of that tier
+    rank INTEGER,             -- which choice it was (NULL: unplaced, or kept although no longer a choice)
     committed_at REAL NOT NULL, revision INTEGER NOT NULL,
-    confirmed TEXT            -- a digest of the last confirmation queued to the supervisor; NULL: none yet
+    previous TEXT,            -- the collaborative before the last change
+    confirmed TEXT            -- what the last confirmation queued to the supervisor said (collaborative:digest)
 );
 CREATE TABLE IF NOT EXISTS enrollment_log (   -- every enrollment and move, as committed
-    id INTEGER PRIMARY KEY, worker TEXT NOT NULL, collaborative TEXT NOT NULL, previous TEXT,
+    id INTEGER PRIMARY KEY, worker TEXT NOT NULL, collaborative TEXT, previous TEXT,   -- NULL: not placed
     rank INTEGER, at REAL NOT NULL
 );
 """
