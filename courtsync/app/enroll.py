@@ -39,7 +39,8 @@ class Placement:
     rank: int | None
     line: int = 0
     reason: str = ""              # why unplaced
-    previous: str | None = None   # moved: where they were enrolled
+    previous: str | None = None   # moved (or, by a rebalance, unplaced): where they were enrolled
+    kind: str | None = None       # the tier registered for (the kind of their open choices)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class Cohort:
     id: str
     name: str
     capacity: int | None
-    size: int
+    size: int        # everyone in it: this run's placements and those who hold a seat already
+    this_run: int    # placed (or kept) by this run's registrations
 
     @property
     def seats_left(self) -> int | None:
@@ -67,6 +69,7 @@ class Plan:
     committed: bool = False
     enrolled: int = 0
     moved: int = 0
+    unplaced_recorded: int = 0   # registered people left without a seat: their listing of that tier is given up
 
     def count(self, status: str, rank: int | None = None) -> int:
         return sum(p.status == status and (rank is None or p.rank == rank) for p in self.placements)
@@ -77,7 +80,8 @@ class Plan:
 
     @property
     def moves(self) -> list[Placement]:
-        return [p for p in self.placements if p.status == "moved"]
+        """Enrolled people this plan puts elsewhere (or, rebalanced out of every seat, nowhere)."""
+        return [p for p in self.placements if p.status == "moved" or (p.status == "unplaced" and p.previous)]
 
 
 def enroll(ctx: Context, today: date, now: Now, registrations: str | None, rebalance: bool, commit: bool) -> Plan:
@@ -88,9 +92,13 @@ def enroll(ctx: Context, today: date, now: Now, registrations: str | None, rebal
         return plan(ctx, today, path, rebalance)
     with _turn(ctx):
         fresh = plan(ctx, today, path, rebalance)   # the enrollments as they are now that it is our turn
-        rows = [(p.worker.id, p.collaborative_id, ctx.collaboratives[p.collaborative_id].kind, p.rank)
-                for p in fresh.placements if p.status in ("placed", "moved") and p.collaborative_id]
-        fresh.enrolled, fresh.moved = ctx.store.enrollments.commit(rows, now())
+        rows: list[tuple[str, str | None, str, int | None]] = [
+            (p.worker.id, p.collaborative_id, ctx.collaboratives[p.collaborative_id].kind, p.rank)
+            for p in fresh.placements if p.status in ("placed", "moved") and p.collaborative_id]
+        # Registered and not placed: recorded so, which gives up their workers.csv listing of that tier (the
+        # seat the plan counted as free). Someone with no choice open keeps the listing (nothing was freed).
+        rows += [(p.worker.id, None, p.kind, None) for p in fresh.unplaced if p.kind]
+        fresh.enrolled, fresh.moved, fresh.unplaced_recorded = ctx.store.enrollments.commit(rows, now())
         fresh.committed = True
     return fresh
 
@@ -120,7 +128,8 @@ def _now_enrolled(ctx: Context) -> EnrolledWorkers:
 def plan(ctx: Context, today: date, path: Path, rebalance: bool) -> Plan:
     workers = _now_enrolled(ctx)
     rows = load_registrations(path, workers.listed, ctx.collaboratives)
-    enrolled = workers.enrollments()
+    recorded = workers.enrollments()
+    enrolled = {w: e for w, e in recorded.items() if e.collaborative_id is not None}   # those holding a seat
     notes: list[str] = []
     closed = _closed_choices(ctx, today, {c for _, choices, _ in rows for c in choices})
     registrations, kept, passed_over = [], [], []
@@ -137,7 +146,8 @@ def plan(ctx: Context, today: date, path: Path, rebalance: bool) -> Plan:
             registrations.append((reg, choices))
     notes += passed_over
     seats_left, taken = _seats(ctx, workers, [r for r, _ in registrations])
-    stay = {r.worker_id: enrolled[r.worker_id].collaborative_id for r, _ in registrations if r.worker_id in enrolled}
+    stay = {r.worker_id: e.collaborative_id for r, _ in registrations
+            if (e := enrolled.get(r.worker_id)) is not None and e.collaborative_id is not None}
     from courtsync.solver import solve
 
     solution = solve([r for r, _ in registrations], seats_left, taken, stay)
@@ -148,8 +158,8 @@ def plan(ctx: Context, today: date, path: Path, rebalance: bool) -> Plan:
     elsewhere = [e for w, e in enrolled.items() if w not in registered]
     if elsewhere:
         notes.append(f"{len(elsewhere)} people enrolled earlier are not in {path.name}; they keep their seats")
-    cohorts = _cohorts(ctx, solution, taken, {c for _, cs, _ in rows for c in cs} | {e.collaborative_id
-                                                                                  for e in enrolled.values()})
+    cohorts = _cohorts(ctx, solution, taken, {c for _, cs, _ in rows for c in cs}
+                       | {e.collaborative_id for e in enrolled.values() if e.collaborative_id})
     notes += [f"{c.id} holds {c.size} people but has capacity {c.capacity}; `courtsync enroll --rebalance` may "
               "move some" for c in cohorts if c.seats_left is not None and c.seats_left < 0]
     return Plan(path, today, rebalance, placements, cohorts, notes)
@@ -190,19 +200,20 @@ def _placements(ctx: Context, workers: Mapping[str, Worker], registrations: list
     out = []
     for (reg, choices), seat in zip(registrations, solution.seats, strict=True):
         worker = workers[reg.worker_id]
+        kind = ctx.collaboratives[reg.choices[0]].kind if reg.choices else None
+        before = enrolled.get(reg.worker_id)
         if seat.collaborative_id is None:
-            out.append(Placement(worker, "unplaced", None, None, reg.line,
-                                 reason=_why_unplaced(ctx, choices, closed)))
+            out.append(Placement(worker, "unplaced", None, None, reg.line, reason=_why_unplaced(ctx, choices, closed),
+                                 previous=before.collaborative_id if before else None, kind=kind))
             continue
         rank = choices.index(seat.collaborative_id) + 1
-        before = enrolled.get(reg.worker_id)
         if before is None:
-            out.append(Placement(worker, "placed", seat.collaborative_id, rank, reg.line))
+            out.append(Placement(worker, "placed", seat.collaborative_id, rank, reg.line, kind=kind))
         elif before.collaborative_id == seat.collaborative_id:
-            out.append(Placement(worker, "kept", seat.collaborative_id, rank, reg.line))
+            out.append(Placement(worker, "kept", seat.collaborative_id, rank, reg.line, kind=kind))
         else:
             out.append(Placement(worker, "moved", seat.collaborative_id, rank, reg.line,
-                                 previous=before.collaborative_id))
+                                 previous=before.collaborative_id, kind=kind))
     return out
 
 
@@ -217,11 +228,14 @@ def _why_unplaced(ctx: Context, choices: tuple[str, ...], closed: Mapping[str, s
 
 
 def _cohorts(ctx: Context, solution: Solution, taken: Mapping[str, int], ids: set[str]) -> list[Cohort]:
-    sizes = dict(taken)
+    """Each cohort's size: who holds a seat outside this run's optimisation (`taken`: listed in workers.csv and
+    not registered, or enrolled earlier and kept) and who the optimisation places there."""
+    this_run: dict[str, int] = {}
     for seat in solution.seats:
         if seat.collaborative_id:
-            sizes[seat.collaborative_id] = sizes.get(seat.collaborative_id, 0) + 1
-    return [Cohort(cid, ctx.collaboratives[cid].name, ctx.collaboratives[cid].capacity, sizes.get(cid, 0))
+            this_run[seat.collaborative_id] = this_run.get(seat.collaborative_id, 0) + 1
+    return [Cohort(cid, ctx.collaboratives[cid].name, ctx.collaboratives[cid].capacity,
+                   taken.get(cid, 0) + this_run.get(cid, 0), this_run.get(cid, 0))
             for cid in sorted(ids) if cid in ctx.collaboratives]
 
 
@@ -232,12 +246,15 @@ def _cohorts(ctx: Context, solution: Solution, taken: Mapping[str, int], ids: se
 class Confirmation:
     worker: Worker
     supervisor: Worker
-    collaborative_id: str
-    digest: str
-    update: bool
+    said: str        # what it says: collaborative, revision and a digest of the site and its dates
+    change: str      # new | moved | dates
     subject: str
     text: str
     html: str
+
+    @property
+    def key(self) -> str:
+        return f"enrollment:{self.worker.id}:{self.said}"
 
 
 def confirmations(ctx: Context, today: date) -> tuple[list[Confirmation], list[str]]:
@@ -248,31 +265,34 @@ def confirmations(ctx: Context, today: date) -> tuple[list[Confirmation], list[s
     agency = ctx.config.agency
     out, notes = [], []
     for worker_id, e in workers.enrollments().items():
-        if worker_id not in workers:
+        if worker_id not in workers or e.collaborative_id is None:
             continue
         worker = workers[worker_id]
         boss = workers.listed.get(worker.supervisor_id) if worker.supervisor_id else None
         if boss is None:
-            notes.append(f"{worker_id} has no supervisor_id in workers.csv: no confirmation for their enrollment")
+            notes.append(f"{worker_id} has no supervisor_id in workers.csv: no confirmation of their enrollment "
+                         "can go; add their supervisor and run with --send again")
             continue
         collab = ctx.collaboratives[e.collaborative_id]
         sessions = [s for s in ctx.sessions[collab.id] if s.active and s.day >= today]
-        digest = _digest(collab.id, collab.name, collab.location, sessions, boss.email)
-        if e.confirmed == digest:
+        said = f"{collab.id}:{e.revision}:{_digest(collab.name, collab.location, sessions, boss.email)}"
+        if e.confirmed == said:
             continue
-        update = e.confirmed is not None
+        change = "new" if e.confirmed is None else "dates" if e.confirmed.split(":")[:2] == said.split(":")[:2] \
+            else "moved"
+        previous = ctx.collaboratives.get(e.previous) if e.previous and change == "moved" else None
         context = {"agency": agency, "worker": worker, "supervisor": boss, "collaborative": collab,
-                   "sessions": [_when(s) for s in sessions], "update": update, "rank": e.rank,
-                   "contact": _contact(ctx)}
-        out.append(Confirmation(worker, boss, collab.id, digest, update,
-                                enrollment_subject(agency.name if agency else None, worker.name, collab.name, update),
+                   "sessions": [_when(s) for s in sessions], "change": change, "rank": e.rank,
+                   "previous": previous, "contact": _contact(ctx)}
+        out.append(Confirmation(worker, boss, said, change,
+                                enrollment_subject(agency.name if agency else None, worker.name, collab.name, change),
                                 render(env, "enrollment.txt.j2", **context),
                                 render(env, "enrollment.html.j2", **context)))
     return out, notes
 
 
-def _digest(cid: str, name: str, location: str | None, sessions: list[Session], recipient: str) -> str:
-    said = "|".join([cid, name, location or "", recipient.lower(),
+def _digest(name: str, location: str | None, sessions: list[Session], recipient: str) -> str:
+    said = "|".join([name, location or "", recipient.lower(),
                      *(f"{s.start.isoformat()}-{s.end.isoformat()}" for s in sessions)])
     return hashlib.sha256(said.encode()).hexdigest()[:16]
 
@@ -296,18 +316,19 @@ def _contact(ctx: Context) -> str:
 def mail_for(ctx: Context) -> Transport:
     """How confirmations will go ([smtp], or [exchange] send_as): asked before anything is committed, so a
     missing setting or password variable stops the command while nothing has changed yet."""
-    return mail_transport(ctx.config)
+    return mail_transport(ctx.config, instead="Or leave out --send: `courtsync enroll --commit` records the "
+                                              "enrollment, and a later run with --send confirms it.")
 
 
 def send_confirmations(ctx: Context, today: date, now: Now, transport: Transport
                        ) -> tuple[int, int, list[str], Delivery]:
-    """Queue each confirmation once (key: worker and what it says), then deliver what is pending. Returns (queued,
-    already queued, notes, delivery)."""
+    """Queue each confirmation once (key: worker and what it says), withdrawing one still waiting that it
+    replaces, then deliver what is pending. Returns (queued, already queued, notes, delivery)."""
     found, notes = confirmations(ctx, today)
     outbox = Outbox(ctx.store.ledger, now)
     messages = []
     for c in found:
-        key = f"enrollment:{c.worker.id}:{c.digest}"
+        key = c.key
         msg = new_message(sender_address(ctx.config), c.supervisor.email, c.subject,
                           message_id(key, c.supervisor.email), now(), lambda: sender_where(ctx.config),
                           "the confirmation's subject")
@@ -315,10 +336,12 @@ def send_confirmations(ctx: Context, today: date, now: Now, transport: Transport
         msg.add_alternative(c.html, subtype="html", cte="quoted-printable")
         messages.append(Outgoing(key=key, recipient=c.supervisor.email, subject=c.subject,
                                  message=msg.as_bytes(policy=policy.SMTP),
-                                 meta={"worker": c.worker.id, "digest": c.digest}))
+                                 meta={"worker": c.worker.id, "said": c.said}))
+    for c in found:   # an older confirmation not sent yet (the mail server was down) would tell the past
+        ctx.store.ledger.withdraw(f"enrollment:{c.worker.id}:", {c.key})
     queued, already = outbox.queue(messages)
     for c in found:   # queued: the outbox sends it once, whatever happens to this run from here
-        ctx.store.enrollments.confirmed(c.worker.id, c.digest)
+        ctx.store.enrollments.confirmed(c.worker.id, c.said)
     # Every confirmation still waiting, this run's and any an earlier run queued and could not deliver.
     waiting = {r.key.split("#", 1)[0] for r in ctx.store.ledger.rows("pending") if r.key.startswith("enrollment:")}
     delivery = outbox.deliver(transport, keys=waiting, scope="enrollment:")

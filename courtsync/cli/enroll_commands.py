@@ -38,10 +38,14 @@ def enroll_command(config_path: Path | None, registrations: str | None, commit: 
     codes = [EXIT_CONFLICTS if plan.unplaced else EXIT_OK]
     if transport is not None:
         queued, already, notes, delivery = enrollment.send_confirmations(ctx, today(as_of), now, transport)
-        for note in notes:
-            click.echo(f"courtsync: note: {note}", err=True)
-        click.echo(f"confirmations: queued {queued}, already queued {already}; sent {delivery.sent}", err=True)
+        for note in notes:   # a confirmation that cannot go: sending is incomplete (exit 3)
+            click.echo(f"courtsync: warning: {note}", err=True)
+        if queued or already or delivery.sent or not delivery.complete:
+            click.echo(f"confirmations: queued {queued}, already queued {already}; sent {delivery.sent}", err=True)
+        else:
+            click.echo("confirmations: none new (every supervisor has been told of each enrollment as it is)",
+                       err=True)
         for line in delivery.problems():
             click.echo(line, err=True)
-        codes.append(EXIT_OK if delivery.complete else EXIT_SOURCE)
+        codes.append(EXIT_OK if delivery.complete and not notes else EXIT_SOURCE)
     click.get_current_context().exit(most_severe(codes))

@@ -35,6 +35,8 @@ def digest_subject(agency: str | None, supervisor: str, week: str, new: int, sti
     return _named(agency, f"weekly digest for {supervisor}, week {week}: {state}")
 
 
-def enrollment_subject(agency: str | None, worker: str, collaborative: str, update: bool) -> str:
-    """'<agency> — enrollment confirmed: <worker>, <collaborative>' ('enrollment changed' for an update)."""
-    return _named(agency, f"enrollment {'changed' if update else 'confirmed'}: {worker}, {collaborative}")
+def enrollment_subject(agency: str | None, worker: str, collaborative: str, change: str) -> str:
+    """'<agency> — enrollment confirmed: <worker>, <collaborative>' ('enrollment changed' after a move, 'dates
+    changed' when the sessions did)."""
+    what = {"new": "enrollment confirmed", "moved": "enrollment changed", "dates": "dates changed"}[change]
+    return _named(agency, f"{what}: {worker}, {collaborative}")

@@ -7,7 +7,7 @@ from courtsync.errors import ConfigError
 from courtsync.notices.outbox import Transport
 
 
-def mail_transport(config: Config) -> Transport:
+def mail_transport(config: Config, instead: str = "Or write the digests to files with --out DIR.") -> Transport:
     """[smtp] when configured, else Exchange's own sending when [exchange] send_as names a mailbox."""
     if config.smtp is not None:
         from courtsync.notices.smtp import SmtpTransport
@@ -18,7 +18,7 @@ def mail_transport(config: Config) -> Transport:
 
         return ExchangeTransport(config.exchange)
     raise ConfigError("Sending needs an [smtp] table (host, port, sender, ...) or [exchange] send_as in "
-                      "courtsync.toml.", hint="Or write the digests to files with --out DIR.")
+                      "courtsync.toml.", hint=instead)
 
 
 def sender_address(config: Config) -> str:

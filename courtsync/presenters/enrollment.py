@@ -38,10 +38,12 @@ def summary(plan: Plan) -> dict[str, Any]:
 def as_json(plan: Plan) -> dict[str, Any]:
     return {"as_of": plan.as_of.isoformat(), "registrations": str(plan.source), "rebalance": plan.rebalance,
             "committed": plan.committed,
-            **({"enrolled": plan.enrolled, "moved": plan.moved} if plan.committed else {}),
+            **({"enrolled": plan.enrolled, "moved": plan.moved, "unplaced_recorded": plan.unplaced_recorded}
+               if plan.committed else {}),
             "summary": summary(plan),
             "cohorts": [{"id": c.id, "name": c.name, "capacity": c.capacity, "size": c.size,
-                         "seats_left": c.seats_left} for c in plan.cohorts],
+                         "this_run": c.this_run, "held_already": c.size - c.this_run, "seats_left": c.seats_left}
+                        for c in plan.cohorts],
             "assignment": [_row(p) for p in plan.placements],
             "moves": [{"worker_id": p.worker.id, "from": p.previous, "to": p.collaborative_id} for p in plan.moves],
             "notes": plan.notes}
@@ -79,18 +81,22 @@ def _table(plan: Plan) -> str:
     sizes = s["cohort_sizes"]
     if sizes:
         out.append(f"cohort sizes: min {sizes['min']}, mean {sizes['mean']:g}, max {sizes['max']}\n\n")
-        out.append(to_table(("collaborative", "size", "capacity", "seats left"),
-                            [(c.id, c.size, "-" if c.capacity is None else c.capacity,
+        out.append(to_table(("collaborative", "size", "placed now", "held already", "capacity", "seats left"),
+                            [(c.id, c.size, c.this_run, c.size - c.this_run, "-" if c.capacity is None else c.capacity,
                               "-" if c.seats_left is None else c.seats_left) for c in plan.cohorts]) + "\n")
+        out.append("(held already: listed in workers.csv and not registered, or enrolled before and kept)\n")
     if plan.unplaced:
         out.append("\nunplaced:\n" + "".join(f"  {p.worker.id} {p.worker.name} (line {p.line}): {p.reason}\n"
                                              for p in plan.unplaced))
     if plan.moves:
         out.append(f"\n{'moved' if plan.committed else 'would move'}:\n"
-                   + "".join(f"  {p.worker.id} {p.worker.name}: {p.previous} -> {p.collaborative_id}\n"
-                             for p in plan.moves))
+                   + "".join(f"  {p.worker.id} {p.worker.name}: {p.previous} -> "
+                             f"{p.collaborative_id or 'no seat (' + p.reason + ')'}\n" for p in plan.moves))
     if plan.committed:
-        out.append(f"\ncommitted: {plan.enrolled} enrolled, {plan.moved} moved\n")
+        out.append(f"\ncommitted: {plan.enrolled} enrolled, {plan.moved} moved"
+                   + (f", {plan.unplaced_recorded} registered without a seat (their workers.csv listing of that "
+                      "tier is given up)" if plan.unplaced_recorded else "") + "\n")
     else:
-        out.append("\n(preview only: --commit records it as membership, --send confirms it to supervisors)\n")
+        out.append("\n(preview only: --commit records it as membership; --send confirms what is committed to each "
+                   "supervisor)\n")
     return "".join(out)
