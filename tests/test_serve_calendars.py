@@ -124,3 +124,22 @@ def test_links_needs_one_calendar(example_dir: Path) -> None:
     both = subprocess.run([sys.executable, "-m", "courtsync", "links", "--config", str(example_dir / "courtsync.toml"),
                            "--worker", "w01", "--court", "cook-cpd"], capture_output=True, text=True)
     assert both.returncode == 2 and "Name one calendar" in both.stderr
+
+
+def test_a_subscribed_calendar_changes_when_an_enrollment_is_committed(service: tuple[Path, str],
+                                                                       run: Callable[..., Run]) -> None:
+    """The poll that would be a 304 is answered anew: membership lives in the store, not in the files kept."""
+    import time
+
+    config, base = service
+    url = link(run, config, base, "--worker", "w25")
+    first = httpx.get(url)
+    assert httpx.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    assert run("enroll", "--config", config, "--commit").exit_code == 0   # w25: cook-south -> will-joliet
+    time.sleep(1.1)   # (the server reads the enrollments' state at most once a second)
+    second = httpx.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert second.status_code == 200 and second.headers["etag"] != first.headers["etag"]
+    will = [e for e in events(second.content).values() if "Will County" in str(e["SUMMARY"])]
+    assert will and all(str(e.get("STATUS", "CONFIRMED")) != "CANCELLED" for e in will)
+    gone = [e for e in events(second.content).values() if "Cook South" in str(e["SUMMARY"])]
+    assert gone and all(str(e["STATUS"]) == "CANCELLED" for e in gone)

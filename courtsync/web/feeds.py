@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from courtsync.app import dates as dates_case
 from courtsync.config import links
-from courtsync.context import ContextCache
+from courtsync.context import Context, ContextCache
 from courtsync.errors import CourtsyncError, NotFoundError
 
 log = logging.getLogger("courtsync.web")
@@ -53,6 +53,8 @@ def calendar(request: Request, contexts: ContextCache) -> Response:
                 log.warning("404 /calendars/%s: %s", kind, "no such calendar or a wrong key")   # no id, no key
                 return _not_found()
             signature = contexts.signature(ctx)
+            if signature is not None:   # the memberships too: an enrollment committed meanwhile changes them
+                signature += "|" + _enrollments(ctx)
             known = _served.get((kind, ident))
             if known is not None and known[0] == signature and signature is not None and known[1] == today \
                     and known[4] > clock.time() and _unchanged(request, known[2], None):
@@ -80,6 +82,19 @@ def calendar(request: Request, contexts: ContextCache) -> Response:
     if _unchanged(request, etag, ics.stamp):
         return Response(status_code=304, headers=headers)
     return Response(ics.data, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+_stamps: dict[str, tuple[str, float]] = {}   # store -> (its enrollments' stamp, until when it is trusted)
+
+
+def _enrollments(ctx: Context) -> str:
+    """The store's enrollment stamp, read at most once a second per process (a poll costs no query then)."""
+    where = ctx.config.store_location
+    kept = _stamps.get(where)
+    now = clock.monotonic()
+    if kept is None or kept[1] < now:
+        kept = _stamps[where] = (ctx.store.enrollments.stamp(), now + 1.0)
+    return kept[0]
 
 
 def _others(kind: str) -> dict[str, Any]:
