@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from courtsync.notices.letters import long_date
 from tests.conftest import AS_OF, Run
 from tests.smtp_server import SmtpServer
 from tests.store_sql import store_sql
@@ -214,15 +216,17 @@ def test_send_confirms_each_enrollment_once_and_an_update_when_it_changes(run: R
     # every session of the series, as the letters write dates and hours
     assert text.count("\n  - ") == 9 and "Thursday, " in text and "9:00 a.m. to 4:00 p.m." in text
     again = enroll(run, example_dir, "--commit", "--send")
-    assert "queued 0" in again.stderr and len(smtp.received) == 25
-    # A session of will-joliet is cancelled: each of its six supervisors hears once more, as an update.
+    assert "confirmations: none new" in again.stderr and len(smtp.received) == 25
+    # A session of will-joliet is cancelled: each of its six people's supervisors hears once more.
     text_toml = toml.read_text()
     first_will = text_toml.split('id = "will-joliet"', 1)[1].split("first_session = ", 1)[1][:10]
     toml.write_text(text_toml.replace("capacity = 6\n", f"capacity = 6\ncancelled = [{first_will}]\n", 1))
     update = enroll(run, example_dir, "--commit", "--send")
     assert "queued 6" in update.stderr, update.stderr
     news = smtp.received[25:]
-    assert len(news) == 6 and all("enrollment changed" in str(m["Subject"]) for _, m in news)
+    assert len(news) == 6 and all("dates changed: " in str(m["Subject"]) for _, m in news)
+    cancelled = long_date(date.fromisoformat(first_will))   # "Thursday, December 10, 2026": no longer listed
+    assert cancelled in text and all(cancelled not in m.get_body(("plain",)).get_content() for _, m in news)
     assert len(set(smtp.message_ids())) == 31 and max(smtp.message_ids().values()) == 1
 
 
@@ -279,8 +283,8 @@ def test_two_commits_at_once_never_fill_a_seat_twice(run: Runner, example_dir: P
     assert sum(json.loads(out)["enrolled"] for _, out, _ in results) == 6
     sizes = dict(store_sql(example_dir, "SELECT collaborative, COUNT(*) FROM enrollments GROUP BY collaborative",
                            part="records"))
-    assert sizes == {"will-joliet": 6}
-    assert store_sql(example_dir, "SELECT COUNT(*) FROM enrollment_log", part="records")[0][0] == 6
+    assert sizes == {"will-joliet": 6, None: 2}   # the two who found no seat are recorded so
+    assert store_sql(example_dir, "SELECT COUNT(*) FROM enrollment_log", part="records")[0][0] == 8
 
 
 def test_confirmations_queued_while_the_mail_server_is_down_go_once_when_it_is_back(run: Runner,
@@ -297,6 +301,123 @@ def test_confirmations_queued_while_the_mail_server_is_down_go_once_when_it_is_b
         assert back.exit_code == 0, back.stderr
         assert "queued 0" in back.stderr and "sent 25" in back.stderr
         assert len(server.received) == 25 and max(server.message_ids().values()) == 1
-        assert "sent 0" in enroll(run, example_dir, "--send").stderr
+        assert "confirmations: none new" in enroll(run, example_dir, "--send").stderr
+    finally:
+        server.stop()
+
+
+# --- bugs found in review, each with its case ---------------------------------------------------------------------
+
+
+def capacity_of(example_dir: Path, collaborative: str, seats: int) -> None:
+    toml = example_dir / "courtsync.toml"
+    text = toml.read_text()
+    at = text.index(f'id = "{collaborative}"')
+    head, tail = text[:at], text[at:]
+    section, rest = (tail.split("\n[[", 1) + [""])[:2]
+    section = "\n".join(line for line in section.splitlines() if not line.startswith("capacity ="))
+    toml.write_text(head + section + f"\ncapacity = {seats}\n" + ("\n[[" + rest if rest else ""))
+
+
+def test_registered_and_unplaced_gives_up_the_listed_seat_the_plan_counted_free(run: Runner,
+                                                                                 example_dir: Path) -> None:
+    # w25 (listed at cook-south) asks for will-joliet only, which has no seat: the plan counts w25's cook-south seat
+    # as free, so the commit must not leave w25 there (the cohort would hold more than the plan said).
+    capacity_of(example_dir, "will-joliet", 0)
+    write_registrations(example_dir, "worker_id,choice_1,choice_2,choice_3\nw25,will-joliet,,\n")
+    result = enroll(run, example_dir, "--commit", "--format", "json")
+    assert result.exit_code == 1
+    body = as_json(result)
+    assert body["unplaced_recorded"] == 1
+    assert dates_of(run, example_dir, "w25") == {"cook-regional"}   # the training-center listing is given up
+    # Seats seen by the next run agree with the memberships: cook-south's 15 listed less w25.
+    later = as_json(enroll(run, example_dir, "--format", "json", "--registrations",
+                           str(write_registrations(example_dir, "worker_id,choice_1,choice_2,choice_3\n"
+                                                                "w24,cook-south,,\n", "again.csv"))))
+    assert next(c for c in later["cohorts"] if c["id"] == "cook-south")["size"] == 14
+
+
+def test_a_rebalance_that_leaves_an_enrolled_person_without_a_seat_records_and_lists_it(run: Runner,
+                                                                                       example_dir: Path) -> None:
+    capacity_of(example_dir, "will-joliet", 1)
+    header = "worker_id,choice_1,choice_2,choice_3\n"
+    write_registrations(example_dir, header + "w24,will-joliet,,\n")
+    assert enroll(run, example_dir, "--commit").exit_code == 0
+    # w23 registers too, earlier in the file; one seat for two: the enrolled w24 keeps it (as few moves as can be).
+    write_registrations(example_dir, header + "w23,will-joliet,,\nw24,will-joliet,,\n")
+    body = as_json(enroll(run, example_dir, "--rebalance", "--commit", "--format", "json"))
+    assert placed_of(body) == {"w23": None, "w24": "will-joliet"}
+    assert body["moves"] == []
+    # Capacity drops to 0: a rebalance takes w24's seat away, says so, and records it.
+    capacity_of(example_dir, "will-joliet", 0)
+    body = as_json(enroll(run, example_dir, "--rebalance", "--commit", "--format", "json"))
+    assert {"worker_id": "w24", "from": "will-joliet", "to": None} in body["moves"]
+    assert "will-joliet" not in dates_of(run, example_dir, "w24")
+
+
+def placed_of(body: dict) -> dict[str, str | None]:  # type: ignore[type-arg]
+    return {a["worker_id"]: a["collaborative_id"] for a in body["assignment"]}
+
+
+def test_choices_of_two_kinds_in_one_row_are_refused(run: Runner, example_dir: Path) -> None:
+    write_registrations(example_dir, "worker_id,choice_1,choice_2,choice_3\nw03,cook-south,kinship-affinity,\n")
+    result = enroll(run, example_dir)
+    assert result.exit_code == 2
+    assert ("registrations.csv:2 choice_2: 'kinship-affinity' is of kind affinity-group but choice_1 (cook-south) "
+            "is of kind training-center; a registration ranks collaboratives of one kind") in result.stderr
+
+
+def test_a_mistyped_collaborative_is_suggested(run: Runner, example_dir: Path) -> None:
+    write_registrations(example_dir, "worker_id,choice_1,choice_2,choice_3\nw01,cook-nrth,,\n")
+    result = enroll(run, example_dir)
+    assert result.exit_code == 2 and "'cook-nrth' is not a [[collaborative]] id" in result.stderr
+    assert "did you mean 'cook-north'?" in result.stderr
+
+
+def test_a_column_given_twice_is_refused(run: Runner, example_dir: Path) -> None:
+    write_registrations(example_dir, "worker_id,choice_1,choice_1\nw25,will-joliet,cook-south\n")
+    result = enroll(run, example_dir)
+    assert result.exit_code == 2 and "registrations.csv:1" in result.stderr and "choice_1 given twice" in result.stderr
+
+
+def test_a_spreadsheets_empty_rows_are_skipped(run: Runner, example_dir: Path) -> None:
+    path = example_dir / "registrations.csv"
+    path.write_text(path.read_text() + ",,,\n,,,\n")
+    result = enroll(run, example_dir, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert as_json(result)["summary"]["registered"] == 25
+
+
+def test_a_confirmation_that_cannot_go_is_exit_3(run: Runner, example_dir: Path, smtp: SmtpServer) -> None:
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text() + smtp.toml())
+    write_registrations(example_dir, "worker_id,choice_1,choice_2,choice_3\na001,will-joliet,,\n")
+    result = enroll(run, example_dir, "--commit", "--send")
+    assert result.exit_code == 3 and "a001 has no supervisor_id" in result.stderr
+    assert smtp.received == []
+
+
+def test_back_and_forth_each_move_is_confirmed_and_a_stale_one_never_goes(run: Runner, example_dir: Path) -> None:
+    server = SmtpServer()
+    toml = example_dir / "courtsync.toml"
+    toml.write_text(toml.read_text() + server.toml())
+    header = "worker_id,choice_1,choice_2,choice_3\n"
+    # The mail server is down: w25's confirmation of will-joliet waits in the outbox ...
+    write_registrations(example_dir, header + "w25,will-joliet,,\n")
+    assert enroll(run, example_dir, "--commit", "--send").exit_code == 3
+    # ... w25 moves to cook-south before it could go: only the current one goes when the server is back.
+    write_registrations(example_dir, header + "w25,cook-south,,\n")
+    server.start()
+    try:
+        moved = enroll(run, example_dir, "--rebalance", "--commit", "--send")
+        assert moved.exit_code == 0, moved.stderr
+        assert [str(m["Subject"]).split(" — ")[1] for _, m in server.received] == [
+            "enrollment changed: Omar Haddad, Cook South Training Center"]
+        # Back to will-joliet: a confirmation again, although one with that site was queued before.
+        write_registrations(example_dir, header + "w25,will-joliet,,\n")
+        back = enroll(run, example_dir, "--rebalance", "--commit", "--send")
+        assert back.exit_code == 0 and len(server.received) == 2, back.stderr
+        text = server.received[1][1].get_body(("plain",)).get_content()
+        assert "changed from Cook South Training Center" in text and "Will County Training Center" in text
     finally:
         server.stop()

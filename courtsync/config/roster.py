@@ -53,8 +53,9 @@ def rows(path: Path, text: str, required: tuple[str, ...], optional: tuple[str, 
     names = [h.strip().lower() for h in header]
     missing = [c for c in required if c not in names]
     unknown = [h for h in names if h not in required and h not in optional]
-    if missing or unknown:
-        parts = []
+    twice = sorted({h for h in names if names.count(h) > 1})
+    if missing or unknown or twice:
+        parts = [f"column{'s' if len(twice) > 1 else ''} {', '.join(twice)} given twice"] if twice else []
         if missing:
             parts.append(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
         if unknown:
@@ -80,9 +81,9 @@ def rows(path: Path, text: str, required: tuple[str, ...], optional: tuple[str, 
             problems.append(Located("contains a NUL character (the file is not plain text); export it again "
                                     "as CSV", path=path, line=line))
             continue
+        if not any(f.strip() for f in fields):   # a blank line, or a spreadsheet's empty row (",,,")
+            continue
         if len(fields) != width:
-            if not any(f.strip() for f in fields):
-                continue
             problems.append(Located(f"row has {len(fields)} fields but the header has {width}; "
                                     "quote values that contain commas", path=path, line=line))
             continue
