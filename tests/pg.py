@@ -4,6 +4,7 @@ then belongs to, and runs as, the `postgres` user that Debian's package creates.
 
 from __future__ import annotations
 
+import concurrent.futures
 import glob
 import itertools
 import os
@@ -43,6 +44,8 @@ class Cluster:
             self.as_user = ["runuser", "-u", "postgres", "--"]
         self.data = self.folder / "data"
         self.port = 5432
+        self._prepared: str | None = None
+        self._dropping = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8",
                   "--locale=C.UTF-8")
         self.resume()
@@ -60,17 +63,34 @@ class Cluster:
             for statement in statements:
                 conn.execute(statement)   # type: ignore[arg-type]
 
-    def database(self) -> str:
-        """A new empty database's URL."""
+    def database(self, template: str | None = None) -> str:
+        """A new database's URL: empty, or a copy of `template` (a database no one is connected to)."""
         name = f"t{os.getpid()}_{next(self._names)}"
-        self.admin(f"CREATE DATABASE {name}")
+        self.admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         return self.url(name)
 
-    def drop(self, url: str) -> None:
+    def prepared(self) -> str:
+        """A new database with courtsync's schema already created (a copy of one made once): what a test that
+        is not about creating the schema starts from, 25 ms sooner than creating it."""
+        if self._prepared is None:
+            from courtsync.store.postgres import PostgresStore
+
+            url = self.database()
+            with PostgresStore(url) as store:
+                store.upgrade()
+            self._prepared = url.split("/")[3].split("?")[0]
+        return self.database(template=self._prepared)
+
+    def drop(self, url: str, wait: bool = True) -> None:
+        """Drop the database; `wait=False`: on a thread of its own, while the next test runs."""
         name = url.split("/")[3].split("?")[0]
-        self.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if wait:
+            self.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            return
+        self._dropping.submit(self.admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     def stop(self) -> None:
+        self._dropping.shutdown(wait=True)
         subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
                        capture_output=True, cwd=self.folder)
         shutil.rmtree(self.folder, ignore_errors=True)
