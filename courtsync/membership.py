@@ -63,6 +63,8 @@ class EnrolledWorkers(Mapping[str, Worker]):
     def with_calendar(self) -> list[Worker]:
         quick = getattr(self.listed, "with_calendar", None)
         listed = quick() if quick is not None else [w for w in self.listed.values() if w.calendar]
+        if listed:
+            self.enrollments()   # one read for all of them, not one each
         return [self[w.id] for w in listed]
 
     def members(self) -> dict[str, int]:

@@ -76,7 +76,8 @@ def test_check_does_not_load_mail_pdf_or_template_libraries(example_dir: Path) -
     code = ("import sys\nfrom courtsync.cli import main\nsys.argv = ['courtsync', 'check', '--config', "
             f"{str(toml)!r}, '--worker', 'w01', '--date', '2026-12-01']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('exchangelib', 'msal', 'weasyprint', 'jinja2') if m in sys.modules))")
+            "print(sorted(m for m in ('exchangelib', 'msal', 'weasyprint', 'jinja2', 'highspy', 'numpy') "
+            "if m in sys.modules))")
     # cwd=ROOT: the child imports this checkout's courtsync, not whichever one is installed
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr

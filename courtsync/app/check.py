@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from courtsync.context import Context
 from courtsync.core import availability, suggest
 from courtsync.core.explain import withheld
+from courtsync.membership import EnrolledWorkers
 from courtsync.models import BusyItem, CheckResult, Conflict, MakeUp, Session, Worker
 from courtsync.queries.calendar_view import CalendarView as CalendarView  # re-exported: the view an answer is from
 from courtsync.queries.calendar_view import calendar_view, local_range
@@ -90,7 +91,6 @@ def has_seat(ctx: Context, session: Session) -> bool:
     capacity = ctx.collaboratives[session.collaborative_id].capacity
     if capacity is None:
         return True
-    members = getattr(ctx.roster.workers, "members", None)   # (counted once per command, when first needed)
-    held = members().get(session.collaborative_id, 0) if members is not None else sum(
-        session.collaborative_id in w.collaboratives for w in ctx.roster.workers.values())
-    return held < capacity
+    workers = ctx.roster.workers
+    assert isinstance(workers, EnrolledWorkers)   # (what every Context holds: context.py)
+    return workers.members().get(session.collaborative_id, 0) < capacity   # counted once, when first needed

@@ -38,7 +38,8 @@ class Placement:
     collaborative_id: str | None
     rank: int | None
     line: int = 0
-    reason: str = ""              # why unplaced
+    reason: str = ""              # why unplaced, for people
+    why: str = ""                 # ... as a category: every choice full | no choice open | no choice given
     previous: str | None = None   # moved (or, by a rebalance, unplaced): where they were enrolled
     kind: str | None = None       # the tier registered for (the kind of their open choices)
 
@@ -203,7 +204,8 @@ def _placements(ctx: Context, workers: Mapping[str, Worker], registrations: list
         kind = ctx.collaboratives[reg.choices[0]].kind if reg.choices else None
         before = enrolled.get(reg.worker_id)
         if seat.collaborative_id is None:
-            out.append(Placement(worker, "unplaced", None, None, reg.line, reason=_why_unplaced(ctx, choices, closed),
+            why, reason = _why_unplaced(ctx, choices, closed)
+            out.append(Placement(worker, "unplaced", None, None, reg.line, reason=reason, why=why,
                                  previous=before.collaborative_id if before else None, kind=kind))
             continue
         rank = choices.index(seat.collaborative_id) + 1
@@ -217,14 +219,15 @@ def _placements(ctx: Context, workers: Mapping[str, Worker], registrations: list
     return out
 
 
-def _why_unplaced(ctx: Context, choices: tuple[str, ...], closed: Mapping[str, str]) -> str:
+def _why_unplaced(ctx: Context, choices: tuple[str, ...], closed: Mapping[str, str]) -> tuple[str, str]:
+    """(category, what to tell a person)."""
     if not choices:
-        return "no choice given"
+        return "no choice given", "no choice given"
     shut = [f"{c} {closed[c]}" if c in closed else f"{c} has capacity 0" for c in choices
             if c in closed or ctx.collaboratives[c].capacity == 0]
     if len(shut) == len(choices):
-        return "no choice open: " + "; ".join(shut)
-    return "every choice full: " + ", ".join(choices)
+        return "no choice open", "no choice open: " + "; ".join(shut)
+    return "every choice full", "every choice full: " + ", ".join(choices)
 
 
 def _cohorts(ctx: Context, solution: Solution, taken: Mapping[str, int], ids: set[str]) -> list[Cohort]:

@@ -24,7 +24,7 @@ def summary(plan: Plan) -> dict[str, Any]:
     placed = [p for p in plan.placements if p.status != "unplaced"]
     ranks = Counter(p.rank for p in placed)
     sizes = [c.size for c in plan.cohorts]
-    reasons = Counter(p.reason.split(":", 1)[0] for p in plan.unplaced)
+    reasons = Counter(p.why for p in plan.unplaced)
     return {"registered": len(plan.placements), "placed": len(placed),
             "first_choice": ranks[1], "second_choice": ranks[2], "third_choice": ranks[3],
             "not_a_choice": ranks[None],

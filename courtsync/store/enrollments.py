@@ -36,11 +36,11 @@ class Enrollments:
         """(worker, collaborative, kind, rank) rows, in one transaction; collaborative None: registered for that
         kind and not placed. A worker newly placed is enrolled, one placed elsewhere before moves (its revision
         rises, `previous` says where from), one already there keeps its row. Returns (enrolled, moved, unplaced)."""
-        rows = list(placed)
         enrolled = moved = unplaced = 0
+        inserts, updates, log = [], [], []
         with self._immediate() as db:
             have = {r[0]: r[1] for r in db.execute("SELECT worker, collaborative FROM enrollments")}
-            for worker, collab, kind, rank in rows:
+            for worker, collab, kind, rank in placed:
                 known = worker in have
                 before = have.get(worker)
                 if known and before == collab:
@@ -51,15 +51,18 @@ class Enrollments:
                     enrolled += 1
                 else:
                     moved += 1
-                if not known:
-                    db.execute("INSERT INTO enrollments (worker, collaborative, kind, rank, committed_at, revision) "
-                               "VALUES (?, ?, ?, ?, ?, 1)", (worker, collab, kind, rank, now))
+                if known:
+                    updates.append((collab, kind, rank, now, before, worker))
                 else:
-                    db.execute("UPDATE enrollments SET collaborative = ?, kind = ?, rank = ?, committed_at = ?, "
-                               "revision = revision + 1, previous = ? WHERE worker = ?",
-                               (collab, kind, rank, now, before, worker))
-                db.execute("INSERT INTO enrollment_log (worker, collaborative, previous, rank, at) "
-                           "VALUES (?, ?, ?, ?, ?)", (worker, collab, before, rank, now))
+                    inserts.append((worker, collab, kind, rank, now))
+                log.append((worker, collab, before, rank, now))
+            # (a state's 10,000 in three statements, not 20,000 round trips to a database server)
+            db.executemany("INSERT INTO enrollments (worker, collaborative, kind, rank, committed_at, revision) "
+                           "VALUES (?, ?, ?, ?, ?, 1)", inserts)
+            db.executemany("UPDATE enrollments SET collaborative = ?, kind = ?, rank = ?, committed_at = ?, "
+                           "revision = revision + 1, previous = ? WHERE worker = ?", updates)
+            db.executemany("INSERT INTO enrollment_log (worker, collaborative, previous, rank, at) "
+                           "VALUES (?, ?, ?, ?, ?)", log)
         return enrolled, moved, unplaced
 
     def confirmed(self, worker_id: str, digest: str) -> None:
