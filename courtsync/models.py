@@ -50,6 +50,7 @@ class Collaborative:
     moved: tuple[Move, ...] = ()
     buffer: timedelta | None = None   # its own travel buffer (0 for a virtual session), before a court's
     capacity: int | None = None       # seats (enrollment and make-ups); None: no limit
+    ceu_per_hour: float | None = None  # CEUs per hour attended; None: its sessions earn none
 
 
 @dataclass(frozen=True, slots=True)

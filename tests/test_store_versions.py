@@ -115,6 +115,9 @@ def read_afresh(run: Runner, d: Path) -> object:
     return answer
 
 
+ATTENDANCE = ("signin_files", "signins", "signin_log", "makeups", "conflict_history", "certificates")
+
+
 def test_a_store_of_the_previous_release_is_migrated_with_its_records_and_copies(example_dir: Path,
                                                                                  run: Runner) -> None:
     lived_in(example_dir, run)
@@ -129,7 +132,7 @@ def test_a_store_of_the_previous_release_is_migrated_with_its_records_and_copies
     db = sqlite3.connect(example_dir / "courtsync.db")
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.close()
-    assert tables == {*RECORDS, "enrollments", "enrollment_log"}   # the copies left the records file
+    assert tables == {*RECORDS, "enrollments", "enrollment_log", *ATTENDANCE}   # the copies left the records file
     log = json.loads(run("notices", *cfg(example_dir), "--log", "--format", "json").stdout)["notices"]
     assert {e["court"] for e in log} == {"cook-cpd", "will-juv"}
 

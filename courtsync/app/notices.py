@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import io
@@ -18,8 +17,9 @@ from courtsync.config.links import calendar_link
 from courtsync.context import Context
 from courtsync.core.cells import safe_cell
 from courtsync.core.letters import LetterDate, changes, dates_to_keep, lateness
-from courtsync.errors import ConfigError, Located, UsageError
+from courtsync.errors import ConfigError, UsageError
 from courtsync.models import SourceId
+from courtsync.notices.letterhead import letterhead as agency_letterhead
 from courtsync.notices.letters import Letter, Letterhead, late_text, stated
 from courtsync.notices.outbox import RESEND_UNKNOWN, Delivery, Outbox, Outgoing, message_id, new_message
 from courtsync.notices.render import for_agency, letter_file_stem, render, write_named
@@ -29,10 +29,6 @@ from courtsync.queries.calendar_view import calendar_view
 
 Now = Callable[[], float]
 PERIOD_DAYS = 183
-# What a letterhead logo may be: WeasyPrint and every mail program show these; an SVG could carry script.
-LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
-              b"GIF89a": "image/gif"}
-MAX_LOGO_BYTES = 2_000_000
 
 
 def _staff(ctx: Context, court_id: str, first: date, last: date, view_ids: list[str]) -> dict[str, set[str]]:
@@ -67,29 +63,8 @@ def _dates(ctx: Context, staff: dict[str, set[str]], first: date, last: date) ->
 
 
 def letterhead(ctx: Context) -> Letterhead | None:
-    """[agency] as the head of a letter; its logo read once and carried inside the letter as a data: URI."""
-    agency = ctx.config.agency
-    if agency is None:
-        return None
-    logo = None
-    if agency.logo:
-        path = ctx.config.resolve(agency.logo)
-        where = ctx.config.locate("agency", "logo")
-        hint = "Point logo at a PNG, JPEG or GIF file, relative to courtsync.toml, or remove the key."
-        try:
-            with path.open("rb") as f:
-                data = f.read(MAX_LOGO_BYTES + 1)
-        except OSError as exc:
-            raise ConfigError("The agency's logo cannot be read:", hint=hint,
-                              problems=[Located(f"cannot read {path}: {exc.strerror or exc}", *where)]) from None
-        kind = next((t for magic, t in LOGO_TYPES.items() if data.startswith(magic)), None)
-        problem = (f"{path} is not a PNG, JPEG or GIF image" if kind is None else
-                   f"{path} is larger than {MAX_LOGO_BYTES // 1_000_000} MB" if len(data) > MAX_LOGO_BYTES else None)
-        if problem:
-            raise ConfigError("The agency's logo cannot be used:", problems=[Located(problem, *where)], hint=hint)
-        logo = f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
-    return Letterhead(name=agency.name, unit=agency.unit, address=tuple(agency.address), phone=agency.phone,
-                      logo=logo)
+    """[agency] as the head of a letter (notices/letterhead.py)."""
+    return agency_letterhead(ctx.config)
 
 
 def _last_told(ctx: Context, court_id: str) -> list[dict[str, Any]] | None:

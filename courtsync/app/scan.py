@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 
 from courtsync.context import Context
 from courtsync.errors import UsageError
+from courtsync.queries import history
 from courtsync.queries.findings import Now, ScanResult, scan_conflicts
 
 __all__ = ["ScanResult", "scan"]   # a scan answers with the ScanResult the conflict finder returns
@@ -18,4 +20,8 @@ def scan(ctx: Context, today: date, now: Now, offline: bool, first: date | None 
     the six months after)."""
     if first and last and last < first:
         raise UsageError(f"--to {last} is before --from {first}.")
-    return scan_conflicts(ctx, today, now, offline, first, last, worker_ids)
+    result = scan_conflicts(ctx, today, now, offline, first, last, worker_ids)
+    note = history.record(ctx, result, now, list(worker_ids))   # every scan keeps the conflict history
+    if note:
+        return replace(result, notes=(*result.notes, note))
+    return result

@@ -7,7 +7,9 @@ from datetime import date
 
 from courtsync.calendars.base import Source
 from courtsync.context import Context
+from courtsync.queries import history
 from courtsync.queries.calendar_view import policy_for, select_sources
+from courtsync.queries.findings import scan_conflicts
 from courtsync.sync import engine as sync_mod
 from courtsync.sync.engine import SyncReport
 from courtsync.sync.policy import Limit
@@ -22,4 +24,8 @@ def run_sync(ctx: Context, sources: list[Source], today: date, now: Callable[[],
     `accept`: sources whose read is stored even if it drops most of their upcoming items."""
     window = sync_mod.window_for(today, ctx.config.tz)
     policy = policy_for(ctx, today, Limit.per_read(ctx.config.deadline), accept)
-    return sync_mod.sync_sources(ctx.store, sources, window, ctx.roster, ctx.roster_key, now, progress, policy)
+    reports = sync_mod.sync_sources(ctx.store, sources, window, ctx.roster, ctx.roster_key, now, progress, policy)
+    # What was read changes which conflicts stand: everyone's, from today on, goes into the conflict history.
+    if any(r.outcome in ("read", "unchanged") for r in reports):
+        history.record(ctx, scan_conflicts(ctx, today, now, offline=True), now)
+    return reports

@@ -155,6 +155,7 @@ def _long_enough(value: timedelta) -> timedelta:
 
 Deadline = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_long_enough)]
 Horizon = Annotated[timedelta, BeforeValidator(_parse_horizon)]
+MakeupWindow = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v, timedelta(days=366)))]
 PathText = Annotated[str, BeforeValidator(_parse_path)]
 Id = Annotated[str, BeforeValidator(_parse_id)]
 Email = Annotated[str, BeforeValidator(_parse_email)]

@@ -26,6 +26,7 @@ from courtsync.config.fields import (
     Email,
     EnvName,
     Id,
+    MakeupWindow,
     OneLine,
     PathText,
     Strict,
@@ -68,6 +69,7 @@ class CollaborativeConfig(Strict):
     moved: list[MoveConfig] = []
     buffer: Duration | None = None
     capacity: int | None = Field(default=None, ge=0, le=100_000)
+    ceu_per_hour: float | None = Field(default=None, ge=0, le=10)   # CEUs earned per hour attended
 
     @model_validator(mode="after")
     def _schedule_is_complete(self) -> CollaborativeConfig:
@@ -96,7 +98,8 @@ class CollaborativeConfig(Strict):
             id=self.id, name=self.name, kind=self.kind, start=self.start, end=self.end,
             region=self.region, location=self.location, rule=rule, dates=tuple(self.dates or ()),
             cancelled=tuple(self.cancelled), added=tuple(self.added),
-            moved=tuple(Move(m.from_, m.to) for m in self.moved), buffer=self.buffer, capacity=self.capacity)
+            moved=tuple(Move(m.from_, m.to) for m in self.moved), buffer=self.buffer, capacity=self.capacity,
+            ceu_per_hour=self.ceu_per_hour)
 
 
 class CourtConfig(Strict):
@@ -166,6 +169,7 @@ class Config(Strict):
     max_age: Duration = timedelta(hours=1)
     deadline: Deadline = timedelta(seconds=10)   # whole re-read started by a command; then the last copy answers
     max_drop: float = Field(default=0.5, ge=0.0, le=1.0)   # share of upcoming items a read may lose unheld
+    makeup_window: MakeupWindow = timedelta(days=60)   # a missed session is made up this near it (either side)
     roster: RosterConfig
     collaborative: list[CollaborativeConfig] = []
     court: list[CourtConfig] = []

@@ -19,6 +19,7 @@ from courtsync.models import (
     SourceId,
     Worker,
 )
+from courtsync.queries.attendance import booked_sessions
 from courtsync.queries.calendar_view import CalendarView, calendar_view, local_range
 from courtsync.sync.engine import matcher_for
 
@@ -72,7 +73,9 @@ def outlook_note(view: CalendarView, worker: Worker) -> str | None:
 
 
 def sessions_of(ctx: Context, worker: Worker, first: date | None, last: date | None) -> list[Session]:
-    return sorted((s for cid in worker.collaboratives for s in ctx.sessions[cid]
+    """The worker's protected sessions: their collaboratives' and the make-ups they booked."""
+    booked = booked_sessions(ctx, [worker.id]).get(worker.id, [])
+    return sorted((s for s in (*(s for cid in worker.collaboratives for s in ctx.sessions[cid]), *booked)
                    if s.active and (first is None or s.day >= first) and (last is None or s.day <= last)),
                   key=lambda s: s.start.timestamp())
 
@@ -106,6 +109,7 @@ def scan_conflicts(ctx: Context, today: date, now: Now, offline: bool, first: da
         return own.get(session.collaborative_id)
     # Each collaborative's sessions in range, with their instants, computed once for all its members.
     in_range: dict[str, list[tuple[float, float, Session]]] = {}
+    booked = booked_sessions(ctx, [w.id for w in named] if named else None)
     hits: list[tuple[Worker, Session, int, ConflictKind]] = []
     for worker in workers:
         theirs = spans.get(worker.id)
@@ -117,6 +121,8 @@ def scan_conflicts(ctx: Context, today: date, now: Now, offline: bool, first: da
                 in_range[cid] = [(s.start.timestamp(), s.end.timestamp(), s) for s in ctx.sessions[cid]
                                  if s.active and first <= s.day <= last]
             sessions.extend(in_range[cid])
+        sessions.extend((s.start.timestamp(), s.end.timestamp(), s) for s in booked.get(worker.id, ())
+                        if first <= s.day <= last)
         timed = [(s, e, buffers.get(src, 0.0), item_id) for s, e, src, item_id in theirs]
         hits.extend((worker, session, item_id, kind)
                     for session, item_id, kind in rules.collisions_at(sessions, timed, own_seconds))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from courtsync.errors import ConfigError
 from courtsync.models import BusyItem, Enrollment, NoticeRecord, OutboxRow, Problem, PublishedEvent
+from courtsync.store.attendance import Attendance
 
 Owners = Callable[[BusyItem], tuple[str, ...]]
 
@@ -186,6 +187,8 @@ class Records(Protocol):
     def ledger(self) -> Ledger: ...
     @property
     def enrollments(self) -> Enrollments: ...
+    @property
+    def attendance(self) -> Attendance: ...
     def published(self, calendar: str) -> dict[str, PublishedEvent]: ...
     def record_published(self, calendar: str, events: Iterable[PublishedEvent]) -> None: ...
 

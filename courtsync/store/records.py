@@ -10,6 +10,7 @@ from typing import Any
 
 from courtsync.errors import ConfigError
 from courtsync.models import PublishedEvent
+from courtsync.store.attendance import Attendance
 from courtsync.store.base import NewerStoreError
 from courtsync.store.dialect import DB_ERRORS, Db
 from courtsync.store.enrollments import Enrollments
@@ -27,6 +28,7 @@ class SqliteRecords:
         self._connect = connect
         self._ledger: Ledger | None = None
         self._enrollments: Enrollments | None = None
+        self._attendance: Attendance | None = None
 
     @property
     def db(self) -> Db:
@@ -45,6 +47,13 @@ class SqliteRecords:
         if self._enrollments is None:
             self._enrollments = Enrollments(self.ledger.immediate, self._read)
         return self._enrollments
+
+    @property
+    def attendance(self) -> Attendance:
+        """Sign-ins, make-ups, the conflict history and certificates (store/attendance.py)."""
+        if self._attendance is None:
+            self._attendance = Attendance(self.ledger.immediate, self._read)
+        return self._attendance
 
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         """Rows for a query of the records; from a store that cannot be opened for writing, read as it is; from
@@ -105,6 +114,11 @@ class KeepsRecords:
     def enrollments(self) -> Enrollments:
         """Each worker's committed cohort."""
         return self._records.enrollments
+
+    @property
+    def attendance(self) -> Attendance:
+        """Sign-ins, make-ups, the conflict history and certificates."""
+        return self._records.attendance
 
     def published(self, calendar: str) -> dict[str, PublishedEvent]:
         """What `calendar` last said of each session (ConfigError when the store cannot be read)."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 # The records file's schema version (PRAGMA user_version). 0: a store of a release before versions, which held
 # the calendar cache in the same file (the previous release: commit 25d4a36), perhaps from before leases.
-RECORDS_VERSION = 2   # 2: enrollments and their log
+RECORDS_VERSION = 3   # 2: enrollments and their log; 3: sign-ins, make-ups, conflict history, certificates
 # The cache file's layout (its PRAGMA user_version). Raise it whenever a cache table changes: a cache of any other
 # layout is dropped and refilled by the next sync, never migrated.
 CACHE_LAYOUT = 2   # 2: problems.id (insertion order without SQLite's rowid); "end" and "window" quoted
@@ -62,6 +62,39 @@ CREATE TABLE IF NOT EXISTS enrollments (   -- `courtsync enroll --commit`: each 
 CREATE TABLE IF NOT EXISTS enrollment_log (   -- every enrollment and move, as committed
     id INTEGER PRIMARY KEY, worker TEXT NOT NULL, collaborative TEXT, previous TEXT,   -- NULL: not placed
     rank INTEGER, at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signin_files (   -- each sign-in export `courtsync attendance import` read, as last read
+    file TEXT PRIMARY KEY,    -- the file, resolved: a corrected file under the same name replaces what it said
+    digest TEXT NOT NULL, rows INTEGER NOT NULL, imported_at REAL NOT NULL, revision INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signins (   -- who signed in to which session, as each file says
+    file TEXT NOT NULL, line INTEGER NOT NULL, worker TEXT NOT NULL, collaborative TEXT NOT NULL,
+    day TEXT NOT NULL, hours REAL NOT NULL, imported_at REAL NOT NULL,
+    PRIMARY KEY (file, worker, collaborative, day)
+);
+CREATE INDEX IF NOT EXISTS signins_by_worker ON signins (worker, day);
+CREATE TABLE IF NOT EXISTS signin_log (   -- every import that changed something: when, which file, what
+    id INTEGER PRIMARY KEY, file TEXT NOT NULL, digest TEXT NOT NULL, at REAL NOT NULL,
+    added INTEGER NOT NULL, removed INTEGER NOT NULL, changed INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS makeups (   -- `courtsync makeup`: a worker's booked seat at another collaborative
+    worker TEXT NOT NULL, collaborative TEXT NOT NULL, day TEXT NOT NULL,
+    booked_at REAL NOT NULL, cancelled_at REAL,
+    PRIMARY KEY (worker, collaborative, day)
+);
+CREATE TABLE IF NOT EXISTS conflict_history (   -- each conflict from when it was first seen to its resolution
+    key TEXT PRIMARY KEY,     -- worker|session uid|source|event uid
+    worker TEXT NOT NULL, collaborative TEXT NOT NULL, session_day TEXT NOT NULL,
+    session_start REAL NOT NULL, session_end REAL NOT NULL,
+    source TEXT NOT NULL, court TEXT, case_number TEXT, kind TEXT NOT NULL, event_start REAL NOT NULL,
+    first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+    resolved_at REAL,         -- NULL: open (or its session passed while it was open)
+    reason TEXT               -- hearing-moved | hearing-cancelled | session-moved | left-collaborative
+);
+CREATE INDEX IF NOT EXISTS conflict_history_by_worker ON conflict_history (worker, session_day);
+CREATE TABLE IF NOT EXISTS certificates (   -- transcripts issued as PDF, for `courtsync transcript --verify`
+    code TEXT PRIMARY KEY, worker TEXT NOT NULL, first TEXT, last TEXT,
+    digest TEXT NOT NULL, summary TEXT NOT NULL, issued_at REAL NOT NULL
 );
 """
 
@@ -159,7 +192,13 @@ def _to_v2(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((1, _to_v1), (2, _to_v2))
+def _to_v3(db: sqlite3.Connection) -> None:
+    """Version 2 -> 3: sign-ins, make-ups, the conflict history and certificates (new; nothing to copy)."""
+    for statement in statements(RECORDS):
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((1, _to_v1), (2, _to_v2), (3, _to_v3))
 
 
 def _add_columns(db: sqlite3.Connection, table: str, columns: tuple[tuple[str, str], ...]) -> None:
