@@ -18,6 +18,7 @@ from courtsync.models import (
     Worker,
     court_feed_ids,
 )
+from courtsync.queries.attendance import booked_sessions
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ def protected_dates(ctx: Context, *, worker_id: str | None = None, collaborative
         title = "All protected dates"
     rows = [DatedSession(s, ctx.collaboratives[cid], tuple(sorted(staff.get(cid, ()))))
             for cid in ids for s in schedule.between(ctx.sessions[cid], first, last)]
+    if worker_id:   # the make-ups they booked are theirs to protect too
+        rows += [DatedSession(s, ctx.collaboratives[s.collaborative_id], ())
+                 for s in schedule.between(booked_sessions(ctx, [worker_id]).get(worker_id, []), first, last)]
     rows.sort(key=lambda r: (r.session.start, r.collaborative.id))
     return DatesResult(title=title, first=first, last=last, sessions=rows,
                        holidays_label=ctx.holidays.label)
@@ -161,7 +165,9 @@ def _calendar_uids(ctx: Context, worker_id: str | None, collaborative_id: str | 
     """Every session a calendar holds at any date: one that only left the range asked for is not removed."""
     if worker_id:
         ids: Collection[str] = ctx.worker(worker_id).collaboratives
-    elif collaborative_id:
+        booked = {s.uid for s in booked_sessions(ctx, [worker_id]).get(worker_id, [])}
+        return booked | {s.uid for cid in ids for s in ctx.sessions[cid]}
+    if collaborative_id:
         ids = [collaborative_id]
     elif court_id:
         ids = {cid for w in _staff_before(ctx, ctx.court(court_id), None, None) for cid in w.collaboratives}

@@ -23,6 +23,7 @@ from courtsync.notices.render import for_agency, render, write_named
 from courtsync.notices.subjects import digest_subject
 from courtsync.notices.transport import mail_transport, sender_address, sender_where
 from courtsync.queries import findings as checks
+from courtsync.queries.attendance import Book, moment
 from courtsync.sync.engine import without_retry
 
 Now = Callable[[], float]
@@ -80,6 +81,7 @@ def team_digests(ctx: Context, today: date, now: Now, offline: bool, week: str |
     for f in scan.found:
         by_worker.setdefault(f.conflict.worker_id, []).append(f)
     previous = _previous(ctx)
+    book = Book(ctx, moment(ctx, today, now))
     out = []
     for sup_id in chosen:
         team = reports[sup_id]
@@ -91,8 +93,28 @@ def team_digests(ctx: Context, today: date, now: Now, offline: bool, week: str |
                               # only the calendars that can hold this team's items: not another team's
                               unread=scan.view.unread_for(team, ctx.store),
                               problems=scan.view.problems_for(team),
-                              keys={k: e.as_dict() for k, e in current.items()}))
+                              keys={k: e.as_dict() for k, e in current.items()},
+                              **_attendance(ctx, book, team, monday)))
     return out
+
+
+def _attendance(ctx: Context, book: Book, team: list[Worker], monday: date) -> dict[str, list[dict[str, str]]]:
+    """The team's sessions missed without a make-up that are still due (or overdue since this week began:
+    last shown once), and the make-ups they booked from this week on."""
+    missed, booked = [], []
+    for w in sorted(team, key=lambda w: w.name):
+        for r in book.rows(w, monday - ctx.config.makeup_window - timedelta(days=7), None):
+            name = ctx.collaboratives[r.session.collaborative_id].name
+            if r.status in ("absent", "excused (court)") and not r.unrecorded and r.booked is None \
+                    and r.due_by is not None and r.due_by >= monday - timedelta(days=7):
+                missed.append({"worker": w.name, "worker_id": w.id, "day": f"{r.session.day:%a %Y-%m-%d}",
+                               "session": name, "status": r.status, "due_by": f"{r.due_by:%a %Y-%m-%d}",
+                               "overdue": "overdue" if r.due_by < monday else ""})
+            if r.booked is not None and r.booked.day >= monday:
+                booked.append({"worker": w.name, "worker_id": w.id, "day": f"{r.booked.day:%a %Y-%m-%d}",
+                               "session": ctx.collaboratives[r.booked.collaborative_id].name,
+                               "for": f"{name} {r.session.day:%Y-%m-%d}"})
+    return {"missed": missed, "makeups": booked}
 
 
 def _previous(ctx: Context) -> dict[str, dict[str, dict[str, Any]]]:
@@ -124,7 +146,8 @@ def render_all(ctx: Context, digests: list[TeamDigest]) -> list[Rendered]:
     for d in digests:
         horizon = d.first + timedelta(days=7 * ctx.config.digest.weeks - 1)
         context = {"supervisor": d.supervisor, "week": d.week, "first": d.first, "last": d.last, "horizon": horizon,
-                   "entries": d.entries, "sessions": d.sessions, "unread": [banner_line(s) for s in d.unread],
+                   "entries": d.entries, "sessions": d.sessions, "missed": d.missed, "makeups": d.makeups,
+                   "unread": [banner_line(s) for s in d.unread],
                    "problems": problems_text(d.problems, line=problem_line),
                    "agency": ctx.config.agency,
                    "this_week": d.this_week(), "later": d.later(), "resolved": d.resolved(),

@@ -17,7 +17,7 @@ from courtsync.models import Session
 from courtsync.private_files import make_folder, write_file
 
 FILES = ("courtsync.toml", "workers.csv", "caseload.csv", "registrations.csv", "feeds/cook-cpd.ics",
-         "feeds/will-juvenile.ics", "tour.env")
+         "feeds/will-juvenile.ics", "tour.env", "signins/cook-north.csv", "signins/cook-south.csv")
 TOUR_WORKER = "w01"   # in cook-regional and cook-north (templates/example/workers.csv), with hearings at cook-cpd
 
 
@@ -162,13 +162,19 @@ class Tour:
     as_of: date
     session: date      # TOUR_WORKER's first protected session (cook-north, 09:00-16:00)
     free_day: date     # a business day with no session and no hearing: TOUR_WORKER is free
+    south: date        # cook-south's first session (w03 makes SESSION up there)
+    after: date        # a day after both: the attendance tour runs as of it
+    makeup: date       # a will-joliet session after AFTER, near a cook-north one: w05 books a make-up there
 
     def variables(self) -> list[tuple[str, str, str]]:
         """(name, value, what it is) for tour.env and for what `init` prints."""
         return [("SESSION", self.session.isoformat(),
                  f"{TOUR_WORKER}'s first protected session (Cook North Training Center, 09:00-16:00)"),
                 ("FREE_DAY", self.free_day.isoformat(), f"a business day on which {TOUR_WORKER} is free"),
-                ("WEEK", "{}-W{:02d}".format(*self.session.isocalendar()[:2]), "the ISO week of SESSION")]
+                ("WEEK", "{}-W{:02d}".format(*self.session.isocalendar()[:2]), "the ISO week of SESSION"),
+                ("MADE", self.as_of.isoformat(), "the day this example was written"),
+                ("AFTER", self.after.isoformat(), "a day after SESSION and its sign-in sheets (signins/)"),
+                ("MAKEUP", self.makeup.isoformat(), "a Will County Training Center session w05 can book")]
 
     def next_steps(self, target: Path, as_of: date | None) -> str:
         """What `init` prints: the dates, and the first tour commands with them filled in (with `--as-of`
@@ -196,7 +202,25 @@ def _tour(as_of: date, sessions: dict[str, list[Session]], holidays: schedule.Co
     # The Tuesday before the session is never a session; step back (then on) past a holiday or a hearing.
     near = [session + timedelta(days=k) for k in (*range(-1, -22, -1), *range(1, 60))]
     free_day = next(d for d in near if d > as_of and d not in taken and holidays.is_business_day(d))
-    return Tour(as_of, session, free_day)
+    south = next(s.day for s in sessions["cook-south"] if s.active)
+    after = max(session, south) + timedelta(days=7)
+    north = [s.day for s in sessions["cook-north"] if s.active]
+    makeup = next(s.day for s in sessions["will-joliet"] if s.active and s.day > after
+                  and any(abs((s.day - n).days) <= 60 for n in north))
+    return Tour(as_of, session, free_day, south, after, makeup)
+
+
+NORTH_PRESENT = ("s01", "s02", "w02", "w04", "w07", "w08", "w09", "w10", "w11", "w12")   # w01, w03, w05 missed
+SOUTH_PRESENT = ("s03", "s04", "w14", "w15", "w16", "w17", "w18", "w19", "w20", "w21", "w22", "w23", "w24")
+
+
+def _signins(tour: Tour) -> dict[str, str]:
+    """The sign-in sheets of the first cook-north and cook-south sessions: w01 was in court (excused), w05 is
+    absent, w03 made SESSION up at cook-south the next day, w06 left after four hours."""
+    head = "date,collaborative_id,worker_id,hours\n"
+    north = "".join(f"{tour.session},cook-north,{w},\n" for w in NORTH_PRESENT) + f"{tour.session},cook-north,w06,4\n"
+    south = "".join(f"{tour.south},cook-south,{w},\n" for w in SOUTH_PRESENT) + f"{tour.south},cook-south,w03,6.5\n"
+    return {"cook-north.csv": head + north, "cook-south.csv": head + south}
 
 
 def write_example(target: Path, as_of: date, force: bool = False) -> tuple[list[Path], Tour]:
@@ -231,6 +255,10 @@ def write_example(target: Path, as_of: date, force: bool = False) -> tuple[list[
     tour = _tour(as_of, sessions, holidays, cook + will)
     write_file(target / "tour.env", tour.env_text().encode("utf-8"))
     written.append(target / "tour.env")
+    make_folder(target / "signins")
+    for name, text in _signins(tour).items():
+        write_file(target / "signins" / name, text.encode("utf-8"))
+        written.append(target / "signins" / name)
     return written, tour
 
 

@@ -25,6 +25,7 @@ from courtsync.notices.outbox import RESEND_UNKNOWN, Delivery, Outbox, Outgoing,
 from courtsync.notices.render import for_agency, letter_file_stem, render, write_named
 from courtsync.notices.subjects import letter_subject
 from courtsync.notices.transport import mail_transport, sender_address, sender_where
+from courtsync.queries.attendance import booked_sessions
 from courtsync.queries.calendar_view import calendar_view
 
 Now = Callable[[], float]
@@ -49,14 +50,15 @@ def _staff(ctx: Context, court_id: str, first: date, last: date, view_ids: list[
 
 def _dates(ctx: Context, staff: dict[str, set[str]], first: date, last: date) -> list[LetterDate]:
     by_uid: dict[str, tuple[Any, list[tuple[str, str, tuple[str, ...]]]]] = {}
+    booked = booked_sessions(ctx, staff)   # a make-up they booked is protected before their courts too
     for wid in sorted(staff):
         worker = ctx.roster.workers.get(wid)
         if worker is None:
             continue
-        for cid in worker.collaboratives:
-            for s in ctx.sessions[cid]:
-                if s.active and first <= s.day <= last:
-                    by_uid.setdefault(s.uid, (s, []))[1].append((worker.id, worker.name, tuple(sorted(staff[wid]))))
+        theirs = [s for cid in worker.collaboratives for s in ctx.sessions[cid]] + booked.get(wid, [])
+        for s in theirs:
+            if s.active and first <= s.day <= last:
+                by_uid.setdefault(s.uid, (s, []))[1].append((worker.id, worker.name, tuple(sorted(staff[wid]))))
     return sorted((LetterDate(s.uid, s.day, s.start, s.end, ctx.collaboratives[s.collaborative_id].name,
                               tuple(sorted(people, key=lambda p: p[1])), s.holiday)
                    for s, people in by_uid.values()), key=lambda d: (d.start.timestamp(), d.collaborative))

@@ -8,6 +8,7 @@ from datetime import date
 from courtsync.calendars.base import Source
 from courtsync.context import Context
 from courtsync.queries import history
+from courtsync.queries.attendance import moment
 from courtsync.queries.calendar_view import policy_for, select_sources
 from courtsync.queries.findings import scan_conflicts
 from courtsync.sync import engine as sync_mod
@@ -27,5 +28,5 @@ def run_sync(ctx: Context, sources: list[Source], today: date, now: Callable[[],
     reports = sync_mod.sync_sources(ctx.store, sources, window, ctx.roster, ctx.roster_key, now, progress, policy)
     # What was read changes which conflicts stand: everyone's, from today on, goes into the conflict history.
     if any(r.outcome in ("read", "unchanged") for r in reports):
-        history.record(ctx, scan_conflicts(ctx, today, now, offline=True), now)
+        history.record(ctx, scan_conflicts(ctx, today, now, offline=True), lambda: moment(ctx, today, now).timestamp())
     return reports

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from courtsync.context import Context
@@ -18,6 +19,7 @@ from courtsync.models import Worker
 from courtsync.notices.letterhead import letterhead
 from courtsync.notices.letters import Letterhead, long_date
 from courtsync.notices.render import for_agency, render
+from courtsync.private_files import write_file
 from courtsync.queries.attendance import Book, moment
 
 Now = Callable[[], float]
@@ -100,9 +102,20 @@ def certificate_pdf(ctx: Context, t: Transcript, now: Now) -> bytes:
 
     pdf = html_to_pdf(certificate_html(ctx, t))
     summary = json.dumps({"name": t.worker.name, "totals": t.totals, "sessions": len(t.rows)}, sort_keys=True)
+    issued = moment(ctx, t.as_of, now).timestamp()   # the instant its statuses were judged at (--as-of)
     ctx.store.attendance.issue(t.code(), t.worker.id, t.first.isoformat(), t.last.isoformat(), t.digest(),
-                               summary, now())
+                               summary, issued)
     return pdf
+
+
+def write_certificate(ctx: Context, t: Transcript, path: Path, now: Now) -> None:
+    """The certificate as a PDF file, owner-only (it names a worker)."""
+    pdf = certificate_pdf(ctx, t, now)
+    try:
+        write_file(path, pdf)
+    except OSError as exc:
+        raise UsageError(f"Cannot write {path}: {exc.strerror or exc}.",
+                         hint="Choose an --out file in a folder you can write to.") from None
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,20 @@ import time as time_module
 from pathlib import Path
 
 from courtsync import context
-from courtsync.cli import calendar_commands, db_commands, enroll_commands, mail_commands, serve_commands
+from courtsync.cli import (
+    attendance_commands,
+    calendar_commands,
+    db_commands,
+    enroll_commands,
+    mail_commands,
+    serve_commands,
+)
 from courtsync.cli.base import cli
 from courtsync.presenters import formats
 
 # importing the command modules registers them
-__all__ = ["calendar_commands", "cli", "db_commands", "enroll_commands", "mail_commands", "main", "serve_commands"]
+__all__ = ["attendance_commands", "calendar_commands", "cli", "db_commands", "enroll_commands", "mail_commands",
+           "main", "serve_commands"]
 
 
 def main() -> None:

@@ -63,7 +63,7 @@ def ceus_for(hours: float, session: Session, collaborative: Collaborative | None
     """(hours counted, CEUs): the hours signed in, capped at the session's length, times its ceu_per_hour."""
     counted = round(min(hours, session_hours(session)), 2)
     rate = collaborative.ceu_per_hour if collaborative is not None else None
-    return counted, round(counted * rate, 2) if rate else 0.0
+    return counted, round(counted * rate + 1e-9, 2) if rate else 0.0   # (half up: 1.625 -> 1.63)
 
 
 def excuse_for(session: Session, hearings: Iterable[Hearing]) -> Hearing | None:
@@ -103,6 +103,7 @@ def resolve(inputs: Inputs) -> list[Row]:
     foreign = sorted((key for key in inputs.signed if key[0] not in own_ids and key in inputs.others),
                      key=lambda k: (k[1], k[0]))
     used: set[tuple[str, date]] = set()
+    bookings = _bookings(inputs)
     rows: list[Row] = []
     for s in inputs.own:
         key = (s.collaborative_id, s.day)
@@ -111,9 +112,7 @@ def resolve(inputs: Inputs) -> list[Row]:
             rows.append(Row(s, "present", hours, ceus, Attended(*key, hours)))
             continue
         kind = cols[s.collaborative_id].kind if s.collaborative_id in cols else None
-        booked = next((b for k, b in sorted(inputs.booked.items(), key=lambda kv: kv[0][1])
-                       if k not in inputs.signed and cols[k[0]].kind == kind
-                       and abs((k[1] - s.day).days) <= inputs.window.days), None)
+        booked = bookings.get(key)
         if s.end > inputs.now:   # not over yet: a make-up attended already still counts as extra until then
             rows.append(Row(s, "upcoming", booked=booked))
             continue
@@ -135,6 +134,23 @@ def resolve(inputs: Inputs) -> list[Row]:
             rows.append(Row(other, "present", hours, ceus, Attended(*key, hours), expected=False))
     rows.sort(key=lambda r: r.session.start)
     return rows
+
+
+def _bookings(inputs: Inputs) -> dict[tuple[str, date], Session]:
+    """Which of the worker's sessions each booked make-up (not attended yet) is for: a session they missed
+    first, else one to come; of those, the nearest of the same tier within the window, each session once."""
+    cols, out = inputs.collaboratives, {}
+    for key, booked in sorted(inputs.booked.items(), key=lambda kv: kv[0][1]):
+        if key in inputs.signed or key[0] not in cols:
+            continue
+        open_ = [s for s in inputs.own if (s.collaborative_id, s.day) not in inputs.signed
+                 and (s.collaborative_id, s.day) not in out and s.collaborative_id in cols
+                 and cols[s.collaborative_id].kind == cols[key[0]].kind
+                 and abs((s.day - key[1]).days) <= inputs.window.days]
+        if open_:
+            best = min(open_, key=lambda s: (s.end > inputs.now, abs((s.day - key[1]).days)))
+            out[(best.collaborative_id, best.day)] = booked
+    return out
 
 
 def totals(rows: Iterable[Row]) -> dict[str, float]:

@@ -46,6 +46,9 @@ class TeamDigest:
     unread: list[SourceInfo] = field(default_factory=list)   # sources failed or stale: no all-clear then
     problems: list[Problem] = field(default_factory=list)    # unreadable items of the team's sources
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)   # what this digest reports, for next week
+    # Team members who missed a session without a make-up (status, due_by) and make-ups booked: plain dicts
+    missed: list[dict[str, str]] = field(default_factory=list)
+    makeups: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def all_clear(self) -> bool:
