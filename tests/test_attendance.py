@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,47 @@ def test_the_digest_lists_absences_without_a_make_up_and_booked_make_ups(lc: Pat
     assert "w06" not in missed   # booked one
     assert "Daniel Kowalski (w06): Will County Training Center Thu 2027-02-11 (for Cook North Training Center " \
            "2026-12-16)" in text
+
+
+def attendance_tour() -> list[tuple[list[str], int | None]]:
+    """The `courtsync ...` lines of README's attendance tour, with the exit code each promises."""
+    import re
+    import shlex
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text().split("## Attendance, make-ups and CEUs (a tour)", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", text.split("\n## ", 1)[0], re.S)
+    assert block is not None
+    out = []
+    for line in block.group(1).splitlines():
+        if line.startswith("courtsync "):
+            code = re.search(r"#\s*exit (\d)", line)
+            out.append((shlex.split(line, comments=True)[1:], int(code.group(1)) if code else None))
+    return out
+
+
+@pytest.mark.parametrize("day", sorted({AS_OF, date.today(), date(2027, 12, 31), date(2028, 2, 27)}), ids=str)
+def test_the_readme_attendance_tour_runs_whatever_day_init_ran(day: date, tmp_path: Path, run: Runner,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    target = tmp_path / "example"
+    assert run("init", target, "--as-of", day).exit_code == 0
+    variables = dict(re.findall(r"^(\w+)=(\S+)", (target / "tour.env").read_text(), re.M))
+    monkeypatch.chdir(target)
+    commands = attendance_tour()
+    assert len(commands) >= 8
+    for args, code in commands:
+        typed = [re.sub(r"\$(\w+)", lambda m: variables[m.group(1)], a) for a in args]
+        result = run(*typed)
+        assert result.exit_code == (code if code is not None else result.exit_code) and result.exit_code in (0, 1), \
+            (typed, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+    listed = run("attendance", "--supervisor", "s01", "--as-of", variables["AFTER"]).stdout
+    missed, booked = listed.split("Make-ups booked")
+    assert "excused (court: case" in missed and "Sofia Castillo (w05)" not in missed   # she booked a make-up
+    assert "Sofia Castillo (w05)  for cook-north" in booked
+    w03 = run("transcript", "--worker", "w03", "--as-of", variables["AFTER"], "--format", "json").stdout
+    assert any(s["status"] == "made up" for s in json.loads(w03)["sessions"])
+    assert (target / "w02.pdf").stat().st_size > 1000

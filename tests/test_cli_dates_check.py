@@ -25,7 +25,8 @@ def cfg(config_dir: Path) -> list[str]:
 def test_init_writes_example_that_dates_runs_on(example_dir: Path, run: Runner) -> None:
     names = sorted(str(p.relative_to(example_dir)) for p in example_dir.rglob("*") if p.is_file())
     assert names == ["caseload.csv", "courtsync.toml", "feeds/cook-cpd.ics", "feeds/will-juvenile.ics",
-                     "registrations.csv", "tour.env", "workers.csv"]
+                     "registrations.csv", "signins/cook-north.csv", "signins/cook-south.csv", "tour.env",
+                     "workers.csv"]
     result = run("dates", "--config", example_dir / "courtsync.toml", "--as-of", AS_OF)
     assert result.exit_code == 0, result.stderr
     assert "Cook North Training Center" in result.stdout
