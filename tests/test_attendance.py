@@ -279,3 +279,14 @@ def test_the_readme_attendance_tour_runs_whatever_day_init_ran(day: date, tmp_pa
     w03 = run("transcript", "--worker", "w03", "--as-of", variables["AFTER"], "--format", "json").stdout
     assert any(s["status"] == "made up" for s in json.loads(w03)["sessions"])
     assert (target / "w02.pdf").stat().st_size > 1000
+
+
+def test_a_broken_copy_of_an_imported_file_does_not_erase_what_it_said(lc: Path, run: Runner) -> None:
+    """Bug: an empty (or wrongly headed) export under an imported file's name replaced its rows with none."""
+    path = sheet(lc)
+    run("attendance", "import", path, *cfg(lc)[:2])
+    for broken in ("", "day,who\n2026-12-16,w02\n"):
+        sheet(lc, broken)
+        out = run("attendance", "import", path, *cfg(lc)[:2])
+        assert out.exit_code == 1 and "not imported" in out.stdout and f"{path}:1" in out.stderr
+        assert transcript(run, lc, "w02")["cook-north 2026-12-16"]["status"] == "present"

@@ -51,6 +51,10 @@ def import_signins(ctx: Context, paths: Iterable[str], now: Now) -> ImportResult
                              hint="Give the CSV files exported from the sign-in sheets: "
                                   "date,collaborative_id,worker_id,hours.")
         text, rows, problems = load_signins(path, workers, ctx.collaboratives, ctx.sessions)
+        if problems and (not rows or any(p.line == 1 for p in problems)):
+            # An empty file, a wrong header or no good row at all: not a sheet to replace what this file said.
+            result.files.append(FileImport(path, None, 0, tuple(problems)))
+            continue
         digest = hashlib.sha256(text.encode()).hexdigest()
         outcome = ctx.store.attendance.import_file(str(path.resolve()), digest, rows, now())
         result.files.append(FileImport(path, outcome, len(rows), tuple(problems)))

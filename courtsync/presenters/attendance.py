@@ -17,6 +17,8 @@ def import_text(result: ImportResult) -> str:
     for f in result.files:
         o = f.outcome
         if o is None:
+            out.append(f"{f.path}: not imported ({len(f.problems)} problem(s), no good row); what it said before "
+                       "is kept")
             continue
         if o.unchanged:
             what = "unchanged since it was last imported (nothing to do)"
